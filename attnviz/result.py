@@ -1,0 +1,103 @@
+"""The one data object every view and metric takes."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .errors import IndexOutOfRangeError
+
+
+@dataclass(frozen=True)
+class AttentionResult:
+    """Attention of every layer and head for one input, from one forward pass.
+
+    ``attention[layer, head, i, j]`` is how much token ``i`` (row, "from")
+    attends to token ``j`` (column, "to"); rows sum to 1.  The array is
+    read-only so that no view can change what another view shows.
+    """
+
+    tokens: tuple[str, ...]
+    attention: np.ndarray
+    model_name: str
+    special: tuple[bool, ...]
+    word_ids: tuple[int, ...]
+    words: tuple[str, ...]
+    segments: tuple[int, ...]
+    text: str
+    text_pair: str | None = None
+    truncated: bool = False
+    causal: bool = False
+    level: Literal["token", "word"] = "token"
+    #: Word-level results keep the token-level one they came from.
+    pieces: AttentionResult | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.tokens)
+        att = self.attention
+        if att.ndim != 4 or att.shape[2:] != (n, n):
+            raise ValueError(f"attention must be [layers, heads, {n}, {n}], got {att.shape}")
+        if not (len(self.special) == len(self.word_ids) == len(self.segments) == n):
+            raise ValueError("tokens, special, word_ids and segments must have the same length")
+        if att.flags.writeable:
+            att.flags.writeable = False
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.attention.shape[0])
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.attention.shape[1])
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def word_spans(self) -> tuple[tuple[int, int], ...]:
+        """For each word, the ``[start, end)`` range of pieces it covers."""
+        spans: list[list[int]] = [[-1, -1] for _ in self.words]
+        for i, w in enumerate(self.word_ids):
+            if spans[w][0] < 0:
+                spans[w][0] = i
+            spans[w][1] = i + 1
+        return tuple((s, e) for s, e in spans)
+
+    def check_layer(self, layer: object) -> int:
+        return _check_index(layer, self.n_layers, "capa", "layer")
+
+    def check_head(self, head: object) -> int:
+        return _check_index(head, self.n_heads, "cabeza", "head")
+
+    def check_token(self, token: object) -> int:
+        noun_es = "palabra" if self.level == "word" else "token"
+        noun_en = "word" if self.level == "word" else "token"
+        return _check_index(token, self.n_tokens, noun_es, noun_en)
+
+    def head(self, layer: int, head: int) -> np.ndarray:
+        """The ``[n, n]`` matrix of one head, indices checked."""
+        return self.attention[self.check_layer(layer), self.check_head(head)]
+
+
+def _check_index(value: object, size: int, noun_es: str, noun_en: str) -> int:
+    # bool is an int in Python, but True as a layer number is always a mistake.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise IndexOutOfRangeError(
+            f"El índice de {noun_es} debe ser un número entero entre 0 y {size - 1}, "
+            f"no {value!r}.",
+            f"The {noun_en} index must be a whole number from 0 to {size - 1}, not {value!r}.",
+        )
+    index = int(value)
+    if not 0 <= index < size:
+        raise IndexOutOfRangeError(
+            f"La {noun_es} {index} no existe: hay {size} ({noun_es}s 0 a {size - 1})."
+            if noun_es in ("capa", "cabeza", "palabra")
+            else f"El {noun_es} {index} no existe: hay {size} ({noun_es}s 0 a {size - 1}).",
+            f"{noun_en.capitalize()} {index} does not exist: there are {size} "
+            f"({noun_en}s 0 to {size - 1}).",
+        )
+    return index

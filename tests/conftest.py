@@ -1,0 +1,87 @@
+"""Shared fixtures: a BETO-shaped tiny model and the real offline MiniLM, never a download."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BETO_FILES = FIXTURES / "beto-cased"
+SEED = "El perro que persiguió al gato cruzó la calle."
+
+# No test may reach the network: any attempt fails fast instead of hanging.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def write_tiny_beto(target: Path, hidden_size: int = 48, seed: int = 0) -> Path:
+    """A random BertModel with BETO's vocab and 12x12 shape, laid out like the hub repo.
+
+    The folder holds what the hub's dccuchile/bert-base-spanish-wwm-cased has:
+    config.json (no model_type, as in BETO's own), vocab.txt and a
+    tokenizer_config.json with do_lower_case=false, plus the weights.
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    target.mkdir(parents=True, exist_ok=True)
+    config_data = json.loads((BETO_FILES / "config.json").read_text())
+    config_data.update(hidden_size=hidden_size, intermediate_size=2 * hidden_size, pad_token_id=1)
+    torch.manual_seed(seed)
+    model = BertModel(BertConfig(**config_data)).eval()
+    model.save_pretrained(target)
+    # Keep BETO's own config (no model_type), with the smaller sizes.
+    (target / "config.json").write_text(json.dumps(config_data, indent=2))
+    shutil.copy(BETO_FILES / "vocab.txt", target / "vocab.txt")
+    (target / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
+    return target
+
+
+@pytest.fixture(scope="session")
+def beto_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # The folder name matters: like the hub id, it says "bert".
+    return write_tiny_beto(tmp_path_factory.mktemp("hub") / "bert-base-spanish-wwm-cased")
+
+
+@pytest.fixture(scope="session")
+def beto(beto_dir: Path):
+    import attnviz
+
+    return attnviz.load_model(str(beto_dir))
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    import attnviz
+
+    return attnviz.load_model("minilm")
+
+
+@pytest.fixture(scope="session")
+def beto_result(beto):
+    import attnviz
+
+    model, tokenizer = beto
+    return attnviz.extract(model, tokenizer, SEED)
+
+
+@pytest.fixture(scope="session")
+def minilm_result(minilm):
+    import attnviz
+
+    model, tokenizer = minilm
+    return attnviz.extract(model, tokenizer, "The dog that chased the cat crossed the street.")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -1,0 +1,139 @@
+"""The arc plot: its artists carry the weights they should."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection
+
+import attnviz
+from attnviz.arcs import AUTO_TOP_K, MAX_COLOR, SOURCE_COLOR, selected_targets
+
+
+def _arcs(ax) -> LineCollection:
+    (arcs,) = [c for c in ax.collections if c.get_gid() == "arcs"]
+    return arcs
+
+
+def _targets(arcs: LineCollection) -> list[int]:
+    # Each arc ends above its target token.
+    return [int(round(path.vertices[-1, 0])) for path in arcs.get_paths()]
+
+
+def _label(ax, i):
+    (label,) = [t for t in ax.get_xticklabels() if t.get_gid() == f"token-{i}"]
+    return label
+
+
+def test_one_arc_per_other_token_carrying_its_weight(beto_result):
+    r = beto_result
+    layer, head, source = 3, 5, 2
+    ax = attnviz.plot_arcs(r, layer, head, source)
+    arcs = _arcs(ax)
+    targets = _targets(arcs)
+    assert sorted(targets) == [j for j in range(r.n_tokens) if j != source]
+    row = r.attention[layer, head, source]
+    np.testing.assert_allclose(arcs.get_array(), row[targets])
+    # Every arc starts at the source token.
+    assert {round(p.vertices[0, 0]) for p in arcs.get_paths()} == {source}
+
+
+def test_width_and_colour_rise_with_weight(minilm_result):
+    ax = attnviz.plot_arcs(minilm_result, 2, 3, 4)
+    arcs = _arcs(ax)
+    weights = np.asarray(arcs.get_array())
+    widths = np.asarray(arcs.get_linewidths())
+    order = np.argsort(weights)
+    assert np.all(np.diff(widths[order]) >= 0)
+    assert widths[order[-1]] > widths[order[0]]
+    # Colour: red channel rises and blue falls with the weight (coolwarm).
+    colours = arcs.cmap(arcs.norm(weights))
+    assert colours[order[-1], 0] > colours[order[0], 0]
+    assert colours[order[-1], 2] < colours[order[0], 2]
+
+
+def test_source_is_blue_and_most_attended_is_red(minilm_result):
+    r = minilm_result
+    layer, head, source = 1, 0, 3
+    row = r.attention[layer, head, source]
+    top = int(np.argmax(row))
+    assert top != source  # the check below needs two different tokens
+    ax = attnviz.plot_arcs(r, layer, head, source)
+    assert _label(ax, source).get_bbox_patch().get_facecolor()[:3] == pytest.approx(
+        plt.matplotlib.colors.to_rgb(SOURCE_COLOR)
+    )
+    assert _label(ax, top).get_bbox_patch().get_facecolor()[:3] == pytest.approx(
+        plt.matplotlib.colors.to_rgb(MAX_COLOR)
+    )
+    others = [i for i in range(r.n_tokens) if i not in (source, top)]
+    assert all(_label(ax, i).get_bbox_patch() is None for i in others)
+
+
+def test_labels_title_and_values(beto_result):
+    r = beto_result
+    ax = attnviz.plot_arcs(r, 3, 5, 2)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(r.tokens)
+    assert "Capa 3" in ax.get_title() and "cabeza 5" in ax.get_title() and "«perro»" in ax.get_title()
+    notes = [t for t in ax.texts if t.get_gid() == "notes"][0].get_text()
+    assert "desde 0" in notes
+    values = {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("value-")}
+    row = r.attention[3, 5, 2]
+    strongest = np.argsort(-row)[:5]
+    assert set(values) == {f"value-{j}" for j in strongest}
+    for j in strongest:
+        assert values[f"value-{j}"] == f"{row[j]:.2f}"
+    ax_all = attnviz.plot_arcs(r, 3, 5, 2, values="all")
+    assert sum((t.get_gid() or "").startswith("value-") for t in ax_all.texts) == r.n_tokens
+
+
+def test_self_attention_mark_carries_the_diagonal(beto_result):
+    ax = attnviz.plot_arcs(beto_result, 0, 0, 4)
+    (mark,) = [c for c in ax.collections if c.get_gid() == "self"]
+    assert mark.get_array()[0] == pytest.approx(beto_result.attention[0, 0, 4, 4])
+    assert tuple(mark.get_offsets()[0]) == (4.0, 0.0)
+
+
+def test_top_k_and_threshold_hide_weak_links(beto_result):
+    r = beto_result
+    row = r.attention[5, 1, 1]
+    ax = attnviz.plot_arcs(r, 5, 1, 1, top_k=3)
+    kept = _targets(_arcs(ax))
+    expected = [j for j in np.argsort(-row) if j != 1][:3]
+    assert sorted(kept) == sorted(int(j) for j in expected)
+    cut = float(np.median(row))
+    ax2 = attnviz.plot_arcs(r, 5, 1, 1, threshold=cut)
+    assert all(row[j] >= cut for j in _targets(_arcs(ax2)))
+
+
+def test_long_inputs_draw_top_k_by_default():
+    row = np.random.default_rng(0).dirichlet(np.ones(200))
+    kept = selected_targets(row, 10)
+    assert len(kept) == AUTO_TOP_K
+    others = np.delete(np.arange(200), 10)
+    assert set(kept) == set(others[np.argsort(-row[others])[:AUTO_TOP_K]])
+
+
+def test_draws_into_given_axes_and_saves(beto_result, tmp_path):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 4))
+    returned = attnviz.plot_arcs(beto_result, 0, 0, 1, ax=right)
+    assert returned is right
+    assert not any(c.get_gid() == "arcs" for c in left.collections)
+    for suffix, magic in ((".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF")):
+        path = tmp_path / f"arcs{suffix}"
+        fig.savefig(path)
+        assert path.read_bytes().startswith(magic)
+    svg = (tmp_path / "arcs.svg").read_text()
+    # Arcs are vector paths in the SVG, one per target at least.
+    assert svg.count("<path") >= beto_result.n_tokens - 1
+
+
+@pytest.mark.parametrize("bad", [12, -1, 1.5, True, "3"])
+def test_bad_layer_is_a_clear_error(beto_result, bad):
+    with pytest.raises(attnviz.IndexOutOfRangeError, match="capa"):
+        attnviz.plot_arcs(beto_result, bad, 0, 1)
+
+
+def test_bad_token_is_a_clear_error(beto_result):
+    with pytest.raises(attnviz.IndexOutOfRangeError, match="14"):
+        attnviz.plot_arcs(beto_result, 0, 0, 14)

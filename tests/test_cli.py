@@ -1,0 +1,102 @@
+"""The command line: files in the asked format, a values table, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from attnviz.cli import main
+
+from .conftest import SEED
+
+
+def test_module_entry_point_draws_png_with_offline_model(tmp_path):
+    out = tmp_path / "arcas.png"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "attnviz",
+            SEED,
+            "--model",
+            "minilm",
+            "--layer",
+            "3",
+            "--head",
+            "5",
+            "--token",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert "guardado" in done.stdout
+
+
+@pytest.mark.parametrize("suffix,magic", [(".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_format_follows_extension(tmp_path, suffix, magic):
+    out = tmp_path / f"arcas{suffix}"
+    assert main([SEED, "--model", "minilm", "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(magic)
+
+
+def test_values_table_lists_every_token_sorted(capsys, minilm):
+    import attnviz
+
+    assert main([SEED, "--model", "minilm", "--layer", "1", "--head", "2", "--token", "3", "--values"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = attnviz.extract(*minilm, SEED)
+    row = result.attention[1, 2, 3]
+    rows = lines[2:]
+    assert len(rows) == result.n_tokens
+    weights = [float(line.split()[-1]) for line in rows]
+    assert weights == sorted(weights, reverse=True)
+    first_index = int(rows[0].split()[0])
+    assert weights[0] == pytest.approx(row.max(), abs=1e-4)
+    assert first_index == int(row.argmax())
+
+
+def test_help_is_in_spanish(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "capa, desde 0" in text and "muestra esta ayuda" in text
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--layer", "6"], "La capa 6 no existe"),
+        (["--head", "-1"], "La cabeza -1 no existe"),
+        (["--token", "99"], "El token 99 no existe"),
+        (["--out", "figura.gif"], ".png, .svg o .pdf"),
+        (["--out", "/no/such/dir/f.png"], "no existe"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(capsys, args, expected):
+    code = main([SEED, "--model", "minilm", *args])
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert expected in err
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_empty_text_error(capsys):
+    assert main(["   ", "--model", "minilm", "--values"]) == 1
+    assert "vacío" in capsys.readouterr().err
+
+
+def test_unknown_option_is_a_short_spanish_error(capsys):
+    with pytest.raises(SystemExit) as done:
+        main([SEED, "--capa", "3"])
+    assert done.value.code == 2
+    assert "Usa --help" in capsys.readouterr().err

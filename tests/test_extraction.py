@@ -1,0 +1,158 @@
+"""Extraction: one forward pass, the right tokens, and weights equal to a recomputation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import attnviz
+from attnviz.errors import InvalidTextError, TruncationWarning
+
+from .conftest import SEED
+
+SEED_PIECES = [
+    "[CLS]",
+    "El",
+    "perro",
+    "que",
+    "persigui",
+    "##ó",
+    "al",
+    "gato",
+    "cruz",
+    "##ó",
+    "la",
+    "calle",
+    ".",
+    "[SEP]",
+]
+SEED_WORDS = ["[CLS]", "El", "perro", "que", "persiguió", "al", "gato", "cruzó", "la", "calle", ".", "[SEP]"]
+
+
+def test_seed_sentence_pieces_and_words_with_beto_vocab(beto_result):
+    r = beto_result
+    assert list(r.tokens) == SEED_PIECES
+    assert list(r.words) == SEED_WORDS
+    assert list(r.word_ids) == [0, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 11]
+    assert r.word_spans[4] == (4, 6)  # persigui + ##ó
+    assert r.word_spans[7] == (8, 10)  # cruz + ##ó
+    assert r.special == (True,) + (False,) * 12 + (True,)
+    assert r.attention.shape == (12, 12, 14, 14)
+    assert r.attention.dtype == np.float32
+    assert not r.truncated and not r.causal
+
+
+def test_result_is_immutable(beto_result):
+    with pytest.raises(ValueError):
+        beto_result.attention[0, 0, 0, 0] = 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        beto_result.tokens = ()
+
+
+def test_rows_sum_to_one(beto_result, minilm_result):
+    for r in (beto_result, minilm_result):
+        np.testing.assert_allclose(r.attention.sum(-1), 1.0, atol=1e-5)
+        assert (r.attention >= 0).all()
+
+
+def test_one_forward_pass_per_extraction(beto):
+    model, tokenizer = beto
+    calls = []
+    handle = model.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        result = attnviz.extract(model, tokenizer, SEED)
+        # Views and metrics read the result; they never call the model.
+        attnviz.plot_arcs(result, 3, 5, 2)
+        attnviz.to_words(result)
+    finally:
+        handle.remove()
+    assert calls == [1]
+
+
+def test_two_calls_give_identical_results(minilm):
+    model, tokenizer = minilm
+    a = attnviz.extract(model, tokenizer, SEED)
+    b = attnviz.extract(model, tokenizer, SEED)
+    assert a.tokens == b.tokens
+    np.testing.assert_array_equal(a.attention, b.attention)
+
+
+def _recompute_attention(model, tokenizer, text: str) -> np.ndarray:
+    """softmax(Q K^T / sqrt(d_k)) from each layer's own weights, without transformers' attention code."""
+    encoding = tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model(**encoding, output_hidden_states=True).hidden_states
+    config = model.config
+    heads = config.num_attention_heads
+    d_k = config.hidden_size // heads
+    layers = []
+    for index, layer in enumerate(model.encoder.layer):
+        x = hidden[index][0].double()  # the input of this layer, [n, hidden]
+        self_attention = layer.attention.self
+        wq, bq = self_attention.query.weight.double(), self_attention.query.bias.double()
+        wk, bk = self_attention.key.weight.double(), self_attention.key.bias.double()
+        q = (x @ wq.T + bq).reshape(len(x), heads, d_k).transpose(0, 1)
+        k = (x @ wk.T + bk).reshape(len(x), heads, d_k).transpose(0, 1)
+        scores = q @ k.transpose(1, 2) / math.sqrt(d_k)
+        scores = scores - scores.max(dim=-1, keepdim=True).values
+        weights = scores.exp() / scores.exp().sum(dim=-1, keepdim=True)
+        layers.append(weights.detach().numpy())
+    return np.stack(layers)
+
+
+def test_minilm_attention_equals_recomputation_from_weights(minilm, minilm_result):
+    model, tokenizer = minilm
+    expected = _recompute_attention(model, tokenizer, minilm_result.text)
+    assert expected.shape == minilm_result.attention.shape == (6, 12, expected.shape[2], expected.shape[2])
+    np.testing.assert_allclose(minilm_result.attention, expected, atol=1e-5, rtol=0)
+    # A real trained model: heads differ from each other and from uniform.
+    assert np.abs(minilm_result.attention[0, 0] - minilm_result.attention[0, 1]).max() > 0.05
+
+
+def test_text_pair_segments(minilm):
+    model, tokenizer = minilm
+    r = attnviz.extract(model, tokenizer, "El perro ladra.", "El gato duerme.")
+    first_sep = r.tokens.index("[SEP]")
+    assert set(r.segments[: first_sep + 1]) == {0}
+    assert set(r.segments[first_sep + 1 :]) == {1}
+    assert r.text_pair == "El gato duerme."
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_empty_text_is_a_clear_error(beto, text):
+    model, tokenizer = beto
+    with pytest.raises(InvalidTextError, match="vacío"):
+        attnviz.extract(model, tokenizer, text)
+
+
+def test_long_text_is_truncated_with_flag_and_warning(beto):
+    model, tokenizer = beto
+    with pytest.warns(TruncationWarning, match="512"):
+        r = attnviz.extract(model, tokenizer, "palabra " * 700)
+    assert r.truncated
+    assert r.n_tokens == 512
+    assert r.tokens[-1] == "[SEP]"
+    np.testing.assert_allclose(r.attention.sum(-1), 1.0, atol=1e-5)
+
+
+def test_model_that_returns_no_attention_is_reported(minilm, monkeypatch):
+    model, tokenizer = minilm
+
+    class NoAttention:
+        config = model.config
+        forward = model.forward
+
+        def parameters(self):
+            return model.parameters()
+
+        def __call__(self, **kwargs):
+            out = model(**kwargs)
+            out.attentions = ()
+            return out
+
+    with pytest.raises(attnviz.NoAttentionError, match="eager"):
+        attnviz.extract(NoAttention(), tokenizer, SEED)

@@ -27,14 +27,11 @@ def group_pieces(tokens: Sequence[str], special: Sequence[bool]) -> list[int]:
     word = -1
     previous_special = True
     byte_level = any(t.startswith(("Ġ", "▁")) for t in tokens)
-    for token, is_special in zip(tokens, special):
+    for token, is_special in zip(tokens, special, strict=True):
         continues = (
             not is_special
             and not previous_special
-            and (
-                token.startswith(_CONTINUATION)
-                or (byte_level and not token.startswith(("Ġ", "▁")))
-            )
+            and (token.startswith(_CONTINUATION) or (byte_level and not token.startswith(("Ġ", "▁"))))
         )
         if not continues:
             word += 1

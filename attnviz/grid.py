@@ -1,0 +1,138 @@
+"""All heads at once: a layers x heads grid of small heatmaps in ONE image.
+
+Drawing one tiled image instead of 144 Axes keeps a 12 x 12 grid fast and
+readable on a laptop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from .result import AttentionResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+CMAP = "viridis"
+SELECTED_COLOR = "#d62728"
+GAP_COLOR = "white"
+
+#: Longer texts are max-pooled to thumbnails of at most this many cells a side.
+MAX_THUMBNAIL = 64
+
+GridScale = Literal["head", "absolute"]
+
+
+def thumbnail_size(n: int) -> int:
+    """Cells per thumbnail side: ``n``, or fewer for long texts (see :func:`shrink`)."""
+    return n if n <= MAX_THUMBNAIL else -(-n // -(-n // MAX_THUMBNAIL))
+
+
+def gap_size(n: int) -> int:
+    """Cells of blank between thumbnails of ``n`` tokens: about a sixth of a thumbnail, at least 1."""
+    return max(1, round(thumbnail_size(n) / 6))
+
+
+def shrink(matrix: np.ndarray, size: int) -> np.ndarray:
+    """Max-pool an ``[n, n]`` matrix to ``[size, size]`` blocks, so a thin diagonal stays visible."""
+    n = matrix.shape[-1]
+    if size >= n:
+        return matrix
+    k = -(-n // size)
+    padded = np.zeros((size * k, size * k), dtype=matrix.dtype)
+    padded[:n, :n] = matrix
+    return padded.reshape(size, k, size, k).max(axis=(1, 3))
+
+
+def tile(result: AttentionResult, scale: GridScale = "head") -> np.ndarray:
+    """The whole grid as one image: thumbnail (l, h) at rows l, columns h; gaps are NaN.
+
+    With ``scale="head"`` each thumbnail is divided by its own maximum, so
+    that a diffuse head shows its pattern as clearly as a sharp one;
+    ``"absolute"`` keeps the raw weights.  Texts longer than
+    ``MAX_THUMBNAIL`` tokens are max-pooled to keep the image small.
+    """
+    if scale not in ("head", "absolute"):
+        raise ValueError(f"scale must be 'head' or 'absolute', not {scale!r}")
+    layers, heads, n = result.n_layers, result.n_heads, result.n_tokens
+    size = thumbnail_size(n)
+    gap = gap_size(n)
+    step = size + gap
+    image = np.full((layers * step - gap, heads * step - gap), np.nan, dtype=np.float32)
+    for layer in range(layers):
+        for head in range(heads):
+            thumb = shrink(result.attention[layer, head], size).astype(np.float32)
+            if scale == "head":
+                thumb = thumb / max(float(thumb.max()), 1e-12)
+            image[layer * step : layer * step + size, head * step : head * step + size] = thumb
+    return image
+
+
+def thumbnail_origin(result: AttentionResult, layer: int, head: int) -> tuple[int, int]:
+    """``(row, column)`` of the top-left cell of thumbnail (layer, head) in :func:`tile`."""
+    step = thumbnail_size(result.n_tokens) + gap_size(result.n_tokens)
+    return layer * step, head * step
+
+
+def plot_grid(
+    result: AttentionResult,
+    ax: Axes | None = None,
+    *,
+    selected: tuple[int, int] | None = None,
+    scale: GridScale = "head",
+    title: str | None = None,
+) -> Axes:
+    """Draw every layer and head as a thumbnail heatmap; ``selected`` (layer, head) is outlined.
+
+    Rows are layers ("capa i"), columns heads ("cabeza j"); inside each
+    thumbnail rows are "from" tokens and columns "to" tokens, as in
+    :func:`attnviz.plot_heatmap`.  Returns the Axes; the image is
+    ``ax.images[0]`` (gid "grid") and the outline has gid "selected".
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    layers, heads = result.n_layers, result.n_heads
+    n = thumbnail_size(result.n_tokens)  # cells per thumbnail side
+    image = tile(result, scale)
+    if ax is None:
+        width = float(np.clip(0.75 * heads + 1.5, 5.0, 12.0))
+        height = float(np.clip(width * layers / heads, 4.0, 12.0))
+        _, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    cmap = plt.get_cmap(CMAP).with_extremes(bad=GAP_COLOR)
+    vmax = 1.0 if scale == "head" else float(max(np.nanmax(image), 1e-6))
+    artist = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest", aspect="equal")
+    artist.set_gid("grid")
+
+    step = n + gap_size(n)
+    centres = [i * step + (n - 1) / 2 for i in range(max(layers, heads))]
+    size = 9 if max(layers, heads) <= 12 else 7
+    ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=size)
+    ax.set_xticks(centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=size, rotation=90)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+    if selected is not None:
+        layer, head = result.check_layer(selected[0]), result.check_head(selected[1])
+        row, col = thumbnail_origin(result, layer, head)
+        pad = gap_size(n) / 2
+        outline = Rectangle(
+            (col - 0.5 - pad, row - 0.5 - pad),
+            n + 2 * pad,
+            n + 2 * pad,
+            fill=False,
+            edgecolor=SELECTED_COLOR,
+            linewidth=2.5,
+            gid="selected",
+            zorder=3,
+        )
+        ax.add_patch(outline)
+    if title is None:
+        title = f"Todas las cabezas · {result.model_name}"
+    note = "cada miniatura a su propia escala" if scale == "head" else "escala común"
+    ax.set_title(f"{title}\nfilas = capas, columnas = cabezas (desde 0) · {note}", fontsize=11)
+    return ax

@@ -1,0 +1,101 @@
+"""Layer profile: each metric, averaged over heads, as a line across layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .metrics import METRIC_LABELS, METRIC_NAMES, SHARE_METRICS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: Metrics not measured as a share of a row go on a second y axis.
+SCALE_METRICS: tuple[str, ...] = ("entropy", "distance")
+
+
+def plot_profile(
+    profile: Mapping[str, np.ndarray],
+    ax: Axes | None = None,
+    *,
+    compare: Mapping[str, np.ndarray] | None = None,
+    labels: tuple[str, str] = ("esta frase", "corpus"),
+    metrics: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw a layer profile (from :func:`attnviz.metrics.layer_profile`) as lines.
+
+    Shares (to [CLS], [SEP], punctuation, itself, previous, next) use the
+    left axis, from 0 to 1; entropy (nats) and distance (tokens) use a
+    second axis on the right, ``ax.right_ax``.  ``compare`` draws another
+    profile, e.g. the corpus's, dashed in the same colours.  ``labels``
+    names the two.  Line gids are ``"profile-<metric>"`` and
+    ``"compare-<metric>"``.  Returns the left Axes.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    names = [m for m in (metrics or METRIC_NAMES) if m in profile]
+    unknown = [m for m in (metrics or []) if m not in METRIC_NAMES]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; choose from {', '.join(METRIC_NAMES)}")
+    if not names:
+        raise ValueError("the profile has none of the metrics to draw")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
+    right = None
+    if any(m in SCALE_METRICS for m in names):
+        right = ax.twinx()
+        ax.right_ax = right  # type: ignore[attr-defined]
+    colours = plt.get_cmap("tab10")
+
+    handles = []
+    for index, name in enumerate(names):
+        target = right if name in SCALE_METRICS and right is not None else ax
+        colour = colours(index % 10)
+        values = np.asarray(profile[name], dtype=np.float64)
+        layers = np.arange(len(values))
+        marker = "s" if name in SCALE_METRICS else "o"
+        target.plot(
+            layers, values, color=colour, marker=marker, markersize=4, linewidth=2, gid=f"profile-{name}"
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=colour,
+                marker=marker,
+                linewidth=2,
+                label=METRIC_LABELS.get(name, name) + (" →" if target is right else ""),
+            )
+        )
+        if compare is not None and name in compare:
+            other = np.asarray(compare[name], dtype=np.float64)
+            target.plot(
+                np.arange(len(other)),
+                other,
+                color=colour,
+                linestyle="--",
+                linewidth=1.5,
+                alpha=0.8,
+                gid=f"compare-{name}",
+            )
+
+    n_layers = len(np.asarray(profile[names[0]]))
+    ax.set_xticks(range(n_layers))
+    ax.set_xlabel("capa (desde 0)")
+    if any(m in SHARE_METRICS for m in names):
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("proporción de la atención")
+    if right is not None:
+        right.set_ylabel("entropía (nats) / distancia (tokens) →")
+        right.set_ylim(bottom=0)
+    if compare is not None:
+        handles.append(Line2D([], [], color="0.3", linewidth=2, label=labels[0]))
+        handles.append(Line2D([], [], color="0.3", linewidth=1.5, linestyle="--", label=labels[1]))
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_title(title if title is not None else "Perfil por capa (media de las cabezas)", fontsize=12)
+    return ax

@@ -8,7 +8,17 @@ text -> tokens -> attention tensor -> picture::
     attnviz.plot_arcs(result, layer=3, head=5, source=2)
 """
 
+from .aggregate import (
+    filter_segments,
+    head_max,
+    head_mean,
+    layer_mean,
+    rollout,
+    source_rows,
+    sources_matrix,
+)
 from .arcs import plot_arcs
+from .corpus import load_corpus
 from .errors import (
     AttnvizError,
     IndexOutOfRangeError,
@@ -22,8 +32,21 @@ from .errors import (
     OutputPathError,
     TruncationWarning,
 )
+from .explorer import Explorer, explorer
+from .export import metrics_to_csv, save_npy, weights_to_csv
 from .extraction import extract
+from .grid import plot_grid
+from .heatmap import plot_heatmap
 from .loading import ALIASES, DEFAULT_MODEL, OFFLINE_ALIAS, load_model, offline_model_path
+from .metrics import (
+    HeadMetrics,
+    corpus_metrics,
+    corpus_profile,
+    head_metrics,
+    layer_profile,
+    metrics_table,
+)
+from .profile import plot_profile
 from .result import AttentionResult
 from .words import to_words
 
@@ -35,6 +58,8 @@ __all__ = [
     "OFFLINE_ALIAS",
     "AttentionResult",
     "AttnvizError",
+    "Explorer",
+    "HeadMetrics",
     "IndexOutOfRangeError",
     "InvalidInputTypeError",
     "InvalidModelError",
@@ -45,9 +70,29 @@ __all__ = [
     "OfflineFallbackWarning",
     "OutputPathError",
     "TruncationWarning",
+    "corpus_metrics",
+    "corpus_profile",
+    "explorer",
     "extract",
+    "filter_segments",
+    "head_max",
+    "head_mean",
+    "head_metrics",
+    "layer_mean",
+    "layer_profile",
+    "load_corpus",
     "load_model",
+    "metrics_table",
+    "metrics_to_csv",
     "offline_model_path",
     "plot_arcs",
+    "plot_grid",
+    "plot_heatmap",
+    "plot_profile",
+    "rollout",
+    "save_npy",
+    "source_rows",
+    "sources_matrix",
     "to_words",
+    "weights_to_csv",
 ]

@@ -10,6 +10,7 @@ from .result import AttentionResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.text import Text
 
 SOURCE_COLOR = "#1f5fbf"
 MAX_COLOR = "#d62728"
@@ -125,7 +126,8 @@ def plot_arcs(
     )
     arcs.set_array(weights)
     # Faint weak links keep the eye on the strong ones.
-    arcs.set_alpha(0.3 + 0.7 * np.clip(weights / vmax, 0.0, 1.0))
+    if len(weights):  # a causal model's first token attends to nothing else
+        arcs.set_alpha(0.3 + 0.7 * np.clip(weights / vmax, 0.0, 1.0))
     arcs.set_gid("arcs")
     ax.add_collection(arcs)
 
@@ -145,21 +147,9 @@ def plot_arcs(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
-    noun = "palabra" if result.level == "word" else "token"
-    if title is None:
-        title = (
-            f"Capa {layer} · cabeza {head} · atención desde «{result.tokens[source]}» "
-            f"({noun} {source})"
-        )
-    ax.set_title(title, fontsize=12)
-    hidden = n - 1 - len(targets) - (n - 1 - source if result.causal else 0)
-    notes = [f"Índices desde 0 · {result.model_name}"]
-    if hidden > 0:
-        notes.append(f"{hidden} enlaces débiles ocultos")
-    if result.causal:
-        notes.append("modelo causal: el futuro está enmascarado")
-    ax.text(0.0, 1.0, " · ".join(notes), transform=ax.transAxes, fontsize=8, color="0.35",
-            va="bottom", ha="left", gid="notes")
+    ax.set_title(arc_title(result, layer, head, source) if title is None else title, fontsize=12)
+    ax.text(0.0, 1.0, arc_notes(result, source, len(targets)), transform=ax.transAxes, fontsize=8,
+            color="0.35", va="bottom", ha="left", gid="notes")
     if colorbar:
         mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01, label="peso de atención")
@@ -177,16 +167,45 @@ def _draw_labels(ax: Axes, result: AttentionResult, source: int, max_target: int
     ax.tick_params(axis="x", length=0, pad=6)
     for i, label in enumerate(ax.get_xticklabels()):
         label.set_gid(f"token-{i}")
-        if result.causal and i > source:
-            label.set_color("0.7")
-        if i == max_target:
-            label.set_color("white")
-            label.set_bbox({"boxstyle": "round,pad=0.25", "fc": MAX_COLOR, "ec": MAX_COLOR})
-        if i == source:
-            both = i == max_target
-            label.set_color("white")
-            label.set_bbox({"boxstyle": "round,pad=0.25", "fc": SOURCE_COLOR,
-                            "ec": MAX_COLOR if both else SOURCE_COLOR, "lw": 2.5 if both else 1})
+        style_token_label(label, i, source, max_target, result.causal)
+
+
+def style_token_label(label: Text, i: int, source: int, max_target: int, causal: bool) -> None:
+    """Colour token ``i``'s label: source boxed in blue, most attended in red, masked future grey.
+
+    Also resets a label styled for another source, so that a reused figure
+    (attnviz.render) looks exactly like a fresh plot.
+    """
+    label.set_color("0.7" if causal and i > source else "black")
+    label.set_bbox(None)
+    if i == max_target:
+        label.set_color("white")
+        label.set_bbox({"boxstyle": "round,pad=0.25", "fc": MAX_COLOR, "ec": MAX_COLOR})
+    if i == source:
+        both = i == max_target
+        label.set_color("white")
+        label.set_bbox({"boxstyle": "round,pad=0.25", "fc": SOURCE_COLOR,
+                        "ec": MAX_COLOR if both else SOURCE_COLOR, "lw": 2.5 if both else 1})
+
+
+def arc_title(result: AttentionResult, layer: int, head: int, source: int) -> str:
+    noun = "palabra" if result.level == "word" else "token"
+    return (
+        f"Capa {layer} · cabeza {head} · atención desde «{result.tokens[source]}» "
+        f"({noun} {source})"
+    )
+
+
+def arc_notes(result: AttentionResult, source: int, n_drawn: int) -> str:
+    """The small grey line above the arcs: model, hidden links, causal mask."""
+    n = result.n_tokens
+    hidden = n - 1 - n_drawn - (n - 1 - source if result.causal else 0)
+    notes = [f"Índices desde 0 · {result.model_name}"]
+    if hidden > 0:
+        notes.append(f"{hidden} enlaces débiles ocultos")
+    if result.causal:
+        notes.append("modelo causal: el futuro está enmascarado")
+    return " · ".join(notes)
 
 
 def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, values: Values, n: int) -> None:
@@ -195,7 +214,9 @@ def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, valu
     shown = np.concatenate([drawn, [source]])
     shown = shown[np.argsort(-row[shown], kind="stable")]
     if values == "top":
+        # A "0.00" label says nothing; the strongest links are the point.
         shown = shown[:TOP_VALUES]
+        shown = shown[row[shown] >= 0.005]
     elif isinstance(values, int) and not isinstance(values, bool):
         shown = shown[:values]
     elif values != "all":

@@ -1,0 +1,434 @@
+"""Speed benchmark: naive redraw vs attnviz's renderer, explorer vs BertViz, in one process.
+
+    python -m attnviz.bench --out bench.md            # about 5 minutes on 2 cores
+    python -m attnviz.bench --quick --out bench.md    # fewer repeats, BertViz up to n=128
+
+Uses a BETO-shaped random model (12 layers x 12 heads, hidden 768: the real
+forward cost) built from tests/fixtures/beto-cased, so no download.  BertViz
+is optional (``pip install --no-deps bertviz==1.4.1``); without it its
+columns say why they are missing.  Timings are wall clock on whatever else
+the machine is doing: run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SIZES = (14, 64, 128, 512)
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "beto-cased"
+TEXT = (
+    "El perro que persiguió al gato cruzó la calle. La niña que leía un libro en el parque "
+    "levantó la vista cuando oyó los ladridos, y su abuelo, que dormía en un banco, se despertó. "
+)
+TARGETS = {
+    "attnviz": "≤ 16 ms p50 a n=14; ≤ 25 ms a n=128; ≤ 50 ms a n=512",
+    "first": "≤ pasada + 50 ms",
+    "bytes": "≤ 200 KB",
+}
+
+
+def beto_shaped_model() -> tuple[Any, Any]:
+    """Random BertModel with BETO's real config (12x12, hidden 768) and BETO's vocabulary."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
+
+    config = BertConfig(**json.loads((FIXTURE / "config.json").read_text()))
+    config._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = BertModel(config).eval()
+    model.name_or_path = "BETO-shaped (aleatorio, 12x12, 768)"
+    tokenizer = BertTokenizerFast(vocab_file=str(FIXTURE / "vocab.txt"), do_lower_case=False)
+    return model, tokenizer
+
+
+def sentence(n: int) -> str:
+    """A Spanish text of at least ``n`` tokens (extraction cuts it to exactly ``n``)."""
+    return TEXT * (1 + n // 40)
+
+
+def result_of_length(model: Any, tokenizer: Any, n: int) -> Any:
+    from .extraction import extract
+
+    with limited_length(tokenizer, n), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = extract(model, tokenizer, sentence(n))
+    assert result.n_tokens == n, (result.n_tokens, n)
+    return result
+
+
+class limited_length:
+    """Make the tokenizer cut at ``n`` tokens, so every size is exact."""
+
+    def __init__(self, tokenizer: Any, n: int) -> None:
+        self.tokenizer, self.n = tokenizer, n
+
+    def __enter__(self) -> None:
+        self.saved = self.tokenizer.model_max_length
+        self.tokenizer.model_max_length = self.n
+
+    def __exit__(self, *exc: object) -> None:
+        self.tokenizer.model_max_length = self.saved
+
+
+def slider_moves(result: Any, count: int) -> Iterator[tuple[int, int, int]]:
+    """What a student does: step the layer, then the head, now and then another token."""
+    layers, heads, n = result.n_layers, result.n_heads, result.n_tokens
+    for i in range(count):
+        yield (i % layers, (i // layers) % heads, (1 + 3 * (i // (layers * heads // 4 or 1))) % n)
+
+
+def timed(function: Callable[[], object], repeat: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall-clock milliseconds per call; ``cpu`` also collects this thread's CPU milliseconds.
+
+    On a shared machine the wall clock includes time waiting for a core;
+    the thread's CPU time does not, and says what the redraw itself costs.
+    """
+    samples = []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        function()
+        samples.append((time.perf_counter() - start) * 1000.0)
+        if cpu is not None:
+            cpu.append((time.thread_time() - start_cpu) * 1000.0)
+    return samples
+
+
+def p50_p95(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p95
+
+
+def widget_state_bytes(widget: Any) -> int:
+    """Bytes the widget state of ``widget`` and its children adds to a saved notebook."""
+    import ipywidgets as widgets
+
+    found: dict[str, Any] = {}
+
+    def walk(w: Any) -> None:
+        if w.model_id in found:
+            return
+        found[w.model_id] = w
+        for name in w.keys:
+            value = getattr(w, name, None)
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, widgets.Widget):
+                    walk(item)
+
+    walk(widget)
+    state = widgets.Widget.get_manager_state(drop_defaults=True, widgets=list(found.values()))
+    view = {
+        "application/vnd.jupyter.widget-view+json": {
+            "model_id": widget.model_id,
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
+    return len(json.dumps(state).encode()) + len(json.dumps(view).encode())
+
+
+def bertviz_view(result: Any) -> tuple[int | None, float | None, str]:
+    """(bytes, ms, note) of one BertViz ``head_view`` of the same attention."""
+    try:
+        import torch
+        from bertviz import head_view
+    except Exception as err:  # the benchmark reports why instead of failing
+        return None, None, f"BertViz no se puede importar ({type(err).__name__}: {err})"
+    start = time.perf_counter()
+    attention = tuple(torch.from_numpy(np.array(layer))[None] for layer in result.attention)
+    html = head_view(attention, list(result.tokens), html_action="return")
+    elapsed = (time.perf_counter() - start) * 1000.0
+    size = len(html.data.encode())
+    del html, attention
+    gc.collect()
+    return size, elapsed, ""
+
+
+def forward_ms(model: Any, tokenizer: Any, n: int, repeat: int) -> list[float]:
+    import torch
+
+    encoding = tokenizer(sentence(n), truncation=True, max_length=n, return_tensors="pt")
+    with torch.inference_mode():
+        model(**encoding, output_attentions=True)  # warm-up
+        return timed(lambda: model(**encoding, output_attentions=True), repeat)
+
+
+def measure_size(
+    model: Any,
+    tokenizer: Any,
+    n: int,
+    quick: bool,
+    bertviz_max: int,
+    put: Callable[[str, int, str], None],
+    notes: list[str],
+) -> None:
+    """Every measurement at one sentence length, in the order a student meets them."""
+    from .explorer import Explorer
+    from .render import ArcRenderer, naive_render
+
+    redraws = 12 if quick else 40
+    naive_repeat = {14: 10, 64: 8, 128: 6, 512: 3} if quick else {14: 30, 64: 20, 128: 12, 512: 5}
+    result = result_of_length(model, tokenizer, n)
+
+    moves = list(slider_moves(result, redraws))
+    naive_moves = iter(moves * 3)
+    naive_cpu: list[float] = []
+    naive = timed(lambda: naive_render(result, *next(naive_moves)), naive_repeat[n], naive_cpu)
+    put(
+        "redibujo ingenuo (figura nueva + plot_arcs + PNG), ms p50 / p95",
+        n,
+        "{:.0f} / {:.0f}".format(*p50_p95(naive)),
+    )
+
+    start = time.perf_counter()
+    renderer = ArcRenderer(result)
+    renderer.render(*moves[0])
+    build_ms = (time.perf_counter() - start) * 1000.0
+    fast_moves = iter(moves)
+    fast_cpu: list[float] = []
+    fast = timed(lambda: renderer.render(*next(fast_moves)), len(moves), fast_cpu)
+    p50, p95 = p50_p95(fast)
+    put("redibujo attnviz (blit + PNG), ms p50 / p95", n, f"{p50:.1f} / {p95:.1f}")
+    put(
+        "tiempo de CPU del hilo por redibujo, ms p50: ingenuo / attnviz",
+        n,
+        f"{statistics.median(naive_cpu):.0f} / {statistics.median(fast_cpu):.1f}",
+    )
+    put("aceleración (p50 ingenuo / p50 attnviz)", n, f"×{p50_p95(naive)[0] / p50:.1f}")
+    put("primera imagen de una frase nueva: construir el renderizador, ms", n, f"{build_ms:.0f}")
+
+    forward = forward_ms(model, tokenizer, n, 3 if n == 512 else 5)
+    put("pasada del modelo sola (forward con atención), ms p50", n, f"{statistics.median(forward):.0f}")
+
+    # The explorer end to end: a new sentence, then slider moves through the widget.
+    with limited_length(tokenizer, n), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explorer = Explorer((model, tokenizer), sentence(n))
+        start = time.perf_counter()
+        explorer.text.value = sentence(n) + " Otra."
+        first_ms = (time.perf_counter() - start) * 1000.0
+    put("explorador: frase nueva → primera imagen, ms", n, f"{first_ms:.0f}")
+    steps = iter(range(1, 10_000))
+
+    def move_layer() -> None:
+        # Forget the pictures already made: every move must draw (revisits are instant otherwise).
+        explorer._pictures.clear()
+        explorer.layer_slider.value = next(steps) % result.n_layers
+
+    slider = timed(move_layer, redraws)
+    put(
+        "explorador: mover el slider de capa (imagen + tabla + métricas), ms p50 / p95",
+        n,
+        "{:.1f} / {:.1f}".format(*p50_p95(slider)),
+    )
+    put(
+        "explorador: bytes guardados en el cuaderno (una vista)",
+        n,
+        f"{widget_state_bytes(explorer) / 1024:.0f} KB",
+    )
+
+    if n <= bertviz_max:
+        size, ms, why = bertviz_view(result)
+        if size is None or ms is None:
+            put("BertViz head_view: bytes de salida", n, "falta")
+            notes.append(why)
+        else:
+            put("BertViz head_view: bytes de salida", n, f"{size / 1024:.0f} KB")
+            put(
+                "BertViz: frase nueva → vista (pasada + HTML), ms",
+                n,
+                f"{statistics.median(forward) + ms:.0f}",
+            )
+    else:
+        put("BertViz head_view: bytes de salida", n, f"no medido (n > {bertviz_max})")
+    explorer.close()
+
+
+def run(quick: bool, bertviz_max: int) -> tuple[list[list[str]], list[str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    model, tokenizer = beto_shaped_model()
+    rows: dict[str, list[str]] = {}
+    notes: list[str] = []
+
+    def put(name: str, n: int, text: str) -> None:
+        rows.setdefault(name, [""] * len(SIZES))[SIZES.index(n)] = text
+
+    for n in SIZES:
+        print(f"n={n}…", file=sys.stderr, flush=True)
+        measure_size(model, tokenizer, n, quick, bertviz_max, put, notes)
+        gc.collect()
+
+    print("memoria a n=512…", file=sys.stderr, flush=True)
+    memory = subprocess.run(
+        [sys.executable, "-m", "attnviz.bench", "--memory-probe"], capture_output=True, text=True
+    )
+    try:
+        probe = json.loads(memory.stdout.strip().splitlines()[-1])
+        put(
+            "memoria pico a n=512 sobre el modelo cargado (proceso aparte): extracción / + primera imagen",
+            512,
+            f"+{probe['extract_mib']:.0f} / +{probe['render_mib']:.0f} MiB (numpy {probe['numpy_mib']:.0f} "
+            f"MiB; pila de atención {probe['stack_mib']:.0f} MiB)",
+        )
+    except (ValueError, IndexError, KeyError):
+        put("memoria pico a n=512 (proceso aparte)", 512, "falta")
+        notes.append(f"La medida de memoria falló: {memory.stderr.strip().splitlines()[-1:]}")
+    header = ["medida", *(f"n={n}" for n in SIZES)]
+    table = [header, *([name, *cells] for name, cells in rows.items())]
+    return table, notes
+
+
+def memory_probe() -> dict[str, float]:
+    """Peak resident memory of one n=512 extraction and first picture, above the loaded model.
+
+    Runs in its own process (``--memory-probe``) so that the other
+    measurements, and BertViz's huge lists, do not hide it.  The kernel's
+    high-water mark is reset after loading the model where Linux allows it.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .render import ArcRenderer
+
+    model, tokenizer = beto_shaped_model()
+    # Warm up at n=512 once: the first forward pass maps kernels and thread
+    # buffers that belong to torch, not to what attnviz keeps.
+    del_me = result_of_length(model, tokenizer, 512)
+    del del_me
+    gc.collect()
+    base = _reset_peak_rss()
+    tracemalloc.start()
+    result = result_of_length(model, tokenizer, 512)
+    _, numpy_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    extract_peak = _peak_rss()
+    ArcRenderer(result).render(0, 0, 1)
+    render_peak = _peak_rss()
+    return {
+        "extract_mib": (extract_peak - base) / 2**20,
+        "render_mib": (render_peak - base) / 2**20,
+        "numpy_mib": numpy_peak / 2**20,
+        "stack_mib": result.attention.nbytes / 2**20,
+    }
+
+
+def _peak_rss() -> float:
+    """Peak resident bytes: VmHWM (resettable) on Linux, else ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) * 1024
+    scale = 1 if sys.platform == "darwin" else 1024
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
+
+
+def _current_rss() -> float:
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1]) * 1024
+    return _peak_rss()
+
+
+def _reset_peak_rss() -> float:
+    """Reset the high-water mark to the current size (Linux) and return the baseline."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _current_rss()
+    except OSError:
+        return _peak_rss()  # cannot reset: measure the rise above the earlier peak
+
+
+def markdown(table: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    lines += ["| " + " | ".join(row) + " |" for row in table[1:]]
+    return "\n".join(lines)
+
+
+def environment() -> str:
+    import matplotlib
+    import torch
+    import transformers
+
+    try:
+        import ipywidgets
+
+        widgets_version = ipywidgets.__version__
+    except ImportError:
+        widgets_version = "—"
+    return (
+        f"Python {platform.python_version()} · torch {torch.__version__} · transformers "
+        f"{transformers.__version__} · matplotlib {matplotlib.__version__} · ipywidgets "
+        f"{widgets_version} · {platform.machine()} · {_cpu_count()} CPU"
+    )
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m attnviz.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", help="write the table as markdown to this file too")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument(
+        "--bertviz-max",
+        type=int,
+        default=128,
+        help="largest n for BertViz (n=512 takes ~1 min and ~2 GB; default 128)",
+    )
+    parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_probe:
+        print(json.dumps(memory_probe()))
+        return 0
+    started = time.perf_counter()
+    table, notes = run(args.quick, args.bertviz_max)
+    command = "python -m attnviz.bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    text = "\n".join(
+        [
+            markdown(table),
+            "",
+            f"Objetivos: redibujo {TARGETS['attnviz']}; frase nueva {TARGETS['first']}; "
+            f"salida {TARGETS['bytes']}.",
+            f"Entorno: {environment()}. Carga media al terminar: "
+            f"{' '.join(f'{x:.1f}' for x in _loadavg())}. Duración: {time.perf_counter() - started:.0f} s.",
+            f"Comando: `{command.strip()}`",
+            *notes,
+        ]
+    )
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _loadavg() -> tuple[float, ...]:
+    import os
+
+    return os.getloadavg() if hasattr(os, "getloadavg") else ()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

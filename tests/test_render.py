@@ -1,0 +1,225 @@
+"""The fast renderer draws exactly what plot_arcs draws, and only the strongest links when asked."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from attnviz import arcs
+from attnviz.render import (
+    ArcGeometry,
+    ArcRenderer,
+    FigureRenderer,
+    arc_figure_size,
+    encode_png,
+    naive_render,
+    new_figure,
+    png_bytes,
+)
+from attnviz.result import AttentionResult
+
+
+def synthetic_result(
+    n: int, *, layers: int = 2, heads: int = 2, seed: int = 0, causal: bool = False
+) -> AttentionResult:
+    rng = np.random.default_rng(seed)
+    attention = rng.dirichlet(np.full(n, 0.3), size=(layers, heads, n)).astype(np.float32)
+    if causal:
+        attention = np.tril(attention)
+        attention /= attention.sum(axis=-1, keepdims=True)
+    tokens = ("[CLS]", *(f"t{i}" for i in range(1, n - 1)), "[SEP]")
+    return AttentionResult(
+        tokens=tokens,
+        attention=attention,
+        model_name="sintético",
+        special=(True, *([False] * (n - 2)), True),
+        word_ids=tuple(range(n)),
+        words=tokens,
+        segments=(0,) * n,
+        text=" ".join(tokens[1:-1]),
+        causal=causal,
+    )
+
+
+def decode(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")).astype(np.int16)
+
+
+def canvas_after(renderer: ArcRenderer, png: bytes) -> np.ndarray:
+    """The canvas the PNG was made from, after checking the PNG holds that canvas."""
+    canvas = renderer.rgba().astype(np.int16)
+    decoded = decode(png)
+    assert decoded.shape == canvas.shape
+    if Image.open(io.BytesIO(png)).mode == "RGB":  # lossless; "P" (palette) only above the budget
+        np.testing.assert_array_equal(decoded, canvas)
+    else:
+        assert np.abs(decoded - canvas).mean() < 3
+    return canvas
+
+
+def reference_pixels(renderer: ArcRenderer, layer: int, head: int, source: int, **kwargs) -> np.ndarray:
+    """plot_arcs on a fresh figure placed like the renderer's: the full-redraw reference.
+
+    The renderer freezes one layout for every view (plot_arcs alone moves
+    its axes as the colour bar's labels change width), so the reference
+    gets the same axes positions; everything drawn in them must match.
+    """
+    result = renderer.result
+    figure = new_figure(*arc_figure_size(result.n_tokens), dpi=renderer.figure.dpi)
+    ax = figure.add_subplot()
+    arcs.plot_arcs(result, layer, head, source, ax, **kwargs)
+    figure.set_layout_engine("none")
+    ax.set_position(renderer.ax.get_position())
+    figure.axes[1].set_position(renderer.cax.get_position())
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba()).astype(np.int16)
+
+
+def assert_same_picture(blitted: np.ndarray, reference: np.ndarray) -> None:
+    assert blitted.shape == reference.shape
+    difference = np.abs(blitted - reference).max(axis=-1)
+    # Anti-aliased edges may round differently; nothing else may change.
+    assert (difference > 8).sum() <= 20, f"{(difference > 8).sum()} pixels differ"
+    assert difference.mean() < 0.05
+
+
+@pytest.mark.parametrize("fixture", ["minilm_result", "beto_result"])
+def test_blitted_redraws_equal_plot_arcs_pixel_for_pixel(request, fixture):
+    result = request.getfixturevalue(fixture)
+    renderer = ArcRenderer(result)
+    # A sequence, so that highlights and values left by one view must vanish in the next.
+    for layer, head, source in [(0, 0, 1), (3, 5, 4), (3, 5, 0), (5, 11, result.n_tokens - 1), (1, 2, 2)]:
+        png = renderer.render(layer, head, source)
+        assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, layer, head, source))
+
+
+def test_blitted_redraw_equals_a_full_redraw_of_the_same_figure(minilm_result):
+    renderer = ArcRenderer(minilm_result)
+    renderer.render(2, 3, 1)
+    blitted = canvas_after(renderer, renderer.render(4, 7, 6))
+    full = canvas_after(renderer, renderer.render(4, 7, 6, full=True))
+    assert_same_picture(blitted, full)
+
+
+def test_blitted_aggregate_and_causal_views_equal_the_reference():
+    result = synthetic_result(12, causal=True)
+    renderer = ArcRenderer(result)
+    for source in (3, 9, 5):
+        assert_same_picture(
+            canvas_after(renderer, renderer.render(1, 0, source)), reference_pixels(renderer, 1, 0, source)
+        )
+    mean = result.attention[1].mean(axis=0)
+    png = renderer.render(1, 0, 7, matrix=mean, title="media")
+    assert_same_picture(
+        canvas_after(renderer, png), reference_pixels(renderer, 1, 0, 7, matrix=mean, title="media")
+    )
+
+
+def test_long_input_blits_the_reference_with_top_k():
+    result = synthetic_result(80, seed=3)
+    renderer = ArcRenderer(result)
+    for layer, head, source in [(0, 1, 10), (1, 0, 70)]:
+        assert_same_picture(
+            canvas_after(renderer, renderer.render(layer, head, source)),
+            reference_pixels(renderer, layer, head, source),
+        )
+
+
+def drawn_targets(renderer: ArcRenderer, source: int) -> set[int]:
+    """Each arc ends at its target's x position."""
+    ends = {round(seg[-1][0]) for seg in renderer._arcs.get_segments()}
+    starts = {round(seg[0][0]) for seg in renderer._arcs.get_segments()}
+    assert starts == {source}
+    return ends
+
+
+@pytest.mark.parametrize("top_k", [1, 3, 7])
+def test_top_k_keeps_the_k_largest_weights(top_k):
+    result = synthetic_result(30, seed=top_k)
+    renderer = ArcRenderer(result, top_k=top_k)
+    source = 11
+    renderer.update(1, 1, source)
+    row = result.attention[1, 1, source].astype(np.float64)
+    others = [j for j in np.argsort(-row, kind="stable") if j != source]
+    assert drawn_targets(renderer, source) == set(map(int, others[:top_k]))
+    weakest_drawn = min(row[j] for j in others[:top_k])
+    assert all(row[j] <= weakest_drawn for j in others[top_k:])
+
+
+def test_long_inputs_draw_the_24_strongest_links_by_default():
+    result = synthetic_result(100, seed=5)
+    renderer = ArcRenderer(result)
+    renderer.update(0, 1, 40)
+    row = result.attention[0, 1, 40]
+    expected = [int(j) for j in np.argsort(-row, kind="stable") if j != 40][: arcs.AUTO_TOP_K]
+    assert drawn_targets(renderer, 40) == set(expected)
+    assert "75 enlaces débiles ocultos" in renderer._notes.get_text()
+
+
+def test_picture_changes_with_layer_head_and_source(minilm_result):
+    renderer = ArcRenderer(minilm_result)
+    pictures = [renderer.render(*view) for view in [(0, 0, 1), (1, 0, 1), (1, 4, 1), (1, 4, 3)]]
+    assert len(set(pictures)) == 4
+    # The same view gives the same bytes: nothing accumulates on the reused figure.
+    assert renderer.render(0, 0, 1) == pictures[0]
+
+
+def test_geometry_matches_arc_paths():
+    geometry = ArcGeometry(20)
+    targets = np.array([0, 3, 19, 7])
+    np.testing.assert_allclose(geometry.paths(7, targets), arcs.arc_paths(20, 7)[targets])
+
+
+def test_png_bytes_round_trip():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(7, 13, 3), dtype=np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(png_bytes(rgb))).convert("RGB"))
+    np.testing.assert_array_equal(decoded, rgb)
+
+
+def test_naive_render_and_figure_renderer_give_pngs(beto_result):
+    naive = naive_render(beto_result, 0, 0, 1)
+    fast = ArcRenderer(beto_result).render(0, 0, 1)
+    assert decode(naive).shape == decode(fast).shape
+    renderer = FigureRenderer((4, 3))
+    one = renderer.render(lambda ax: ax.plot([0, 1], [0, 1]))
+    two = renderer.render(lambda ax: ax.plot([0, 1], [1, 0]))
+    assert one != two and decode(one).shape == (300, 400, 4)
+    # The figure is cleared between calls: a redraw of the first gives the first.
+    assert renderer.render(lambda ax: ax.plot([0, 1], [0, 1])) == one
+
+
+def test_word_level_result_renders(beto_result):
+    from attnviz.words import to_words
+
+    words = to_words(beto_result)
+    renderer = ArcRenderer(words)
+    assert_same_picture(canvas_after(renderer, renderer.render(2, 3, 2)), reference_pixels(renderer, 2, 3, 2))
+    assert dataclasses.is_dataclass(words)
+
+
+def test_pictures_over_the_byte_budget_get_a_faithful_palette():
+    result = synthetic_result(40, layers=1, heads=1, seed=2)
+    renderer = ArcRenderer(result)
+    lossless = renderer.render(0, 0, 20)
+    png = encode_png(renderer.figure, max_bytes=len(lossless) - 1)
+    assert Image.open(io.BytesIO(png)).mode == "P" and len(png) < len(lossless) / 2
+    difference = np.abs(decode(png) - renderer.rgba().astype(np.int16))
+    assert difference.max() <= 40 and difference.mean() < 3
+    assert encode_png(renderer.figure) == lossless
+
+
+def test_figure_renderer_heatmap_equals_a_plain_draw(beto_result):
+    from attnviz.heatmap import plot_heatmap
+
+    renderer = FigureRenderer((6, 5))
+    renderer.render(lambda ax: plot_heatmap(beto_result, 1, 1, ax))
+    cached = decode(renderer.render(lambda ax: plot_heatmap(beto_result, 2, 3, ax)))
+    figure = new_figure(6, 5)
+    plot_heatmap(beto_result, 2, 3, figure.add_subplot())
+    figure.canvas.draw()
+    assert_same_picture(cached, np.asarray(figure.canvas.buffer_rgba()).astype(np.int16))

@@ -1,0 +1,202 @@
+"""Run demo-atencion.ipynb top to bottom, headless, under the offline model, and read its outputs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "demo-atencion.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+DIFFERENCE = re.compile(r"Diferencia máxima con la atención del modelo: ([0-9.eE+-]+)")
+
+pytestmark = pytest.mark.slow
+
+
+def offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel inherits these: the offline model, and no attempt to reach a hub.
+    monkeypatch.setenv("ATTNVIZ_MODEL", "minilm")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+
+def execute(path: Path, cwd: Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name="python3",
+        allow_errors=True,  # errors are asserted on below, with their text
+        store_widget_state=True,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute()
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    monkeypatch = pytest.MonkeyPatch()
+    offline_env(monkeypatch)
+    try:
+        return execute(NOTEBOOK, tmp_path_factory.mktemp("run"))
+    finally:
+        monkeypatch.undo()
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def text_of(cell) -> str:
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output and "text/plain" in output.data:
+            parts.append(output.data["text/plain"])
+    return "\n".join(parts)
+
+
+def cell_with(notebook: nbformat.NotebookNode, snippet: str):
+    matches = [cell for cell in code_cells(notebook) if snippet in cell.source]
+    assert len(matches) == 1, f"expected one cell containing {snippet!r}, found {len(matches)}"
+    return matches[0]
+
+
+def png_pixels(data: str | bytes) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    raw = base64.b64decode(data) if isinstance(data, str) else data
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return mpimg.imread(io.BytesIO(raw), format="png")
+
+
+def test_no_cell_fails(executed) -> None:
+    errors = [
+        f"{out.ename}: {out.evalue}"
+        for cell in code_cells(executed)
+        for out in cell.outputs
+        if out.output_type == "error"
+    ]
+    assert errors == []
+    assert all(cell.execution_count for cell in code_cells(executed)), "a cell did not run"
+
+
+def test_uses_the_offline_model(executed) -> None:
+    setup = cell_with(executed, "attnviz.load_model(MODELO)")
+    assert "all-MiniLM-L6-v2" in text_of(setup)
+    assert "6 capas × 12 cabezas" in text_of(setup)
+
+
+def test_worked_example_matches_the_model(executed) -> None:
+    cell = cell_with(executed, "diferencia = np.abs(pesos - del_modelo).max()")
+    found = DIFFERENCE.findall(text_of(cell))
+    assert len(found) == 1, text_of(cell)
+    difference = float(found[0])
+    assert 0.0 <= difference < 1e-5
+
+
+def test_explorer_is_displayed_with_a_picture(executed) -> None:
+    cell = cell_with(executed, "explorador = ")
+    views = [out.data[WIDGET_VIEW]["model_id"] for out in cell.outputs if WIDGET_VIEW in out.get("data", {})]
+    assert len(views) == 1, "the explorer cell must display one widget"
+    state = executed.metadata["widgets"][WIDGET_STATE]["state"]
+    root = state[views[0]]
+    assert root["model_name"] == "VBoxModel"
+
+    # Walk the widget tree from the explorer down to its Image.
+    seen, stack, images = set(), [views[0]], []
+    while stack:
+        model_id = stack.pop()
+        if model_id in seen or model_id not in state:
+            continue
+        seen.add(model_id)
+        entry = state[model_id]
+        if entry["model_name"] == "ImageModel":
+            images.append(entry)
+        for value in entry["state"].values():
+            refs = value if isinstance(value, list) else [value]
+            stack.extend(
+                r[len("IPY_MODEL_") :] for r in refs if isinstance(r, str) and r.startswith("IPY_MODEL_")
+            )
+    assert images, "no Image widget inside the explorer"
+    image = images[0]
+    buffers = {tuple(b["path"]): b["data"] for b in image.get("buffers", [])}
+    assert ("value",) in buffers, "the explorer's Image has no picture"
+    pixels = png_pixels(buffers[("value",)])
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 200
+    assert pixels[..., :3].std() > 0.01, "the explorer's picture is blank"
+
+
+def test_pictures_are_drawn(executed) -> None:
+    pictures = [
+        png_pixels(out.data["image/png"])
+        for cell in code_cells(executed)
+        for out in cell.outputs
+        if "image/png" in out.get("data", {})
+    ]
+    # Head grid, four heads, layer profile, and the exercises' plots.
+    assert len(pictures) >= 5
+    for pixels in pictures:
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 300
+        assert pixels[..., :3].std() > 0.01, "a blank picture"
+
+
+def test_layer_profile_is_measured_for_every_layer(executed) -> None:
+    cell = cell_with(executed, "layer_profile(")
+    text = text_of(cell)
+    lines = [line for line in text.splitlines() if line.startswith("capa ")]
+    assert [line.split(":")[0] for line in lines] == [f"capa {i}" for i in range(6)]
+    shares = [float(v) for v in re.findall(r"(\d+)%", text)]
+    assert len(shares) == 6 * 5
+    assert all(0 <= s <= 100 for s in shares)
+    assert any(s > 0 for s in shares)
+
+
+def test_exercises_have_ready_cells(executed) -> None:
+    assert "Nivel básico" in "".join(c.source for c in executed.cells if c.cell_type == "markdown")
+    for snippet in (
+        "mi_frase =",
+        "frases = [",
+        "verbo, sustantivo, articulo",
+        "otro_modelo =",
+        "def distancia_media",
+    ):
+        cell = cell_with(executed, snippet)
+        assert cell.outputs, f"the exercise cell with {snippet!r} shows nothing"
+
+
+def test_without_settings_an_offline_machine_falls_back_to_the_offline_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo` on a fresh offline machine sets nothing: BETO is tried, then the offline model."""
+    monkeypatch.delenv("ATTNVIZ_MODEL", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what an offline machine answers, without the wait
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+    notebook.cells = notebook.cells[: first_code + 1]
+    path = tmp_path / "setup.ipynb"
+    nbformat.write(notebook, path)
+    setup = code_cells(execute(path, tmp_path))[0]
+    assert [o for o in setup.outputs if o.output_type == "error"] == []
+    stderr = "".join(o.text for o in setup.outputs if o.output_type == "stream" and o.name == "stderr")
+    assert "OfflineFallbackWarning" in stderr
+    assert "se usa el modelo sin conexión" in stderr.lower()
+    assert "Modelo: all-MiniLM-L6-v2 (sin conexión)" in text_of(setup)
+
+
+def test_saved_notebook_is_clean() -> None:
+    """The committed notebook carries no outputs: students run it themselves."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(notebook)
+    assert all(not cell.outputs and cell.execution_count is None for cell in code_cells(notebook))

@@ -148,8 +148,10 @@ def plot_arcs(
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_title(arc_title(result, layer, head, source) if title is None else title, fontsize=12)
+    # Inside the top-left corner, where arcs are lowest: above the axes it
+    # would collide with a long (e.g. rollout) title.
     ax.text(0.0, 1.0, arc_notes(result, source, len(targets)), transform=ax.transAxes, fontsize=8,
-            color="0.35", va="bottom", ha="left", gid="notes")
+            color="0.35", va="top", ha="left", gid="notes")
     if colorbar:
         mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01, label="peso de atención")

@@ -118,7 +118,7 @@ class Explorer(widgets.VBox):
             options=[("—", 0)], value=0, description="Token de origen:", style=wide
         )
         self.view_selector = widgets.ToggleButtons(
-            options=VIEWS, value="arcs", description="Vista:", style=wide
+            options=VIEWS, value="arcs", description="Vista:", style={**wide, "button_width": "auto"}
         )
         self.words_toggle = widgets.Checkbox(value=False, description="Nivel de palabra", indent=False)
         self.aggregate_selector = widgets.Dropdown(
@@ -129,13 +129,17 @@ class Explorer(widgets.VBox):
         self.metrics = widgets.HTML(value="")
         self.table = widgets.HTML(value="")
 
+        # On a narrow screen (a projector at 1024 px) controls wrap instead of overflowing.
+        def wrap() -> widgets.Layout:
+            return widgets.Layout(flex_flow="row wrap", align_items="center")
+
         super().__init__(
             children=[
                 self.banner,
                 widgets.HBox([self.text, self.analyze_button]),
                 widgets.HBox([self.model_selector]),
-                widgets.HBox([self.layer_slider, self.head_slider, self.token_selector]),
-                widgets.HBox([self.view_selector, self.aggregate_selector, self.words_toggle]),
+                widgets.HBox([self.layer_slider, self.head_slider, self.token_selector], layout=wrap()),
+                widgets.HBox([self.view_selector, self.aggregate_selector, self.words_toggle], layout=wrap()),
                 self.image,
                 self.metrics,
                 self.table,
@@ -415,9 +419,10 @@ def weights_table(result: AttentionResult, source: int, row: np.ndarray) -> str:
     return (
         # One style rule, not one per cell: at 512 tokens the table must stay small.
         "<style>.attnviz-pesos td:last-child{text-align:right;font-family:monospace}</style>"
+        # A heading, not a <caption>: JupyterLab squeezes captions to the table's width.
+        f"<div><b>Pesos de atención desde «{html.escape(tokens[source])}» ({noun} {source}), "
+        f"de mayor a menor</b></div>"
         f"<div style='max-height:16em;overflow-y:auto'><table class='attnviz-pesos'>"
-        f"<caption>Pesos de atención desde «{html.escape(tokens[source])}» ({noun} {source}), "
-        f"de mayor a menor</caption>"
         f"<thead><tr><th>#</th><th>{noun}</th><th>índice</th><th>peso</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
     )

@@ -420,8 +420,8 @@ def weights_table(result: AttentionResult, source: int, row: np.ndarray) -> str:
         # One style rule, not one per cell: at 512 tokens the table must stay small.
         "<style>.attnviz-pesos td:last-child{text-align:right;font-family:monospace}</style>"
         # A heading, not a <caption>: JupyterLab squeezes captions to the table's width.
-        f"<div><b>Pesos de atención desde «{html.escape(tokens[source])}» ({noun} {source}), "
-        f"de mayor a menor</b></div>"
+        f"<div style='font-weight:bold'>Pesos de atención desde «{html.escape(tokens[source])}» "
+        f"({noun} {source}), de mayor a menor</div>"
         f"<div style='max-height:16em;overflow-y:auto'><table class='attnviz-pesos'>"
         f"<thead><tr><th>#</th><th>{noun}</th><th>índice</th><th>peso</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"

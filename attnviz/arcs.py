@@ -133,8 +133,16 @@ def plot_arcs(
 
     self_weight = row[source]
     ax.scatter(
-        [source], [0.0], s=[40 + 500 * min(self_weight / vmax, 1.0)], c=[self_weight],
-        cmap=cmap, norm=norm, zorder=3, edgecolors="black", linewidths=0.8, gid="self",
+        [source],
+        [0.0],
+        s=[40 + 500 * min(self_weight / vmax, 1.0)],
+        c=[self_weight],
+        cmap=cmap,
+        norm=norm,
+        zorder=3,
+        edgecolors="black",
+        linewidths=0.8,
+        gid="self",
     )
 
     max_target = int(np.argmax(row))
@@ -150,8 +158,17 @@ def plot_arcs(
     ax.set_title(arc_title(result, layer, head, source) if title is None else title, fontsize=12)
     # Inside the top-left corner, where arcs are lowest: above the axes it
     # would collide with a long (e.g. rollout) title.
-    ax.text(0.0, 1.0, arc_notes(result, source, len(targets)), transform=ax.transAxes, fontsize=8,
-            color="0.35", va="top", ha="left", gid="notes")
+    ax.text(
+        0.0,
+        1.0,
+        arc_notes(result, source, len(targets)),
+        transform=ax.transAxes,
+        fontsize=8,
+        color="0.35",
+        va="top",
+        ha="left",
+        gid="notes",
+    )
     if colorbar:
         mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01, label="peso de atención")
@@ -164,8 +181,14 @@ def _draw_labels(ax: Axes, result: AttentionResult, source: int, max_target: int
     rotation = 0 if n <= 14 else (45 if n <= 40 else 90)
     size = 11 if n <= 20 else (9 if n <= 64 else 7)
     labels = [token.replace("$", r"\$") or "␣" for token in result.tokens]
-    ax.set_xticks(range(n), labels, rotation=rotation, fontsize=size,
-                  ha="center" if rotation == 0 else "right", rotation_mode="anchor")
+    ax.set_xticks(
+        range(n),
+        labels,
+        rotation=rotation,
+        fontsize=size,
+        ha="center" if rotation == 0 else "right",
+        rotation_mode="anchor",
+    )
     ax.tick_params(axis="x", length=0, pad=6)
     for i, label in enumerate(ax.get_xticklabels()):
         label.set_gid(f"token-{i}")
@@ -186,16 +209,19 @@ def style_token_label(label: Text, i: int, source: int, max_target: int, causal:
     if i == source:
         both = i == max_target
         label.set_color("white")
-        label.set_bbox({"boxstyle": "round,pad=0.25", "fc": SOURCE_COLOR,
-                        "ec": MAX_COLOR if both else SOURCE_COLOR, "lw": 2.5 if both else 1})
+        label.set_bbox(
+            {
+                "boxstyle": "round,pad=0.25",
+                "fc": SOURCE_COLOR,
+                "ec": MAX_COLOR if both else SOURCE_COLOR,
+                "lw": 2.5 if both else 1,
+            }
+        )
 
 
 def arc_title(result: AttentionResult, layer: int, head: int, source: int) -> str:
     noun = "palabra" if result.level == "word" else "token"
-    return (
-        f"Capa {layer} · cabeza {head} · atención desde «{result.tokens[source]}» "
-        f"({noun} {source})"
-    )
+    return f"Capa {layer} · cabeza {head} · atención desde «{result.tokens[source]}» ({noun} {source})"
 
 
 def arc_notes(result: AttentionResult, source: int, n_drawn: int) -> str:
@@ -228,5 +254,13 @@ def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, valu
         top = float(arc_height(n - 1)) if n > 1 else 1.0
         x = (source + int(j)) / 2.0
         y = float(arc_height(abs(int(j) - source))) + 0.03 * top if j != source else 0.08 * top
-        ax.text(x, y, f"{row[j]:.2f}", ha="center", va="bottom", fontsize=size, gid=f"value-{int(j)}",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        ax.text(
+            x,
+            y,
+            f"{row[j]:.2f}",
+            ha="center",
+            va="bottom",
+            fontsize=size,
+            gid=f"value-{int(j)}",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+        )

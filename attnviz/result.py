@@ -87,8 +87,7 @@ def _check_index(value: object, size: int, noun_es: str, noun_en: str) -> int:
     # bool is an int in Python, but True as a layer number is always a mistake.
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise IndexOutOfRangeError(
-            f"El índice de {noun_es} debe ser un número entero entre 0 y {size - 1}, "
-            f"no {value!r}.",
+            f"El índice de {noun_es} debe ser un número entero entre 0 y {size - 1}, no {value!r}.",
             f"The {noun_en} index must be a whole number from 0 to {size - 1}, not {value!r}.",
         )
     index = int(value)
@@ -97,7 +96,6 @@ def _check_index(value: object, size: int, noun_es: str, noun_en: str) -> int:
             f"La {noun_es} {index} no existe: hay {size} ({noun_es}s 0 a {size - 1})."
             if noun_es in ("capa", "cabeza", "palabra")
             else f"El {noun_es} {index} no existe: hay {size} ({noun_es}s 0 a {size - 1}).",
-            f"{noun_en.capitalize()} {index} does not exist: there are {size} "
-            f"({noun_en}s 0 to {size - 1}).",
+            f"{noun_en.capitalize()} {index} does not exist: there are {size} ({noun_en}s 0 to {size - 1}).",
         )
     return index

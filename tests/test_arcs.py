@@ -18,7 +18,7 @@ def _arcs(ax) -> LineCollection:
 
 def _targets(arcs: LineCollection) -> list[int]:
     # Each arc ends above its target token.
-    return [int(round(path.vertices[-1, 0])) for path in arcs.get_paths()]
+    return [round(path.vertices[-1, 0]) for path in arcs.get_paths()]
 
 
 def _label(ax, i):
@@ -75,7 +75,7 @@ def test_labels_title_and_values(beto_result):
     ax = attnviz.plot_arcs(r, 3, 5, 2)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(r.tokens)
     assert "Capa 3" in ax.get_title() and "cabeza 5" in ax.get_title() and "«perro»" in ax.get_title()
-    notes = [t for t in ax.texts if t.get_gid() == "notes"][0].get_text()
+    notes = next(t for t in ax.texts if t.get_gid() == "notes").get_text()
     assert "desde 0" in notes
     values = {t.get_gid(): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("value-")}
     row = r.attention[3, 5, 2]

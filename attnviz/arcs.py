@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .result import AttentionResult
+from .result import AttentionResult, require_result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -100,6 +100,7 @@ def plot_arcs(
     Pass ``matrix`` (``[n, n]``) to draw an aggregate instead of one head.
     Returns the Axes, like seaborn; save with ``ax.figure.savefig``.
     """
+    result = require_result(result)
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize

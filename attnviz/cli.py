@@ -45,7 +45,7 @@ class _SpanishParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, non-zero, in Spanish
         for english, spanish in _ARGPARSE_ES:
             message = message.replace(english, spanish)
-        self.exit(2, f"error: {message}\nUsa --help para ver las opciones.\n")
+        self.exit(2, f"error: {message} (usa --help para ver las opciones)\n")
 
 
 #: argparse's error phrases, for systems without its Spanish translation.

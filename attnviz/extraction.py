@@ -35,9 +35,10 @@ def clean_text(text: object, what: str = "texto") -> str:
     # out of the word texts that views and HTML tables show.
     text = _CONTROL.sub("", text)
     if not text.strip():
+        second = what != "texto"
         raise InvalidTextError(
-            "El texto está vacío: escribe al menos una palabra.",
-            "The text is empty: type at least one word.",
+            f"El {what} está vacío: escribe al menos una palabra.",
+            f"The {'second text' if second else 'text'} is empty: type at least one word.",
         )
     return text
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .result import AttentionResult
+from .result import AttentionResult, require_result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -91,6 +91,7 @@ def plot_grid(
     :func:`attnviz.plot_heatmap`.  Returns the Axes; the image is
     ``ax.images[0]`` (gid "grid") and the outline has gid "selected".
     """
+    result = require_result(result)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 

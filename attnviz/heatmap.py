@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .aggregate import segment_mask
-from .result import AttentionResult
+from .result import AttentionResult, require_result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,6 +58,7 @@ def plot_heatmap(
     grey.  The colour scale runs from 0 to ``vmax`` (default: the
     largest visible weight).  Returns the Axes; the image is ``ax.images[0]`` (gid "heatmap").
     """
+    result = require_result(result)
     import matplotlib.pyplot as plt
 
     if matrix is None:

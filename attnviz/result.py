@@ -99,3 +99,16 @@ def _check_index(value: object, size: int, noun_es: str, noun_en: str) -> int:
             f"{noun_en.capitalize()} {index} does not exist: there are {size} ({noun_en}s 0 to {size - 1}).",
         )
     return index
+
+
+def require_result(value: object) -> AttentionResult:
+    """``value`` if it is an AttentionResult; a clear error for the usual mix-ups otherwise."""
+    if isinstance(value, AttentionResult):
+        return value
+    from .errors import InvalidInputTypeError
+
+    raise InvalidInputTypeError(
+        "Las vistas reciben el resultado de attnviz.extract(modelo, tokenizador, texto), "
+        f"no {type(value).__name__}.",
+        f"Views take the result of attnviz.extract(model, tokenizer, text), not {type(value).__name__}.",
+    )

@@ -137,3 +137,12 @@ def test_bad_layer_is_a_clear_error(beto_result, bad):
 def test_bad_token_is_a_clear_error(beto_result):
     with pytest.raises(attnviz.IndexOutOfRangeError, match="14"):
         attnviz.plot_arcs(beto_result, 0, 0, 14)
+
+
+@pytest.mark.parametrize("plot", ["plot_arcs", "plot_heatmap", "plot_grid"])
+def test_views_refuse_what_is_not_a_result(minilm, plot):
+    with pytest.raises(attnviz.InvalidInputTypeError, match="attnviz.extract"):
+        if plot == "plot_grid":
+            attnviz.plot_grid(minilm)
+        else:
+            getattr(attnviz, plot)(minilm, 0, 0, 1)

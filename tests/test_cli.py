@@ -99,7 +99,8 @@ def test_unknown_option_is_a_short_spanish_error(capsys):
     with pytest.raises(SystemExit) as done:
         main([SEED, "--capa", "3"])
     assert done.value.code == 2
-    assert "Usa --help" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "usa --help" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -119,3 +120,8 @@ def test_help_headings_are_spanish(capsys):
         main(["--help"])
     text = capsys.readouterr().out
     assert text.startswith("uso: ") and "opciones:" in text and "options:" not in text
+
+
+def test_empty_second_text_is_named(capsys):
+    assert main([SEED, "--pair", " ", "--model", "minilm", "--values"]) == 1
+    assert "segundo texto está vacío" in capsys.readouterr().err

@@ -141,7 +141,7 @@ def test_bad_token_is_a_clear_error(beto_result):
 
 @pytest.mark.parametrize("plot", ["plot_arcs", "plot_heatmap", "plot_grid"])
 def test_views_refuse_what_is_not_a_result(minilm, plot):
-    with pytest.raises(attnviz.InvalidInputTypeError, match="attnviz.extract"):
+    with pytest.raises(attnviz.InvalidInputTypeError, match=r"attnviz\.extract"):
         if plot == "plot_grid":
             attnviz.plot_grid(minilm)
         else:

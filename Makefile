@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.attnviz-installed
 TORCH  := torch==2.13.0
 
-.PHONY: setup demo test pytest lint browser notebook bench compat clean
+.PHONY: setup demo test pytest lint browser notebook bench bench-browser compat clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ notebook: setup
 
 bench: setup
 	$(BIN)/python -m attnviz.bench
+
+# Key press on the layer slider -> new picture, in JupyterLab and headless Chromium.
+bench-browser: setup browser
+	$(BIN)/python bench/browser_latency.py
 
 # Oldest supported corner: transformers 4.41.2, ipywidgets 7.8, numpy 1.26, matplotlib 3.8.
 compat:

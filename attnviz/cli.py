@@ -176,12 +176,9 @@ def check_output_path(out: str) -> Path:
             f"No sé guardar «{path.name}»: usa la extensión .png, .svg o .pdf.",
             f"Cannot save '{path.name}': use a .png, .svg or .pdf extension.",
         )
-    if not path.parent.is_dir():
-        raise OutputPathError(
-            f"La carpeta «{path.parent}» no existe: créala antes o elige otra ruta.",
-            f"The folder '{path.parent}' does not exist: create it first or pick another path.",
-        )
-    return path
+    from .export import require_folder
+
+    return require_folder(path)
 
 
 def format_values(tokens: Sequence[str], row: Sequence[float], source: int) -> str:

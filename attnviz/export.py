@@ -27,12 +27,17 @@ def check_export_path(path: str | os.PathLike[str], suffix: str) -> Path:
             f"«{target.name}» debería terminar en {suffix}.",
             f"'{target.name}' should end in {suffix}.",
         )
-    if not target.parent.is_dir():
+    return require_folder(target)
+
+
+def require_folder(path: Path) -> Path:
+    """``path`` if its folder exists; an OutputPathError naming the folder otherwise."""
+    if not path.parent.is_dir():
         raise OutputPathError(
-            f"La carpeta «{target.parent}» no existe: créala antes o elige otra ruta.",
-            f"The folder '{target.parent}' does not exist: create it first or pick another path.",
+            f"La carpeta «{path.parent}» no existe: créala antes o elige otra ruta.",
+            f"The folder '{path.parent}' does not exist: create it first or pick another path.",
         )
-    return target
+    return path
 
 
 def weights_to_csv(

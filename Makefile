@@ -31,7 +31,7 @@ browser:
 	  else echo "Chromium no está instalado: sudo apt-get install chromium (las pruebas de navegador se omitirán)"; fi; }
 
 demo: setup
-	$(BIN)/jupyter lab demo-atencion.ipynb
+	$(BIN)/jupyter lab demo-atencion.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: setup
 	$(BIN)/ruff check attnviz tests tools bench

@@ -1,4 +1,5 @@
-"""The notebook in a real browser: Debian's Chromium, driven by Playwright, against real JupyterLab and Voilà.
+"""The notebook in a real browser: Debian's Chromium, driven by Playwright, against real JupyterLab,
+Jupyter Notebook 7 and Voilà.
 
 Skipped only when /usr/bin/chromium is absent; ATTNVIZ_REQUIRE_BROWSER=1 (set by CI) makes that a failure.
 Servers listen on 127.0.0.1 on a free port with no token and are stopped by their PID.
@@ -84,14 +85,19 @@ def server_env(home: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def jupyter_server(kind: str, workdir: Path, notebook: str, home: Path) -> Iterator[str]:
-    """Start JupyterLab (``kind="lab"``) or Voilà on a free port; yield the page URL; stop it by PID."""
+    """Start JupyterLab (``kind="lab"``), Notebook 7 (``"notebook"``) or Voilà on a free port.
+
+    Yields the page URL; stops the server by PID.
+    """
     port = free_port()
     common = ["--no-browser", f"--port={port}"]
-    if kind == "lab":
+    if kind in ("lab", "notebook"):
+        # Notebook 7 is a JupyterLab application: same server flags, its own app class and URL.
+        app_class = "LabApp" if kind == "lab" else "JupyterNotebookApp"
         command = [
             sys.executable,
             "-m",
-            "jupyterlab",
+            "jupyterlab" if kind == "lab" else "notebook",
             *common,
             "--ServerApp.ip=127.0.0.1",
             "--ServerApp.port_retries=0",
@@ -99,10 +105,11 @@ def jupyter_server(kind: str, workdir: Path, notebook: str, home: Path) -> Itera
             "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True",
             f"--ServerApp.root_dir={workdir}",
-            "--LabApp.expose_app_in_browser=True",
+            f"--{app_class}.expose_app_in_browser=True",
             "--allow-root",
         ]
-        url = f"http://127.0.0.1:{port}/lab/tree/{notebook}"
+        path = "lab/tree" if kind == "lab" else "notebooks"
+        url = f"http://127.0.0.1:{port}/{path}/{notebook}"
     elif kind == "voila":
         command = [
             sys.executable,
@@ -197,8 +204,8 @@ NOTEBOOK_STATE = """() => {
 }"""
 
 
-def run_all_cells(page) -> None:
-    """Run every cell through JupyterLab's own command; fail at the first error output."""
+def run_all_cells(page, app: str = "JupyterLab") -> None:
+    """Run every cell through the app's own command (JupyterLab or Notebook 7); fail at the first error."""
     page.wait_for_function(
         "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
         timeout=SERVER_START_SECONDS * 1000,
@@ -209,7 +216,7 @@ def run_all_cells(page) -> None:
     while time.monotonic() < deadline:
         state = page.evaluate(NOTEBOOK_STATE)
         # "Run all" stops at the first error, so an error means it is over.
-        assert state["errors"] == [], f"a cell failed in JupyterLab: {state['errors']}"
+        assert state["errors"] == [], f"a cell failed in {app}: {state['errors']}"
         if state["idle"] and state["pending"] == 0:
             return
         time.sleep(0.5)
@@ -261,6 +268,22 @@ def layer_value(page) -> int:
     return int(page.locator(LAYER_HANDLE).first.get_attribute("aria-valuenow").split(".")[0])
 
 
+def assert_layer_key_redraws(page) -> None:
+    """ArrowRight on the layer slider moves it up by one and draws a different picture."""
+    start = layer_value(page)
+    before, after = press_layer_key_and_wait(page)
+    assert layer_value(page) == start + 1
+    assert_picture_changed(before, after)
+
+
+def run_notebook_and_press_layer_key(page, url: str, app: str) -> None:
+    """Open the notebook in JupyterLab or Notebook 7, run all cells, then check the layer slider redraws."""
+    page.goto(url, timeout=SERVER_START_SECONDS * 1000)
+    run_all_cells(page, app)
+    page.locator(EXPLORER_IMAGE).first.wait_for(state="visible", timeout=PICTURE_CHANGE_SECONDS * 1000)
+    assert_layer_key_redraws(page)
+
+
 def assert_picture_changed(before: bytes, after: bytes) -> None:
     import io
 
@@ -288,13 +311,7 @@ def test_jupyterlab_runs_the_notebook_and_the_slider_redraws(browser, tmp_path: 
     name = copy_notebook(tmp_path / "work")
     with jupyter_server("lab", tmp_path / "work", name, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(url, timeout=SERVER_START_SECONDS * 1000)
-        run_all_cells(page)
-        page.locator(EXPLORER_IMAGE).first.wait_for(state="visible", timeout=PICTURE_CHANGE_SECONDS * 1000)
-        start = layer_value(page)
-        before, after = press_layer_key_and_wait(page)
-        assert layer_value(page) == start + 1
-        assert_picture_changed(before, after)
+        run_notebook_and_press_layer_key(page, url, "JupyterLab")
         explorer = page.locator(".widget-vbox:has(img.widget-image)").last
         explorer.scroll_into_view_if_needed()
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -311,8 +328,15 @@ def test_voila_serves_the_notebook_and_the_slider_redraws(browser, tmp_path: Pat
         page.goto(url, timeout=NOTEBOOK_RUN_SECONDS * 1000, wait_until="domcontentloaded")
         page.locator(EXPLORER_IMAGE).first.wait_for(state="visible", timeout=NOTEBOOK_RUN_SECONDS * 1000)
         assert "Traceback" not in page.inner_text("body")
-        start = layer_value(page)
-        before, after = press_layer_key_and_wait(page)
-        assert layer_value(page) == start + 1
-        assert_picture_changed(before, after)
+        assert_layer_key_redraws(page)
         page.screenshot(path=str(tmp_path / "voila.png"))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_notebook7_runs_the_notebook_and_the_slider_redraws(browser, tmp_path: Path) -> None:
+    name = copy_notebook(tmp_path / "work")
+    with jupyter_server("notebook", tmp_path / "work", name, tmp_path) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        run_notebook_and_press_layer_key(page, url, "Notebook 7")
+        page.screenshot(path=str(tmp_path / "notebook7.png"))

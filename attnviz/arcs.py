@@ -71,6 +71,27 @@ def resolve_top_k(top_k: TopK, n: int) -> int | None:
     return top_k
 
 
+#: Colour-scale maxima: a row's maximum is rounded up to one of these (times a power of ten),
+#: so the colour bar reads in round numbers and a redraw can reuse a colour bar drawn before.
+NICE_STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def colour_scale_max(row: np.ndarray, scale: Scale = "row") -> float:
+    """Top of the colour and width scale: 1 for ``"absolute"``, else the row's maximum rounded up.
+
+    Rounding keeps the strongest link at 75 % or more of the scale, so it stays red.
+    """
+    if scale == "absolute":
+        return 1.0
+    peak = float(max(np.max(row), 1e-6))
+    decade = 10.0 ** np.floor(np.log10(peak))
+    for step in NICE_STEPS:
+        # The tolerance keeps exact steps (0.5) from rounding up to the next one.
+        if peak <= step * decade * (1 + 1e-9):
+            return float(step * decade)
+    return float(10.0 * decade)
+
+
 def line_widths(weights: np.ndarray, vmax: float) -> np.ndarray:
     return 0.6 + 7.0 * np.clip(weights / max(vmax, 1e-12), 0.0, 1.0)
 
@@ -114,7 +135,7 @@ def plot_arcs(
         width = float(np.clip(0.55 * n + 2.5, 8.0, 24.0))
         _, ax = plt.subplots(figsize=(width, 4.8), layout="constrained")
 
-    vmax = 1.0 if scale == "absolute" else float(max(row.max(), 1e-6))
+    vmax = colour_scale_max(row, scale)
     norm = Normalize(vmin=0.0, vmax=vmax)
     cmap = plt.get_cmap(CMAP)
     targets = selected_targets(row, source, top_k, threshold, result.causal)

@@ -323,9 +323,15 @@ class ArcRenderer:
         self._labels = list(ax.get_xticklabels())
         self._colorbar = self.cax._colorbar  # type: ignore[attr-defined]
         self._dynamic_labels = result.causal  # greyed future depends on the source
+        # The notes line (model, hidden links) depends on the source only for causal models;
+        # otherwise it is drawn once, into the background.
+        self._dynamic_notes = result.causal
         self._highlighted: list[int] = []
+        self._colorbar_pictures: dict[float, Any] = {}
 
-        hidden = [self._arcs, self._self_dot, self._notes, ax.title, *self._value_texts()]
+        hidden = [self._arcs, self._self_dot, ax.title, *self._value_texts()]
+        if self._dynamic_notes:
+            hidden.append(self._notes)
         for artist in hidden:
             artist.set_visible(False)
         for i, label in enumerate(self._labels):
@@ -338,6 +344,7 @@ class ArcRenderer:
         GlyphCache.install(self.canvas.get_renderer())
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._colorbar_box = self._colorbar_region()
         for artist in [self._arcs, self._self_dot, self._notes, ax.title, colorbar_axis]:
             artist.set_visible(True)
         for label in self._labels:
@@ -359,6 +366,18 @@ class ArcRenderer:
             colorbar._add_solids = lambda *args, **kwargs: None
         else:
             colorbar.__dict__.pop("_add_solids", None)
+
+    def _colorbar_region(self) -> Any:
+        """Pixels of the colour bar with room for its tick labels: right of the arcs' axes."""
+        from matplotlib.transforms import Bbox
+
+        figure_box = self.figure.bbox
+        bar = self.cax.get_window_extent()
+        margin = 12.0 * self.figure.dpi / 72.0  # half a tick label above and below the bar
+        arcs_right = self.ax.get_window_extent().x1
+        return Bbox.from_extents(
+            arcs_right + 1, max(bar.y0 - margin, 0), figure_box.x1, min(bar.y1 + margin, figure_box.y1)
+        )
 
     @property
     def cax(self) -> Axes:
@@ -391,7 +410,7 @@ class ArcRenderer:
         source = result.check_token(source)
         row = np.asarray(matrix[source], dtype=np.float64)
         n = result.n_tokens
-        vmax = float(max(row.max(), 1e-6))
+        vmax = arcs.colour_scale_max(row)
         norm = Normalize(vmin=0.0, vmax=vmax)
         targets = arcs.selected_targets(row, source, self.top_k, 0.0, result.causal)
         draw_order = targets[::-1]
@@ -420,7 +439,8 @@ class ArcRenderer:
 
         self._remove_values()
         arcs._draw_values(self.ax, row, source, draw_order, self.values, n)
-        self._notes.set_text(arcs.arc_notes(result, source, len(targets)))
+        if self._dynamic_notes:
+            self._notes.set_text(arcs.arc_notes(result, source, len(targets)))
         self.ax.set_title(
             arcs.arc_title(result, layer, head, source) if title is None else title, fontsize=12
         )
@@ -432,6 +452,15 @@ class ArcRenderer:
         renderer = canvas.get_renderer()
         GlyphCache.install(renderer)
         canvas.restore_region(self._background)
+        # The colour bar first: its area overlaps nothing else, and a scale drawn once
+        # (round maxima repeat) is pasted back instead of drawing its tick labels again.
+        vmax = float(self._colorbar.mappable.norm.vmax)
+        ticks = self._colorbar_pictures.get(vmax)
+        if ticks is None:
+            self.cax.yaxis.draw(renderer)
+            self._colorbar_pictures[vmax] = canvas.copy_from_bbox(self._colorbar_box)
+        else:
+            canvas.restore_region(ticks)
         labels = self._labels if self._dynamic_labels else [self._labels[i] for i in self._highlighted]
         # Same order as a full draw: axis labels, arcs, zorder-3 artists in creation order, title.
         for label in labels:
@@ -440,9 +469,9 @@ class ArcRenderer:
         self._self_dot.draw(renderer)
         for text in self._value_texts():
             text.draw(renderer)
-        self._notes.draw(renderer)
+        if self._dynamic_notes:
+            self._notes.draw(renderer)
         self.ax.title.draw(renderer)
-        self.cax.yaxis.draw(renderer)
 
     def render(
         self,

@@ -223,3 +223,37 @@ def test_figure_renderer_heatmap_equals_a_plain_draw(beto_result):
     plot_heatmap(beto_result, 2, 3, figure.add_subplot())
     figure.canvas.draw()
     assert_same_picture(cached, np.asarray(figure.canvas.buffer_rgba()).astype(np.int16))
+
+
+def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result):
+    renderer = ArcRenderer(minilm_result)
+    rows = minilm_result.attention
+    views = [(layer, head, 1) for layer in range(6) for head in range(12)]
+    scales = [arcs.colour_scale_max(rows[layer, head, 1]) for layer, head, _ in views]
+    # Two views with the same rounded scale, and a different one between them.
+    first = next(i for i, s in enumerate(scales) if scales.count(s) > 1)
+    again = next(i for i, s in enumerate(scales) if s == scales[first] and i != first)
+    other = next(i for i, s in enumerate(scales) if s != scales[first])
+    for index in (first, other, again):
+        png = renderer.render(*views[index])
+    assert len(renderer._colorbar_pictures) == 2
+    assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *views[again]))
+
+
+@pytest.mark.parametrize(
+    "peak,expected",
+    [(0.5, 0.5), (0.46, 0.5), (0.56, 0.6), (0.81, 1.0), (0.0757, 0.08), (0.0021, 0.0025), (0.101, 0.125)],
+)
+def test_colour_scale_rounds_the_row_maximum_up(peak, expected):
+    """Round numbers on the colour bar, and the strongest link still at 75 % or more of it."""
+    row = np.array([peak / 3, peak, 0.0])
+    top = arcs.colour_scale_max(row)
+    assert top == pytest.approx(expected)
+    assert peak / top >= 0.75
+    assert arcs.colour_scale_max(row, "absolute") == 1.0
+
+
+def test_colour_scale_keeps_the_strongest_link_in_the_top_quarter():
+    peaks = np.geomspace(1 / 512, 1.0, 2000)
+    ratios = [peak / arcs.colour_scale_max(np.array([peak])) for peak in peaks]
+    assert min(ratios) >= 0.75 - 1e-9 and max(ratios) <= 1.0

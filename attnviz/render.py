@@ -400,8 +400,13 @@ class ArcRenderer:
         *,
         matrix: np.ndarray | None = None,
         title: str | None = None,
+        rebuild_scale: bool = False,
     ) -> None:
-        """Set every dynamic artist for this view (no drawing)."""
+        """Set every dynamic artist for this view (no drawing).
+
+        ``rebuild_scale`` sets the colour scale even when it did not change, so that a
+        full redraw also rebuilds the colour bar's gradient.
+        """
         from matplotlib.colors import Normalize
 
         result = self.result
@@ -411,13 +416,17 @@ class ArcRenderer:
         row = np.asarray(matrix[source], dtype=np.float64)
         n = result.n_tokens
         vmax = arcs.colour_scale_max(row)
-        norm = Normalize(vmin=0.0, vmax=vmax)
+        # Changing a norm re-runs the colour bar's own layout; rounded maxima repeat, so
+        # most redraws keep the one they have.
+        scale_changed = rebuild_scale or vmax != self._arcs.norm.vmax
+        norm = Normalize(vmin=0.0, vmax=vmax) if scale_changed else self._arcs.norm
         targets = arcs.selected_targets(row, source, self.top_k, 0.0, result.causal)
         draw_order = targets[::-1]
         weights = row[draw_order]
 
         self._arcs.set_segments(list(self.geometry.paths(source, draw_order)))
-        self._arcs.set_norm(norm)
+        if scale_changed:
+            self._arcs.set_norm(norm)
         self._arcs.set_array(weights)
         self._arcs.set_linewidth(arcs.line_widths(weights, vmax).tolist())
         if len(weights):  # a causal model's first token attends to nothing else
@@ -428,7 +437,8 @@ class ArcRenderer:
         self_weight = row[source]
         self._self_dot.set_offsets([[source, 0.0]])
         self._self_dot.set_sizes([40 + 500 * min(self_weight / vmax, 1.0)])
-        self._self_dot.set_norm(norm)
+        if scale_changed:
+            self._self_dot.set_norm(norm)
         self._self_dot.set_array(np.array([self_weight]))
 
         max_target = int(np.argmax(row))
@@ -444,7 +454,8 @@ class ArcRenderer:
         self.ax.set_title(
             arcs.arc_title(result, layer, head, source) if title is None else title, fontsize=12
         )
-        self._colorbar.mappable.set_norm(norm)
+        if scale_changed:
+            self._colorbar.mappable.set_norm(norm)
 
     def draw(self) -> None:
         """Restore the cached background and draw only the dynamic artists."""
@@ -486,7 +497,7 @@ class ArcRenderer:
         """PNG bytes of one view; ``full=True`` redraws the whole figure (the slow reference path)."""
         if full:
             self._skip_colorbar_gradient(False)
-            self.update(layer, head, source, matrix=matrix, title=title)
+            self.update(layer, head, source, matrix=matrix, title=title, rebuild_scale=True)
             self._skip_colorbar_gradient(True)
             GlyphCache.install(self.canvas.get_renderer())
             self.canvas.draw()

@@ -258,9 +258,12 @@ def arc_notes(result: AttentionResult, source: int, n_drawn: int) -> str:
     return " · ".join(notes)
 
 
-def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, values: Values, n: int) -> None:
+def value_labels(
+    row: np.ndarray, source: int, drawn: np.ndarray, values: Values, n: int
+) -> list[tuple[int, float, float, str]]:
+    """``(target, x, y, text)`` of each weight printed on the plot, strongest first."""
     if values == "none":
-        return
+        return []
     shown = np.concatenate([drawn, [source]])
     shown = shown[np.argsort(-row[shown], kind="stable")]
     if values == "top":
@@ -271,18 +274,26 @@ def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, valu
         shown = shown[:values]
     elif values != "all":
         raise ValueError(f"values must be 'top', 'all', 'none' or an int, not {values!r}")
-    size = 9 if n <= 30 else 7
-    for j in shown:
-        top = float(arc_height(n - 1)) if n > 1 else 1.0
-        x = (source + int(j)) / 2.0
-        y = float(arc_height(abs(int(j) - source))) + 0.03 * top if j != source else 0.08 * top
-        ax.text(
-            x,
-            y,
-            f"{row[j]:.2f}",
-            ha="center",
-            va="bottom",
-            fontsize=size,
-            gid=f"value-{int(j)}",
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
-        )
+    top = float(arc_height(n - 1)) if n > 1 else 1.0
+    labels = []
+    for j in shown.tolist():
+        x = (source + j) / 2.0
+        y = float(arc_height(abs(j - source))) + 0.03 * top if j != source else 0.08 * top
+        labels.append((j, x, y, f"{row[j]:.2f}"))
+    return labels
+
+
+VALUE_STYLE: dict[str, object] = {
+    "ha": "center",
+    "va": "bottom",
+    "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+}
+
+
+def value_font_size(n: int) -> int:
+    return 9 if n <= 30 else 7
+
+
+def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, values: Values, n: int) -> None:
+    for j, x, y, text in value_labels(row, source, drawn, values, n):
+        ax.text(x, y, text, fontsize=value_font_size(n), gid=f"value-{j}", **VALUE_STYLE)  # type: ignore[arg-type]

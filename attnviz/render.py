@@ -328,6 +328,7 @@ class ArcRenderer:
         self._dynamic_notes = result.causal
         self._highlighted: list[int] = []
         self._colorbar_pictures: dict[float, Any] = {}
+        self._value_pool: list[Any] = []
 
         hidden = [self._arcs, self._self_dot, ax.title, *self._value_texts()]
         if self._dynamic_notes:
@@ -384,7 +385,22 @@ class ArcRenderer:
         return self.figure.axes[1]
 
     def _value_texts(self) -> list[Any]:
-        return [t for t in self.ax.texts if str(t.get_gid()).startswith("value-")]
+        return [t for t in self.ax.texts if str(t.get_gid()).startswith("value-") and t.get_visible()]
+
+    def _place_values(self, row: np.ndarray, source: int, draw_order: np.ndarray) -> None:
+        """Move and relabel a pool of value texts: creating Text artists is a redraw's slowest step."""
+        n = self.result.n_tokens
+        labels = arcs.value_labels(row, source, draw_order, self.values, n)
+        while len(self._value_pool) < len(labels):
+            text = self.ax.text(0, 0, "", fontsize=arcs.value_font_size(n), **arcs.VALUE_STYLE)  # type: ignore[arg-type]
+            self._value_pool.append(text)
+        for text, (target, x, y, value) in zip(self._value_pool, labels, strict=False):
+            text.set_position((x, y))
+            text.set_text(value)
+            text.set_gid(f"value-{target}")
+            text.set_visible(True)
+        for text in self._value_pool[len(labels) :]:
+            text.set_visible(False)
 
     def _remove_values(self) -> None:
         for text in self._value_texts():
@@ -447,8 +463,7 @@ class ArcRenderer:
             arcs.style_token_label(self._labels[i], i, source, max_target, result.causal)
         self._highlighted = sorted({source, max_target})
 
-        self._remove_values()
-        arcs._draw_values(self.ax, row, source, draw_order, self.values, n)
+        self._place_values(row, source, draw_order)
         if self._dynamic_notes:
             self._notes.set_text(arcs.arc_notes(result, source, len(targets)))
         self.ax.set_title(

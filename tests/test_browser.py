@@ -334,6 +334,12 @@ def test_voila_serves_the_notebook_and_the_slider_redraws(browser, tmp_path: Pat
 
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=Exception,
+    reason="Notebook 7 handles keys before the page (no bubblingKeydown): ArrowRight on a focused slider runs"
+    " notebook:move-cursor-heading-below-or-expand and moves focus to another cell",
+)
 def test_notebook7_runs_the_notebook_and_the_slider_redraws(browser, tmp_path: Path) -> None:
     name = copy_notebook(tmp_path / "work")
     with jupyter_server("notebook", tmp_path / "work", name, tmp_path) as url:

@@ -200,7 +200,11 @@ class GlyphCache:
 
 
 def encode_png(
-    figure: Figure, compress_level: int = PNG_COMPRESS_LEVEL, max_bytes: int | None = PNG_BUDGET
+    figure: Figure,
+    compress_level: int = PNG_COMPRESS_LEVEL,
+    max_bytes: int | None = PNG_BUDGET,
+    *,
+    palette_first: bool = False,
 ) -> bytes:
     """The figure's Agg buffer as PNG bytes: RGB (the figure is opaque), no row filter.
 
@@ -209,14 +213,22 @@ def encode_png(
     the file is as small.  A picture larger than ``max_bytes`` (hundreds of
     token labels) is stored with a 256-colour palette instead: about a
     quarter of the bytes, each channel within a few levels of the original.
+    ``palette_first`` skips the RGB attempt, for a figure whose last picture needed the palette.
     """
     canvas: FigureCanvasAgg = figure.canvas  # type: ignore[assignment]
     width, height = canvas.get_width_height(physical=True)
     rgb = np.asarray(canvas.buffer_rgba()).reshape(height, width, 4)[..., :3]
+    if palette_first and max_bytes is not None:
+        return palette_png_bytes(rgb, compress_level)
     data = png_bytes(rgb, compress_level)
     if max_bytes is not None and len(data) > max_bytes:
         data = palette_png_bytes(rgb, compress_level)
     return data
+
+
+def is_palette_png(data: bytes) -> bool:
+    """True for an 8-bit palette PNG (IHDR colour type 3)."""
+    return len(data) > 25 and data[25] == 3
 
 
 def palette_png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
@@ -329,6 +341,7 @@ class ArcRenderer:
         self._highlighted: list[int] = []
         self._colorbar_pictures: dict[float, Any] = {}
         self._value_pool: list[Any] = []
+        self._palette = False
 
         hidden = [self._arcs, self._self_dot, ax.title, *self._value_texts()]
         if self._dynamic_notes:
@@ -519,7 +532,10 @@ class ArcRenderer:
         else:
             self.update(layer, head, source, matrix=matrix, title=title)
             self.draw()
-        return encode_png(self.figure, self.compress_level)
+        picture = encode_png(self.figure, self.compress_level, palette_first=self._palette)
+        # Views of one sentence have about the same size: encode the next like this one.
+        self._palette = is_palette_png(picture)
+        return picture
 
     def rgba(self) -> np.ndarray:
         """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""

@@ -16,6 +16,7 @@ from attnviz.render import (
     FigureRenderer,
     arc_figure_size,
     encode_png,
+    is_palette_png,
     naive_render,
     new_figure,
     png_bytes,
@@ -257,3 +258,14 @@ def test_colour_scale_keeps_the_strongest_link_in_the_top_quarter():
     peaks = np.geomspace(1 / 512, 1.0, 2000)
     ratios = [peak / arcs.colour_scale_max(np.array([peak])) for peak in peaks]
     assert min(ratios) >= 0.75 - 1e-9 and max(ratios) <= 1.0
+
+
+def test_a_long_sentence_keeps_its_palette_encoding_and_its_picture():
+    result = synthetic_result(200)
+    renderer = ArcRenderer(result)
+    first = renderer.render(0, 0, 5)
+    assert renderer._palette == is_palette_png(first)
+    second = renderer.render(0, 1, 7)
+    # Encoded straight to the palette when the previous view needed it, and still faithful.
+    assert is_palette_png(second) == is_palette_png(first)
+    canvas_after(renderer, second)

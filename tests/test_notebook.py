@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import re
+import sys
+import zipfile
 from pathlib import Path
 
 import nbclient
@@ -175,23 +178,67 @@ def test_exercises_have_ready_cells(executed) -> None:
         assert cell.outputs, f"the exercise cell with {snippet!r} shows nothing"
 
 
-def test_without_settings_an_offline_machine_falls_back_to_the_offline_model(
+def test_without_settings_an_offline_machine_gets_the_offline_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`make demo` on a fresh offline machine sets nothing: BETO is tried, then the offline model."""
+    """`make demo` on a fresh offline machine sets nothing: the first cell picks the offline model.
+
+    It says so in one Spanish line, with no warning block on stderr.
+    """
     monkeypatch.delenv("ATTNVIZ_MODEL", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what an offline machine answers, without the wait
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
-    notebook.cells = notebook.cells[: first_code + 1]
+    second_code = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"][1]
+    notebook.cells = notebook.cells[: second_code + 1]
     path = tmp_path / "setup.ipynb"
     nbformat.write(notebook, path)
-    setup = code_cells(execute(path, tmp_path))[0]
-    assert [o for o in setup.outputs if o.output_type == "error"] == []
-    stderr = "".join(o.text for o in setup.outputs if o.output_type == "stream" and o.name == "stderr")
-    assert "OfflineFallbackWarning" in stderr
-    assert "se usa el modelo sin conexión" in stderr.lower()
-    assert "Modelo: all-MiniLM-L6-v2 (sin conexión)" in text_of(setup)
+    prepare, load = code_cells(execute(path, tmp_path))
+    assert [o for c in (prepare, load) for o in c.outputs if o.output_type == "error"] == []
+    stderr = "".join(
+        o.text for c in (prepare, load) for o in c.outputs if o.output_type == "stream" and o.name == "stderr"
+    )
+    assert stderr == ""
+    assert "Instalado ahora: nada más." in text_of(prepare)
+    assert "Modelo: sin conexión (all-MiniLM-L6-v2, inglés)" in text_of(prepare)
+    assert "Modelo: all-MiniLM-L6-v2 (sin conexión)" in text_of(load)
+
+
+def test_first_cell_carries_the_current_package() -> None:
+    """The copy of attnviz inside the notebook is attnviz/ as it is now (regenerate: make notebook)."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    first = code_cells(notebook)[0]
+    assert "attnviz-install" in first.metadata["tags"]
+    assert "eval(" not in first.source and "exec(" not in first.source
+    assert "--no-deps" in first.source and "--no-index" in first.source
+    build_notebook = tools_module("build_notebook")
+    names = build_notebook.carried_wheel(notebook).namelist()
+    assert "attnviz/__init__.py" in names and "attnviz/data/corpus_es.txt" in names
+    assert build_notebook.differences(notebook) == []
+
+
+def test_a_changed_package_is_detected_as_stale(tmp_path: Path) -> None:
+    build_notebook = tools_module("build_notebook")
+    fresh = tmp_path / NOTEBOOK.name
+    fresh.write_bytes(NOTEBOOK.read_bytes())
+    notebook = nbformat.read(build_notebook.build(fresh), as_version=4)
+    assert build_notebook.differences(notebook) == []
+    cell = build_notebook.install_cell_of(notebook)
+    wheel = build_notebook.carried_wheel(notebook)
+    changed = tmp_path / "changed.whl"
+    with zipfile.ZipFile(changed, "w") as out:
+        for name in wheel.namelist():
+            data = wheel.read(name)
+            out.writestr(name, data + b"\n# changed\n" if name == "attnviz/arcs.py" else data)
+    cell.source = build_notebook.install_cell(changed).source
+    assert build_notebook.differences(notebook) == ["attnviz/arcs.py"]
+
+
+def tools_module(name: str):
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.pop(0)
 
 
 def test_saved_notebook_is_clean() -> None:

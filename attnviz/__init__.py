@@ -18,7 +18,7 @@ from .aggregate import (
     sources_matrix,
 )
 from .arcs import plot_arcs
-from .corpus import load_corpus
+from .corpus import corpus_metrics, corpus_profile, load_corpus
 from .errors import (
     AttnvizError,
     IndexOutOfRangeError,
@@ -32,20 +32,14 @@ from .errors import (
     OutputPathError,
     TruncationWarning,
 )
-from .explorer import Explorer, explorer
+from .explorer import explorer
 from .export import metrics_to_csv, save_npy, weights_to_csv
 from .extraction import extract
 from .grid import plot_grid
 from .heatmap import plot_heatmap
+from .lesson_setup import prepare_lesson
 from .loading import ALIASES, DEFAULT_MODEL, OFFLINE_ALIAS, load_model, offline_model_path
-from .metrics import (
-    HeadMetrics,
-    corpus_metrics,
-    corpus_profile,
-    head_metrics,
-    layer_profile,
-    metrics_table,
-)
+from .metrics import HeadMetrics, head_metrics, layer_profile, metrics_table
 from .profile import plot_profile
 from .result import AttentionResult
 from .words import to_words
@@ -89,6 +83,7 @@ __all__ = [
     "plot_grid",
     "plot_heatmap",
     "plot_profile",
+    "prepare_lesson",
     "rollout",
     "save_npy",
     "source_rows",
@@ -96,3 +91,12 @@ __all__ = [
     "to_words",
     "weights_to_csv",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The widget class imports ipywidgets (and IPython): only when asked for, never for the CLI.
+    if name == "Explorer":
+        from .widget import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

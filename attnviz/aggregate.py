@@ -6,7 +6,8 @@ or ``plot_heatmap(result, None, None, matrix=M, title=...)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -51,6 +52,51 @@ def rollout(result: AttentionResult, layer: int | None = None) -> np.ndarray:
         mixed /= mixed.sum(axis=-1, keepdims=True)
         rolled = mixed @ rolled
     return rolled
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A summary any front end can offer by name: its label, its matrix and its title."""
+
+    name: str
+    #: What a selector shows (Spanish, lower case).
+    label: str
+    #: ``(result, layer) -> [n, n]``; aggregates over every layer ignore ``layer``.
+    matrix: Callable[[AttentionResult, int], np.ndarray]
+    #: ``(result, layer) -> title``: which heads and layers were summarised (Spanish).
+    title: Callable[[AttentionResult, int], str]
+
+
+#: The named aggregates the CLI (``--aggregate``) and the explorer (``Cabezas:``) offer.
+AGGREGATES: dict[str, Aggregate] = {
+    aggregate.name: aggregate
+    for aggregate in (
+        Aggregate(
+            "mean",
+            "media de cabezas",
+            head_mean,
+            lambda result, layer: f"Capa {layer} · media de las {result.n_heads} cabezas",
+        ),
+        Aggregate(
+            "max",
+            "máximo de cabezas",
+            head_max,
+            lambda result, layer: f"Capa {layer} · máximo de las {result.n_heads} cabezas",
+        ),
+        Aggregate(
+            "layers",
+            "media de capas y cabezas",
+            lambda result, layer: layer_mean(result),
+            lambda result, layer: "Media de todas las capas y cabezas",
+        ),
+        Aggregate(
+            "rollout",
+            "rollout",
+            rollout,
+            lambda result, layer: f"Rollout de las capas 0 a {layer}",
+        ),
+    )
+}
 
 
 def source_rows(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 
@@ -10,6 +10,9 @@ from .result import AttentionResult, require_result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.colorbar import Colorbar
+    from matplotlib.colors import Normalize
     from matplotlib.text import Text
 
 SOURCE_COLOR = "#1f5fbf"
@@ -92,8 +95,158 @@ def colour_scale_max(row: np.ndarray, scale: Scale = "row") -> float:
     return float(10.0 * decade)
 
 
-def line_widths(weights: np.ndarray, vmax: float) -> np.ndarray:
-    return 0.6 + 7.0 * np.clip(weights / max(vmax, 1e-12), 0.0, 1.0)
+class ArcArtists(NamedTuple):
+    """What :func:`plot_arcs` drew, for a caller that redraws it in place (:mod:`attnviz.render`)."""
+
+    arcs: LineCollection
+    self_dot: PathCollection
+    labels: list[Text]
+    values: list[Text]
+    notes: Text
+    colorbar: Colorbar | None
+
+
+class _ArcPlotter:
+    """One arc view: which links to draw and how each looks, then the artists (as seaborn's ``_HeatMapper``).
+
+    The only place for the width, alpha, dot-size and figure-size formulas:
+    :func:`plot_arcs` draws a plotter once, and the explorer's renderer
+    builds one per redraw and copies its numbers onto the artists it keeps.
+    """
+
+    def __init__(
+        self,
+        result: AttentionResult,
+        layer: int,
+        head: int,
+        source: int,
+        top_k: TopK = "auto",
+        threshold: float = 0.0,
+        values: Values = "top",
+        scale: Scale = "row",
+        matrix: np.ndarray | None = None,
+        title: str | None = None,
+    ) -> None:
+        if matrix is None:
+            matrix = result.head(layer, head)
+        self.result = result
+        self.n = result.n_tokens
+        self.source = result.check_token(source)
+        self.row = np.asarray(matrix[self.source], dtype=np.float64)
+        self.vmax = colour_scale_max(self.row, scale)
+        #: Targets to draw, strongest first; drawn weakest first so that strong arcs lie on top.
+        self.targets = selected_targets(self.row, self.source, top_k, threshold, result.causal)
+        self.draw_order = self.targets[::-1]
+        self.weights = self.row[self.draw_order]
+        self.self_weight = float(self.row[self.source])
+        self.max_target = int(np.argmax(self.row))
+        self.values = values
+        self.title = arc_title(result, layer, head, self.source) if title is None else title
+        self.notes = arc_notes(result, self.source, len(self.targets))
+
+    # -- the formulas --------------------------------------------------------------------
+
+    @staticmethod
+    def figure_size(n: int) -> tuple[float, float]:
+        """Inches for ``n`` tokens: wider with more tokens, from 8 to 24."""
+        return float(np.clip(0.55 * n + 2.5, 8.0, 24.0)), 4.8
+
+    def widths(self) -> np.ndarray:
+        """Line width of each drawn arc, in points: thicker for heavier links."""
+        return 0.6 + 7.0 * np.clip(self.weights / max(self.vmax, 1e-12), 0.0, 1.0)
+
+    def alphas(self) -> list[float] | None:
+        """Opacity of each drawn arc: faint weak links keep the eye on the strong ones."""
+        if not len(self.weights):  # a causal model's first token attends to nothing else
+            return None
+        return (0.3 + 0.7 * np.clip(self.weights / self.vmax, 0.0, 1.0)).tolist()
+
+    def dot_size(self) -> float:
+        """Area of the dot that shows the source's attention to itself, in points²."""
+        return 40 + 500 * min(self.self_weight / self.vmax, 1.0)
+
+    def paths(self) -> np.ndarray:
+        """``[len(draw_order), points, 2]`` arc shapes, weakest first."""
+        return arc_paths(self.n, self.source)[self.draw_order]
+
+    def value_labels(self) -> list[tuple[int, float, float, str]]:
+        """``(target, x, y, text)`` of each weight printed on the plot, strongest first."""
+        return value_labels(self.row, self.source, self.draw_order, self.values, self.n)
+
+    def value_text(self, ax: Axes, x: float = 0.0, y: float = 0.0, text: str = "") -> Text:
+        """A new weight label, in the style every weight label has."""
+        size = 9 if self.n <= 30 else 7
+        return ax.text(x, y, text, fontsize=size, **VALUE_STYLE)  # type: ignore[arg-type]
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def plot(self, ax: Axes, colorbar: bool = True) -> ArcArtists:
+        """Draw the view on ``ax`` and return its artists."""
+        import matplotlib.pyplot as plt
+        from matplotlib.collections import LineCollection
+
+        norm = self.norm()
+        cmap = plt.get_cmap(CMAP)
+        arcs = LineCollection(
+            list(self.paths()), cmap=cmap, norm=norm, linewidths=self.widths(), capstyle="round"
+        )
+        arcs.set_array(self.weights)
+        alphas = self.alphas()
+        if alphas is not None:
+            arcs.set_alpha(alphas)
+        arcs.set_gid("arcs")
+        ax.add_collection(arcs)
+
+        self_dot = ax.scatter(
+            [self.source],
+            [0.0],
+            s=[self.dot_size()],
+            c=[self.self_weight],
+            cmap=cmap,
+            norm=norm,
+            zorder=3,
+            edgecolors="black",
+            linewidths=0.8,
+            gid="self",
+        )
+        labels = _draw_labels(ax, self.result, self.source, self.max_target)
+        values = []
+        for j, x, y, text in self.value_labels():
+            label = self.value_text(ax, x, y, text)
+            label.set_gid(f"value-{j}")
+            values.append(label)
+
+        n = self.n
+        height = max(1.0, float(arc_height(n - 1)))
+        ax.set_xlim(-0.8, n - 0.2)
+        ax.set_ylim(-0.08 * height, 1.12 * height)
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(self.title, fontsize=12)
+        # Inside the top-left corner, where arcs are lowest: above the axes it
+        # would collide with a long (e.g. rollout) title.
+        notes = ax.text(
+            0.0,
+            1.0,
+            self.notes,
+            transform=ax.transAxes,
+            fontsize=8,
+            color="0.35",
+            va="top",
+            ha="left",
+            gid="notes",
+        )
+        bar = None
+        if colorbar:
+            mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+            bar = ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01, label="peso de atención")
+        return ArcArtists(arcs, self_dot, labels, values, notes, bar)
+
+    def norm(self) -> Normalize:
+        from matplotlib.colors import Normalize
+
+        return Normalize(vmin=0.0, vmax=self.vmax)
 
 
 def plot_arcs(
@@ -115,89 +268,57 @@ def plot_arcs(
 
     Line width and colour follow the weight (blue low, red high, one scale
     with a colour bar).  The source token is boxed in blue and the most
-    attended token in red.  ``top_k`` ("auto": the 24 strongest above 48
-    tokens) and ``threshold`` hide weak links; ``values`` prints the
-    weights of the ``"top"`` 5, ``"all"``, ``"none"`` or the N strongest.
-    Pass ``matrix`` (``[n, n]``) to draw an aggregate instead of one head.
-    Returns the Axes, like seaborn; save with ``ax.figure.savefig``.
+    attended token in red; the dot under the source is its attention to itself.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        What :func:`attnviz.extract` (or :func:`attnviz.to_words`) returns.
+    layer, head : int
+        Which head, counted from 0.  Ignored when ``matrix`` is given, except in the title.
+    source : int
+        The token (or word) the attention comes from, counted from 0.
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new figure sized to the token count
+        (8 to 24 inches wide, 4.8 high) with a constrained layout.
+    top_k : int, None or "auto"
+        Draw only the ``top_k`` strongest links; ``"auto"``: the 24 strongest above 48 tokens.
+    threshold : float
+        Hide links weaker than this.
+    values : "top", "all", "none" or int
+        Which weights to print: the 5 strongest, all, none or the N strongest.
+    scale : "row" or "absolute"
+        Colour and width scale up to the row's maximum (rounded up) or up to 1.
+    colorbar : bool
+        Add a colour bar.
+    matrix : ndarray, optional
+        An ``[n, n]`` matrix (an aggregate, see :mod:`attnviz.aggregate`) to draw instead of one head.
+    title : str, optional
+        Replaces the default "Capa · cabeza · atención desde …" title.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on, like seaborn; save with ``ax.figure.savefig``.
+        Artist gids: ``"arcs"``, ``"self"``, ``"notes"``, ``"token-<i>"``, ``"value-<j>"``.
+
+    Examples
+    --------
+    >>> ax = attnviz.plot_arcs(result, layer=3, head=5, source=2)
+    >>> ax.figure.savefig("arcos.svg")
+    >>> attnviz.plot_arcs(result, 3, 0, 2, matrix=attnviz.rollout(result, 3), title="Rollout")
     """
     result = require_result(result)
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
-    from matplotlib.colors import Normalize
-
-    if matrix is None:
-        matrix = result.head(layer, head)
-    source = result.check_token(source)
-    row = np.asarray(matrix[source], dtype=np.float64)
-    n = result.n_tokens
+    plotter = _ArcPlotter(result, layer, head, source, top_k, threshold, values, scale, matrix, title)
     if ax is None:
-        width = float(np.clip(0.55 * n + 2.5, 8.0, 24.0))
-        _, ax = plt.subplots(figsize=(width, 4.8), layout="constrained")
+        import matplotlib.pyplot as plt
 
-    vmax = colour_scale_max(row, scale)
-    norm = Normalize(vmin=0.0, vmax=vmax)
-    cmap = plt.get_cmap(CMAP)
-    targets = selected_targets(row, source, top_k, threshold, result.causal)
-    # Weak arcs first so that strong ones are drawn on top.
-    draw_order = targets[::-1]
-    paths = arc_paths(n, source)[draw_order]
-    weights = row[draw_order]
-    arcs = LineCollection(
-        list(paths), cmap=cmap, norm=norm, linewidths=line_widths(weights, vmax), capstyle="round"
-    )
-    arcs.set_array(weights)
-    # Faint weak links keep the eye on the strong ones.
-    if len(weights):  # a causal model's first token attends to nothing else
-        arcs.set_alpha(0.3 + 0.7 * np.clip(weights / vmax, 0.0, 1.0))
-    arcs.set_gid("arcs")
-    ax.add_collection(arcs)
-
-    self_weight = row[source]
-    ax.scatter(
-        [source],
-        [0.0],
-        s=[40 + 500 * min(self_weight / vmax, 1.0)],
-        c=[self_weight],
-        cmap=cmap,
-        norm=norm,
-        zorder=3,
-        edgecolors="black",
-        linewidths=0.8,
-        gid="self",
-    )
-
-    max_target = int(np.argmax(row))
-    _draw_labels(ax, result, source, max_target)
-    _draw_values(ax, row, source, draw_order, values, n)
-
-    height = max(1.0, float(arc_height(n - 1)))
-    ax.set_xlim(-0.8, n - 0.2)
-    ax.set_ylim(-0.08 * height, 1.12 * height)
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_title(arc_title(result, layer, head, source) if title is None else title, fontsize=12)
-    # Inside the top-left corner, where arcs are lowest: above the axes it
-    # would collide with a long (e.g. rollout) title.
-    ax.text(
-        0.0,
-        1.0,
-        arc_notes(result, source, len(targets)),
-        transform=ax.transAxes,
-        fontsize=8,
-        color="0.35",
-        va="top",
-        ha="left",
-        gid="notes",
-    )
-    if colorbar:
-        mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-        ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01, label="peso de atención")
+        _, ax = plt.subplots(figsize=_ArcPlotter.figure_size(result.n_tokens), layout="constrained")
+    plotter.plot(ax, colorbar)
     return ax
 
 
-def _draw_labels(ax: Axes, result: AttentionResult, source: int, max_target: int) -> None:
+def _draw_labels(ax: Axes, result: AttentionResult, source: int, max_target: int) -> list[Text]:
     """Tokens as x tick labels, so that layout engines leave room for them."""
     n = result.n_tokens
     rotation = 0 if n <= 14 else (45 if n <= 40 else 90)
@@ -212,9 +333,11 @@ def _draw_labels(ax: Axes, result: AttentionResult, source: int, max_target: int
         rotation_mode="anchor",
     )
     ax.tick_params(axis="x", length=0, pad=6)
-    for i, label in enumerate(ax.get_xticklabels()):
-        label.set_gid(f"token-{i}")
-        style_token_label(label, i, source, max_target, result.causal)
+    texts = list(ax.get_xticklabels())
+    for i, text in enumerate(texts):
+        text.set_gid(f"token-{i}")
+        style_token_label(text, i, source, max_target, result.causal)
+    return texts
 
 
 def style_token_label(label: Text, i: int, source: int, max_target: int, causal: bool) -> None:
@@ -242,8 +365,13 @@ def style_token_label(label: Text, i: int, source: int, max_target: int, causal:
 
 
 def arc_title(result: AttentionResult, layer: int, head: int, source: int) -> str:
-    noun = "palabra" if result.level == "word" else "token"
-    return f"Capa {layer} · cabeza {head} · atención desde «{result.tokens[source]}» ({noun} {source})"
+    """The default title: which head, and where the attention comes from."""
+    return f"Capa {layer} · cabeza {head} · {from_source(result, source)}"
+
+
+def from_source(result: AttentionResult, source: int) -> str:
+    """``atención desde «perro» (token 2)``: the end of every arc title."""
+    return f"atención desde «{result.tokens[source]}» ({result.unit_noun} {source})"
 
 
 def arc_notes(result: AttentionResult, source: int, n_drawn: int) -> str:
@@ -288,12 +416,3 @@ VALUE_STYLE: dict[str, object] = {
     "va": "bottom",
     "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
 }
-
-
-def value_font_size(n: int) -> int:
-    return 9 if n <= 30 else 7
-
-
-def _draw_values(ax: Axes, row: np.ndarray, source: int, drawn: np.ndarray, values: Values, n: int) -> None:
-    for j, x, y, text in value_labels(row, source, drawn, values, n):
-        ax.text(x, y, text, fontsize=value_font_size(n), gid=f"value-{j}", **VALUE_STYLE)  # type: ignore[arg-type]

@@ -9,7 +9,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .aggregate import AGGREGATES, SEGMENT_BLOCKS, filter_segments
+from .arcs import from_source, plot_arcs
+from .corpus import corpus_profile
 from .errors import AttnvizError, OfflineFallbackWarning, OutputPathError, TruncationWarning
+from .export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
+from .extraction import extract
+from .grid import plot_grid
+from .heatmap import plot_heatmap
+from .loading import load_model
+from .metrics import head_metrics, layer_profile
+from .profile import plot_profile
+from .session import SEED_SENTENCE, VIEWS
+from .words import to_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -18,16 +30,6 @@ if TYPE_CHECKING:
     from .result import AttentionResult
 
 FORMATS = {".png", ".svg", ".pdf"}
-VIEWS = ("arcs", "heatmap", "grid", "profile")
-#: --aggregate choices and what the plot title calls them.
-AGGREGATES = {
-    "mean": "media de las cabezas",
-    "max": "máximo de las cabezas",
-    "layers": "media de todas las capas y cabezas",
-    "rollout": "rollout",
-}
-SEGMENT_BLOCKS = ("A->A", "A->B", "B->A", "B->B")
-SEED_SENTENCE = "El perro que persiguió al gato cruzó la calle."
 
 
 class _SpanishHelpFormatter(argparse.HelpFormatter):
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--view",
-        choices=VIEWS,
+        choices=tuple(VIEWS),
         default="arcs",
         help="qué dibujar con --out: arcs (arcos desde --token, por defecto), heatmap "
         "(matriz de la cabeza), grid (todas las capas y cabezas) o profile (métricas "
@@ -176,8 +178,6 @@ def check_output_path(out: str) -> Path:
             f"No sé guardar «{path.name}»: usa la extensión .png, .svg o .pdf.",
             f"Cannot save '{path.name}': use a .png, .svg or .pdf extension.",
         )
-    from .export import require_folder
-
     return require_folder(path)
 
 
@@ -200,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .export import check_export_path
-
+    if not (args.out or args.values or args.csv or args.npy or args.metrics):
+        print("Nada que hacer: indica --out ARCHIVO, --values, --csv, --npy o --metrics.", file=sys.stderr)
+        return 2
     out = check_output_path(args.out) if args.out else None
     csv_path = check_export_path(args.csv, ".csv") if args.csv else None
     npy_path = check_export_path(args.npy, ".npy") if args.npy else None
@@ -210,7 +211,6 @@ def _run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import extract, load_model, to_words
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -224,24 +224,14 @@ def _run(args: argparse.Namespace) -> int:
     layer = result.check_layer(args.layer)
     head = result.check_head(args.head)
     token = result.check_token(args.token)
-    if not (out or args.values or csv_path or npy_path or metrics_path):
-        print("Nada que hacer: indica --out ARCHIVO, --values, --csv, --npy o --metrics.", file=sys.stderr)
-        return 2
     matrix, label = _matrix(result, layer, head, args.aggregate)
     if args.values:
         print(format_values(result.tokens, matrix[token].tolist(), token))
     if csv_path is not None:
-        from .export import weights_to_csv
-
         print(f"guardado: {weights_to_csv(result, csv_path)}")
     if npy_path is not None:
-        from .export import save_npy
-
         print(f"guardado: {save_npy(result, npy_path)}")
     if metrics_path is not None:
-        from .export import metrics_to_csv
-        from .metrics import head_metrics
-
         print(f"guardado: {metrics_to_csv(head_metrics(result), metrics_path)}")
     if out is not None:
         ax = _draw(args, result, layer, head, token, matrix, label, model, tokenizer)
@@ -254,18 +244,10 @@ def _matrix(
     result: AttentionResult, layer: int, head: int, aggregate: str | None
 ) -> tuple[np.ndarray, str | None]:
     """The ``[n, n]`` matrix to show and its title (None: the head itself)."""
-    from . import aggregate as agg
-
     if aggregate is None:
         return result.attention[layer, head], None
-    matrix = {
-        "mean": lambda: agg.head_mean(result, layer),
-        "max": lambda: agg.head_max(result, layer),
-        "layers": lambda: agg.layer_mean(result),
-        "rollout": lambda: agg.rollout(result, layer),
-    }[aggregate]()
-    where = {"layers": "", "rollout": f" · capas 0–{layer}"}.get(aggregate, f" · capa {layer}")
-    return matrix, f"{AGGREGATES[aggregate].capitalize()}{where}"
+    chosen = AGGREGATES[aggregate]
+    return chosen.matrix(result, layer), chosen.title(result, layer)
 
 
 def _draw(
@@ -281,8 +263,6 @@ def _draw(
 ) -> Axes:
     values_all = args.all_values
     if args.view == "heatmap":
-        from .heatmap import plot_heatmap
-
         return plot_heatmap(
             result,
             layer,
@@ -293,24 +273,16 @@ def _draw(
             title=label,
         )
     if args.view == "grid":
-        from .grid import plot_grid
-
         return plot_grid(result, selected=(layer, head))
     if args.view == "profile":
-        from .metrics import corpus_profile, head_metrics, layer_profile
-        from .profile import plot_profile
-
         compare = None
         if args.corpus:
             # Same level as the sentence, so that the two profiles compare like with like.
             compare = corpus_profile(model, tokenizer, words=result.level == "word")
         return plot_profile(layer_profile(head_metrics(result)), compare=compare)
-    from .aggregate import filter_segments
-    from .arcs import plot_arcs
-
     if args.segments:
         matrix = filter_segments(result, matrix, args.segments)
-    title = None if label is None else f"{label} · desde «{result.tokens[token]}» ({token})"
+    title = None if label is None else f"{label} · {from_source(result, token)}"
     return plot_arcs(
         result,
         layer,

@@ -15,6 +15,11 @@ class AttnvizError(Exception):
         self.message_en = message_en
         super().__init__(f"{message_es} / {message_en}")
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: a student sees one Spanish sentence, and the
+        # cell still fails, so "Run all" stops here instead of cascading into NameErrors.
+        return [f"\x1b[31m{self.message_es}\x1b[0m"]
+
 
 class InvalidTextError(AttnvizError, ValueError):
     """The text is empty, whitespace only, or leaves no token to show."""
@@ -46,6 +51,10 @@ class NoAttentionError(AttnvizError, ValueError):
 
 class OutputPathError(AttnvizError, ValueError):
     """A figure or export cannot be written where or how it was asked."""
+
+
+class LessonSetupError(AttnvizError, RuntimeError):
+    """The lesson's first cell could not get a model (or attnviz itself) ready."""
 
 
 class OfflineFallbackWarning(UserWarning):

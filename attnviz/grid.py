@@ -76,6 +76,12 @@ def thumbnail_origin(result: AttentionResult, layer: int, head: int) -> tuple[in
     return layer * step, head * step
 
 
+def figure_size(layers: int, heads: int) -> tuple[float, float]:
+    """Inches for a ``layers x heads`` grid: about 0.75 inch a head, 5 to 12 inches each way."""
+    width = float(np.clip(0.75 * heads + 1.5, 5.0, 12.0))
+    return width, float(np.clip(width * layers / heads, 4.0, 12.0))
+
+
 def plot_grid(
     result: AttentionResult,
     ax: Axes | None = None,
@@ -88,8 +94,32 @@ def plot_grid(
 
     Rows are layers ("capa i"), columns heads ("cabeza j"); inside each
     thumbnail rows are "from" tokens and columns "to" tokens, as in
-    :func:`attnviz.plot_heatmap`.  Returns the Axes; the image is
-    ``ax.images[0]`` (gid "grid") and the outline has gid "selected".
+    :func:`attnviz.plot_heatmap`.  Texts longer than 64 tokens are max-pooled.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        What :func:`attnviz.extract` returns.
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new figure sized to the number of
+        layers and heads (5 to 12 inches each way).
+    selected : (int, int), optional
+        The ``(layer, head)`` to outline in red.
+    scale : "head" or "absolute"
+        Each thumbnail on its own scale (diffuse heads stay visible) or one scale for all.
+    title : str, optional
+        Replaces "Todas las cabezas · <modelo>".
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on; the image is ``ax.images[0]`` (gid ``"grid"``) and
+        the outline has gid ``"selected"``.
+
+    Examples
+    --------
+    >>> ax = attnviz.plot_grid(result, selected=(3, 5))
+    >>> ax.figure.savefig("cabezas.png")
     """
     result = require_result(result)
     import matplotlib.pyplot as plt
@@ -99,9 +129,7 @@ def plot_grid(
     n = thumbnail_size(result.n_tokens)  # cells per thumbnail side
     image = tile(result, scale)
     if ax is None:
-        width = float(np.clip(0.75 * heads + 1.5, 5.0, 12.0))
-        height = float(np.clip(width * layers / heads, 4.0, 12.0))
-        _, ax = plt.subplots(figsize=(width, height), layout="constrained")
+        _, ax = plt.subplots(figsize=figure_size(layers, heads), layout="constrained")
     cmap = plt.get_cmap(CMAP).with_extremes(bad=GAP_COLOR)
     vmax = 1.0 if scale == "head" else float(max(np.nanmax(image), 1e-6))
     artist = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest", aspect="equal")

@@ -22,6 +22,12 @@ def token_labels(result: AttentionResult) -> list[str]:
     return [t.replace("$", r"\$").strip("\n") or "␣" for t in result.tokens]
 
 
+def figure_size(n: int, max_side: float = 16.0) -> tuple[float, float]:
+    """Inches for ``n`` tokens: a square map (5 to ``max_side`` inches a side), room for the colour bar."""
+    side = float(np.clip(0.38 * n + 2.5, 5.0, max_side))
+    return side + 1.2, side
+
+
 def masked_matrix(
     result: AttentionResult, matrix: np.ndarray, segments: Sequence[str] | str | None = None
 ) -> np.ma.MaskedArray:
@@ -52,11 +58,40 @@ def plot_heatmap(
     """Draw one head (or ``matrix``, e.g. an aggregate) as a heatmap.
 
     Rows are the tokens attention comes FROM, columns the tokens it goes TO.
-    ``values=True`` writes each weight in its cell.  ``segments`` keeps only
-    some sentence-pair blocks (``"A->A"``, ``"A->B"``, ``"B->A"``,
-    ``"B->B"``); hidden cells, and the masked future of a causal model, are
-    grey.  The colour scale runs from 0 to ``vmax`` (default: the
-    largest visible weight).  Returns the Axes; the image is ``ax.images[0]`` (gid "heatmap").
+    Hidden cells (outside ``segments``, and the masked future of a causal
+    model) are grey.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        What :func:`attnviz.extract` (or :func:`attnviz.to_words`) returns.
+    layer, head : int or None
+        Which head, counted from 0; None with ``matrix``.
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new figure sized to the token count
+        (a square of 5 to 16 inches a side, plus the colour bar).
+    matrix : ndarray, optional
+        An ``[n, n]`` matrix to draw instead of one head (see :mod:`attnviz.aggregate`).
+    values : bool
+        Write each weight in its cell.
+    segments : str or sequence of str, optional
+        Keep only some sentence-pair blocks: ``"A->A"``, ``"A->B"``, ``"B->A"``, ``"B->B"``.
+    colorbar : bool
+        Add a colour bar.
+    title : str, optional
+        Replaces "Capa · cabeza"; the notes line (model, masks) follows it.
+    vmax : float, optional
+        Top of the colour scale; default: the largest visible weight.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on; the image is ``ax.images[0]`` (gid ``"heatmap"``).
+
+    Examples
+    --------
+    >>> ax = attnviz.plot_heatmap(result, 3, 5, values=True)
+    >>> attnviz.plot_heatmap(pair, 3, 5, segments=["A->B"])
     """
     result = require_result(result)
     import matplotlib.pyplot as plt
@@ -68,8 +103,7 @@ def plot_heatmap(
     data = masked_matrix(result, matrix, segments)
     n = result.n_tokens
     if ax is None:
-        side = float(np.clip(0.38 * n + 2.5, 5.0, 16.0))
-        _, ax = plt.subplots(figsize=(side + 1.2, side), layout="constrained")
+        _, ax = plt.subplots(figsize=figure_size(n), layout="constrained")
 
     cmap = plt.get_cmap(CMAP).with_extremes(bad=MASKED_COLOR)
     if vmax is None:

@@ -1,19 +1,20 @@
 """Per-head summaries of attention: entropy, where it goes, how far it reaches.
 
-Every metric is an ``[layers, heads]`` array, computed from one result
-(:func:`head_metrics`) or averaged over many sentences (:func:`corpus_metrics`).
+Numpy only: every metric is an ``[layer, head]`` array computed from
+attention already extracted, from one result (:func:`head_metrics`) or
+averaged over sentences (:func:`mean_metrics`; the model-running corpus pass
+is :func:`attnviz.corpus.corpus_metrics`).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .result import AttentionResult
+from .result import Attention, AttentionResult
 
 #: Metric names in the order tables and plots use, with what a student reads.
 METRIC_NAMES: tuple[str, ...] = ("entropy", "cls", "sep", "punct", "self", "prev", "next", "distance")
@@ -36,28 +37,32 @@ _SEP_NAMES = {"[SEP]", "</s>", "<|endoftext|>", "[EOS]", "<eos>"}
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value: compare fields with numpy
 class HeadMetrics:
-    """One ``[layers, heads]`` float array per metric.
+    """One ``[layer, head]`` float array per metric.
 
     * ``entropy``: entropy of each row in nats, averaged over rows
       (0 = all on one token, ``ln n`` = uniform).
-    * ``cls``, ``sep``, ``punct``, ``self``: share of each row that goes to
+    * ``cls``, ``sep``, ``punct``, ``itself``: share of each row that goes to
       [CLS] (the opening special token), to [SEP] (any other special token),
       to punctuation, and to the token itself, averaged over rows.
-    * ``prev`` / ``next``: share to the previous / next token, averaged over
-      the rows that have one (so a pure previous-token head scores 1).
+    * ``previous`` / ``following``: share to the previous / next token,
+      averaged over the rows that have one (so a pure previous-token head
+      scores 1).
     * ``distance``: mean ``|i - j|`` weighted by attention, averaged over rows.
 
-    In a causal model the future is masked, so ``next`` is 0.
-    ``n_sentences`` says how many sentences were averaged.
+    In a causal model the future is masked, so ``following`` is 0.
+    ``n_sentences`` says how many sentences were averaged.  By name (tables,
+    CSV columns, :meth:`get`) the metrics are :data:`METRIC_NAMES`, where
+    ``itself``, ``previous`` and ``following`` are ``"self"``, ``"prev"``
+    and ``"next"``.
     """
 
     entropy: np.ndarray
     cls: np.ndarray
     sep: np.ndarray
     punct: np.ndarray
-    self: np.ndarray
-    prev: np.ndarray
-    next: np.ndarray
+    itself: np.ndarray
+    previous: np.ndarray
+    following: np.ndarray
     distance: np.ndarray
     n_sentences: int = 1
 
@@ -66,13 +71,25 @@ class HeadMetrics:
         return tuple(self.entropy.shape)  # type: ignore[return-value]
 
     def get(self, name: str) -> np.ndarray:
-        """The array of one metric by name (``"self"`` included)."""
+        """The array of one metric by its name in :data:`METRIC_NAMES` (``"self"`` included)."""
         if name not in METRIC_NAMES:
             raise KeyError(f"unknown metric {name!r}; choose one of {', '.join(METRIC_NAMES)}")
-        return getattr(self, name)
+        return getattr(self, _FIELDS[name])
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in METRIC_NAMES}
+        """Every metric by its name in :data:`METRIC_NAMES`."""
+        return {name: self.get(name) for name in METRIC_NAMES}
+
+    @classmethod
+    def from_names(cls, arrays: Mapping[str, np.ndarray], n_sentences: int = 1) -> HeadMetrics:
+        """Build from arrays keyed by :data:`METRIC_NAMES`."""
+        return cls(**{_FIELDS[name]: arrays[name] for name in METRIC_NAMES}, n_sentences=n_sentences)
+
+
+#: Metric name -> HeadMetrics field, in METRIC_NAMES order.
+_FIELDS: dict[str, str] = dict(
+    zip(METRIC_NAMES, [f.name for f in fields(HeadMetrics) if f.name != "n_sentences"], strict=True)
+)
 
 
 def is_punctuation(token: str) -> bool:
@@ -104,7 +121,7 @@ def token_kinds(tokens: Sequence[str], special: Sequence[bool]) -> dict[str, np.
 
 
 def attention_metrics(
-    attention: np.ndarray, tokens: Sequence[str], special: Sequence[bool], causal: bool = False
+    attention: Attention, tokens: Sequence[str], special: Sequence[bool], causal: bool = False
 ) -> HeadMetrics:
     """Metrics of a ``[layers, heads, n, n]`` array (rows = from, columns = to)."""
     att = np.asarray(attention, dtype=np.float64)
@@ -134,15 +151,32 @@ def attention_metrics(
         cls=share(kinds["cls"]),
         sep=share(kinds["sep"]),
         punct=share(kinds["punct"]),
-        self=selfshare,
-        prev=prev,
-        next=nxt,
+        itself=selfshare,
+        previous=prev,
+        following=nxt,
         distance=distance,
     )
 
 
 def head_metrics(result: AttentionResult) -> HeadMetrics:
-    """Metrics of every layer and head of one result (token or word level)."""
+    """Metrics of every layer and head of one result (token or word level).
+
+    Parameters
+    ----------
+    result : AttentionResult
+        What :func:`attnviz.extract` (or :func:`attnviz.to_words`) returns.
+
+    Returns
+    -------
+    HeadMetrics
+        One ``[layer, head]`` array per metric; numpy only, the model is not run.
+
+    Examples
+    --------
+    >>> m = attnviz.head_metrics(result)
+    >>> m.previous[3, 5]  # share of head (3, 5) that goes to the previous token
+    0.87
+    """
     return attention_metrics(result.attention, result.tokens, result.special, result.causal)
 
 
@@ -155,16 +189,50 @@ def mean_metrics(metrics: Sequence[HeadMetrics]) -> HeadMetrics:
         name: np.tensordot(weights, np.stack([m.get(name) for m in metrics]), axes=1) / weights.sum()
         for name in METRIC_NAMES
     }
-    return HeadMetrics(**averaged, n_sentences=int(weights.sum()))
+    return HeadMetrics.from_names(averaged, n_sentences=int(weights.sum()))
 
 
 def layer_profile(metrics: HeadMetrics) -> dict[str, np.ndarray]:
-    """For each metric, its ``[layers]`` mean over heads."""
+    """For each metric, its mean over the heads of each layer.
+
+    Parameters
+    ----------
+    metrics : HeadMetrics
+        From :func:`head_metrics` or :func:`attnviz.corpus_metrics`.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One ``[layer]`` array per name in :data:`METRIC_NAMES`, ready for
+        :func:`attnviz.plot_profile`.
+
+    Examples
+    --------
+    >>> profile = attnviz.layer_profile(attnviz.head_metrics(result))
+    >>> attnviz.plot_profile(profile)
+    """
     return {name: metrics.get(name).mean(axis=1) for name in METRIC_NAMES}
 
 
 def metrics_table(metrics: HeadMetrics) -> list[dict[str, float | int]]:
-    """One row per head: ``{"layer", "head", "entropy", "cls", ...}`` (ready for pandas)."""
+    """One row per head, layer by layer.
+
+    Parameters
+    ----------
+    metrics : HeadMetrics
+        Per-head metrics of one sentence, or averaged over a corpus.
+
+    Returns
+    -------
+    list of dict
+        ``{"layer", "head", "entropy", "cls", ...}`` for each head (ready for pandas).
+
+    Examples
+    --------
+    >>> rows = attnviz.metrics_table(attnviz.head_metrics(result))
+    >>> rows[0]["layer"], rows[0]["head"]
+    (0, 0)
+    """
     layers, heads = metrics.shape
     return [
         {
@@ -178,8 +246,19 @@ def metrics_table(metrics: HeadMetrics) -> list[dict[str, float | int]]:
 
 
 def head_summary(metrics: HeadMetrics, layer: int, head: int) -> str:
-    """One line in Spanish describing one head, for the explorer."""
-    v = {name: float(metrics.get(name)[layer, head]) for name in METRIC_NAMES}
+    """One line in Spanish describing head ``(layer, head)`` of ``metrics``."""
+    return _summary_line(layer, head, {name: float(metrics.get(name)[layer, head]) for name in METRIC_NAMES})
+
+
+def one_head_summary(result: AttentionResult, layer: int, head: int) -> str:
+    """:func:`head_summary` of one head, measuring only that head (all 144 take ~1 s at 512 tokens)."""
+    one = attention_metrics(
+        result.attention[layer : layer + 1, head : head + 1], result.tokens, result.special, result.causal
+    )
+    return _summary_line(layer, head, {name: float(one.get(name)[0, 0]) for name in METRIC_NAMES})
+
+
+def _summary_line(layer: int, head: int, v: Mapping[str, float]) -> str:
     return (
         f"Capa {layer}, cabeza {head}: entropía {v['entropy']:.2f} nats · "
         f"[CLS] {v['cls']:.0%} · [SEP] {v['sep']:.0%} · puntuación {v['punct']:.0%} · "
@@ -188,164 +267,11 @@ def head_summary(metrics: HeadMetrics, layer: int, head: int) -> str:
     )
 
 
-def corpus_metrics(
-    model: Any,
-    tokenizer: Any,
-    sentences: Sequence[str],
-    batch_size: int = 16,
-    progress: bool = True,
-    *,
-    words: bool = False,
-) -> HeadMetrics:
-    """Metrics averaged over ``sentences`` (each sentence weighs the same).
+def __getattr__(name: str) -> object:
+    # ``from attnviz.metrics import corpus_metrics`` (the lesson, older notebooks) keeps working:
+    # the model-running corpus pass lives in attnviz.corpus.
+    if name in ("corpus_metrics", "corpus_profile"):
+        from . import corpus
 
-    Sentences run in padded batches; each sentence's attention is cut back
-    to its own tokens before measuring, and padding is masked, so the
-    numbers equal those of running the sentences one by one with
-    :func:`attnviz.extract`.  ``words=True`` measures word-level attention
-    (as :func:`attnviz.to_words`), to compare with a word-level sentence.
-    A tqdm progress bar shows unless ``progress=False``.
-    """
-
-    from .extraction import _display_tokens, _ensure_eager, clean_text, max_tokens
-
-    sentences = [clean_text(s) for s in sentences]
-    if not sentences:
-        raise ValueError("no sentences")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, not {batch_size}")
-    from tqdm.auto import tqdm
-
-    limit = max_tokens(model, tokenizer)
-    fast = bool(getattr(tokenizer, "is_fast", False))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    accepted = set(_forward_parameters(model))
-    device = next(model.parameters()).device
-    _ensure_eager(model)
-
-    per_sentence: list[HeadMetrics] = []
-    bar = tqdm(total=len(sentences), disable=not progress, desc="frases", unit="frase")
-    try:
-        for start in range(0, len(sentences), batch_size):
-            encodings = [
-                tokenizer(s, truncation=True, max_length=limit, return_special_tokens_mask=True)
-                for s in sentences[start : start + batch_size]
-            ]
-            stacked = _batch_attention(model, encodings, pad_id, accepted, device)
-            for row, enc in enumerate(encodings):
-                ids = list(enc["input_ids"])
-                n = len(ids)
-                att = stacked[row, :, :, :n, :n]
-                causal = n > 1 and not np.triu(att, k=1).any()
-                raw = tokenizer.convert_ids_to_tokens(ids)
-                tokens = _display_tokens(tokenizer, raw)
-                # As in extract: only what the tokenizer added is special, not a typed "[SEP]".
-                special = [bool(flag) for flag in enc["special_tokens_mask"]]
-                if words:
-                    att, tokens, special = _merge_words(att, enc, raw, tokens, special, fast)
-                per_sentence.append(attention_metrics(att, tokens, special, bool(causal)))
-            bar.update(len(encodings))
-    finally:
-        bar.close()
-    return mean_metrics(per_sentence)
-
-
-_CORPUS_CACHE: dict[tuple[int, int, bool, tuple[str, ...]], tuple[Any, Any, HeadMetrics]] = {}
-
-
-def corpus_profile(
-    model: Any,
-    tokenizer: Any,
-    sentences: Sequence[str] | None = None,
-    *,
-    words: bool = False,
-    progress: bool = True,
-) -> dict[str, np.ndarray]:
-    """Layer profile over ``sentences`` (default: the shipped Spanish corpus), cached per model.
-
-    The first call runs the whole corpus (a progress bar shows it); later
-    calls with the same model, tokenizer and options return at once, so a
-    notebook or the explorer can redraw the comparison for free.
-    """
-    if sentences is None:
-        from .corpus import load_corpus
-
-        sentences = load_corpus()
-    key = (id(model), id(tokenizer), words, tuple(sentences))
-    cached = _CORPUS_CACHE.get(key)
-    # The objects are kept in the entry so that a reused id() cannot match another model.
-    if cached is None or cached[0] is not model or cached[1] is not tokenizer:
-        metrics = corpus_metrics(model, tokenizer, sentences, progress=progress, words=words)
-        _CORPUS_CACHE[key] = (model, tokenizer, metrics)
-        cached = _CORPUS_CACHE[key]
-    return layer_profile(cached[2])
-
-
-def _batch_attention(
-    model: Any, encodings: list[Any], pad_id: int, accepted: set[str], device: Any
-) -> np.ndarray:
-    """``[batch, layers, heads, width, width]`` attention of right-padded sentences."""
-    import torch
-
-    from .errors import NoAttentionError
-
-    lengths = [len(e["input_ids"]) for e in encodings]
-    width = max(lengths)
-    # Right padding, built here so that tokenizers without a pad token (GPT-2) work too.
-    ids = torch.full((len(encodings), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(encodings), width), dtype=torch.long)
-    types = torch.zeros((len(encodings), width), dtype=torch.long)
-    for row, (enc, n) in enumerate(zip(encodings, lengths, strict=True)):
-        ids[row, :n] = torch.tensor(enc["input_ids"])
-        mask[row, :n] = 1
-        if "token_type_ids" in enc:
-            types[row, :n] = torch.tensor(enc["token_type_ids"])
-    inputs = {"input_ids": ids, "attention_mask": mask}
-    if "token_type_ids" in encodings[0]:
-        inputs["token_type_ids"] = types
-    inputs = {k: v.to(device) for k, v in inputs.items() if k in accepted}
-    with torch.inference_mode():
-        outputs = model(**inputs, output_attentions=True)
-    attentions = getattr(outputs, "attentions", None)
-    if not attentions:
-        raise NoAttentionError(
-            "El modelo no devolvió pesos de atención. Cárgalo con attnviz.load_model(...).",
-            "The model returned no attention weights. Load it with attnviz.load_model(...).",
-        )
-    return torch.stack([a.detach().float().cpu() for a in attentions], dim=1).numpy()
-
-
-def _merge_words(
-    att: np.ndarray, enc: Any, raw: list[str], tokens: list[str], special: list[bool], fast: bool
-) -> tuple[np.ndarray, list[str], list[bool]]:
-    """Word-level attention, tokens and special flags, grouped as :func:`attnviz.extract` does."""
-    from .words import group_pieces, merge_matrix
-
-    if fast:
-        word_ids: list[int] = []
-        count = -1
-        previous: tuple[int | None, int | None] | None = None
-        for i, (word, seq) in enumerate(zip(enc.word_ids(), enc.sequence_ids(), strict=True)):
-            key = (seq, word)
-            if word is None or special[i] or key != previous:
-                count += 1
-            word_ids.append(count)
-            previous = key if word is not None and not special[i] else None
-    else:
-        word_ids = group_pieces(raw, special)
-    texts: list[str] = []
-    flags: list[bool] = []
-    for i, w in enumerate(word_ids):
-        piece = tokens[i].removeprefix("##") if i and word_ids[i - 1] == w else tokens[i]
-        if w == len(texts):
-            texts.append(piece)
-            flags.append(special[i])
-        else:
-            texts[w] += piece
-    return merge_matrix(att, word_ids), texts, flags
-
-
-def _forward_parameters(model: Any) -> list[str]:
-    import inspect
-
-    return list(inspect.signature(model.forward).parameters)
+        return getattr(corpus, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,14 +25,37 @@ def plot_profile(
     metrics: Sequence[str] | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw a layer profile (from :func:`attnviz.metrics.layer_profile`) as lines.
+    """Draw a layer profile as lines: one per metric, one point per layer.
 
     Shares (to [CLS], [SEP], punctuation, itself, previous, next) use the
     left axis, from 0 to 1; entropy (nats) and distance (tokens) use a
-    second axis on the right, ``ax.right_ax``.  ``compare`` draws another
-    profile, e.g. the corpus's, dashed in the same colours.  ``labels``
-    names the two.  Line gids are ``"profile-<metric>"`` and
-    ``"compare-<metric>"``.  Returns the left Axes.
+    second axis on the right, ``ax.right_ax``.
+
+    Parameters
+    ----------
+    profile : mapping of str to ndarray
+        From :func:`attnviz.layer_profile`: one ``[layer]`` array per metric.
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new 9.5 x 4.8 inch figure (its size
+        does not depend on the token count).
+    compare : mapping of str to ndarray, optional
+        Another profile, e.g. :func:`attnviz.corpus_profile`, drawn dashed in the same colours.
+    labels : (str, str)
+        Legend names of ``profile`` and ``compare``.
+    metrics : sequence of str, optional
+        Which metrics to draw (names in :data:`attnviz.metrics.METRIC_NAMES`); default all.
+    title : str, optional
+        Replaces "Perfil por capa (media de las cabezas)".
+
+    Returns
+    -------
+    matplotlib Axes
+        The left Axes.  Line gids are ``"profile-<metric>"`` and ``"compare-<metric>"``.
+
+    Examples
+    --------
+    >>> profile = attnviz.layer_profile(attnviz.head_metrics(result))
+    >>> attnviz.plot_profile(profile, compare=attnviz.corpus_profile(model, tokenizer))
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D

@@ -1,4 +1,8 @@
-"""Group word pieces into words, and merge attention to word level."""
+"""Attention at word level: merge the rows and columns of each word's pieces.
+
+Which pieces make a word is decided once, by the tokens stage
+(:mod:`attnviz.tokens`), and stored in ``result.word_ids``.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +12,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from .result import AttentionResult
-
-_CONTINUATION = "##"
-
-
-def display_token(token: str) -> str:
-    """How a raw token is shown: byte-level BPE's ``Ġ`` and SentencePiece's ``▁`` become spaces."""
-    return token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", "\n")
-
-
-def group_pieces(tokens: Sequence[str], special: Sequence[bool]) -> list[int]:
-    """Word index of each piece from the pieces alone (slow tokenizers).
-
-    A ``##`` piece continues the previous word, as do byte-level pieces that
-    do not start with a space marker; special tokens are words of their own.
-    """
-    word_ids: list[int] = []
-    word = -1
-    previous_special = True
-    byte_level = any(t.startswith(("Ġ", "▁")) for t in tokens)
-    for token, is_special in zip(tokens, special, strict=True):
-        continues = (
-            not is_special
-            and not previous_special
-            and (token.startswith(_CONTINUATION) or (byte_level and not token.startswith(("Ġ", "▁"))))
-        )
-        if not continues:
-            word += 1
-        word_ids.append(word)
-        previous_special = is_special
-    return word_ids
 
 
 def merge_matrix(matrix: np.ndarray, word_ids: Sequence[int]) -> np.ndarray:
@@ -57,7 +31,26 @@ def merge_matrix(matrix: np.ndarray, word_ids: Sequence[int]) -> np.ndarray:
 
 
 def to_words(result: AttentionResult) -> AttentionResult:
-    """The same result at word level: one row and column per word."""
+    """The same result at word level: one row and column per word.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        A token-level result (a word-level one is returned as it is).
+
+    Returns
+    -------
+    AttentionResult
+        ``level="word"``: ``tokens`` are the words, attention TO a word is
+        the sum over its pieces and FROM a word the mean (rows still sum to
+        1), and ``pieces`` keeps the token-level result.
+
+    Examples
+    --------
+    >>> words = attnviz.to_words(result)
+    >>> "persiguió" in words.tokens
+    True
+    """
     if result.level == "word":
         return result
     spans = result.word_spans

@@ -17,15 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.test_browser import (  # noqa: E402
-    CHROMIUM,
-    chromium,
-    jupyter_server,
-    run_all_cells,
-)
+# A sibling module: run as a script, this file's folder is first on sys.path.
+from jupyter_browser import CHROMIUM, chromium, jupyter_server, run_all_cells
 
 # 14 tokens with the offline model's tokenizer ([CLS] and [SEP] included), like the seed with BETO.
 DEFAULT_TEXT = "The big dog that chased the cat crossed the busy street."

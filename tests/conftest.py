@@ -80,6 +80,16 @@ def minilm_result(minilm):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_corpus_cache():
+    """Each test starts with no corpus run kept from another test."""
+    from attnviz.corpus import clear_corpus_cache
+
+    clear_corpus_cache()
+    yield
+    clear_corpus_cache()
+
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     yield
     import matplotlib.pyplot as plt

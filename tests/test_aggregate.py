@@ -18,7 +18,7 @@ from attnviz.aggregate import (
     sources_matrix,
 )
 
-from .test_metrics import make_result, random_attention
+from .helpers import make_result, random_attention
 
 
 def reference_rollout(att: np.ndarray, last: int) -> np.ndarray:

@@ -29,20 +29,8 @@ import numpy as np
 import pytest
 
 import attnviz
+from attnviz import errors
 from attnviz.cli import main
-from attnviz.errors import (
-    AttnvizError,
-    IndexOutOfRangeError,
-    InvalidInputTypeError,
-    InvalidModelError,
-    InvalidTextError,
-    ModelNotFoundError,
-    ModelUnavailableError,
-    NoAttentionError,
-    OfflineFallbackWarning,
-    OutputPathError,
-    TruncationWarning,
-)
 
 from .conftest import SEED
 
@@ -54,7 +42,7 @@ XSS = "<img src=x onerror=alert(1)>"
 class Case:
     id: str
     value: object
-    expected: str | type[AttnvizError]  # RENDER or the error class
+    expected: str | type[errors.AttnvizError]  # RENDER or the error class
     fragment: str = ""  # what the Spanish message (or the render) must contain
 
 
@@ -63,8 +51,8 @@ class Case:
 # ---------------------------------------------------------------------------------------------
 
 TEXT_CASES = [
-    Case("empty", "", InvalidTextError, "vacío"),
-    Case("whitespace-only", " \t\n  ", InvalidTextError, "vacío"),
+    Case("empty", "", errors.InvalidTextError, "vacío"),
+    Case("whitespace-only", " \t\n  ", errors.InvalidTextError, "vacío"),
     Case("single-char", "a", RENDER, "a"),
     Case("only-punctuation", "¡¿...?!", RENDER, "?"),
     Case("only-digits", "1234567890", RENDER, "1234567890"),
@@ -77,23 +65,23 @@ TEXT_CASES = [
     Case("combining-marks", "e\u0301\u0301 cafe\u0301", RENDER, ""),
     Case("control-chars", "ho\x01la\x7f mun\x1bdo", RENDER, "hola"),
     Case("nul-inside", "hola\x00 mundo", RENDER, "hola"),
-    Case("only-nul", "\x00\x00", InvalidTextError, "vacío"),
-    Case("only-control-chars", "\x01\x02\x7f", InvalidTextError, "vacío"),
+    Case("only-nul", "\x00\x00", errors.InvalidTextError, "vacío"),
+    Case("only-control-chars", "\x01\x02\x7f", errors.InvalidTextError, "vacío"),
     Case("lone-surrogate", "hola \ud800 mundo", RENDER, "mundo"),
-    Case("only-lone-surrogate", "\udfff", InvalidTextError, "nada que el modelo pueda leer"),
-    Case("only-zero-width", "\u200b\ufeff", InvalidTextError, "nada que el modelo pueda leer"),
+    Case("only-lone-surrogate", "\udfff", errors.InvalidTextError, "nada que el modelo pueda leer"),
+    Case("only-zero-width", "\u200b\ufeff", errors.InvalidTextError, "nada que el modelo pueda leer"),
     Case("html-xss", XSS, RENDER, "img"),
 ]
 
 WRONG_TYPES = [
-    Case("None", None, InvalidInputTypeError, "NoneType"),
-    Case("bytes", b"hola", InvalidInputTypeError, "bytes"),
-    Case("number", 42, InvalidInputTypeError, "int"),
-    Case("list", ["hola", "mundo"], InvalidInputTypeError, "list"),
+    Case("None", None, errors.InvalidInputTypeError, "NoneType"),
+    Case("bytes", b"hola", errors.InvalidInputTypeError, "bytes"),
+    Case("number", 42, errors.InvalidInputTypeError, "int"),
+    Case("list", ["hola", "mundo"], errors.InvalidInputTypeError, "list"),
 ]
 
 
-def _check_spanish_error(err: AttnvizError, cls: type[AttnvizError], fragment: str) -> None:
+def _check_spanish_error(err: errors.AttnvizError, cls: type[errors.AttnvizError], fragment: str) -> None:
     assert type(err) is cls
     assert fragment in err.message_es
     assert err.message_en and err.message_en != err.message_es
@@ -142,7 +130,7 @@ def test_text_case_through_api(request, which, case):
     model, tokenizer = request.getfixturevalue(which)
     if case.expected == RENDER:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", TruncationWarning)
+            warnings.simplefilter("error", errors.TruncationWarning)
             result = attnviz.extract(model, tokenizer, case.value)
         assert not result.truncated
         _check_render(result, case.fragment)
@@ -175,7 +163,7 @@ def test_control_characters_never_reach_the_words(minilm):
 @pytest.mark.parametrize("which", ["minilm", "beto"])
 def test_5000_words_are_truncated_with_flag_and_warning(request, which):
     model, tokenizer = request.getfixturevalue(which)
-    with pytest.warns(TruncationWarning, match="se recortó"):
+    with pytest.warns(errors.TruncationWarning, match="se recortó"):
         result = attnviz.extract(model, tokenizer, " ".join(["palabra"] * 5000))
     assert result.truncated
     assert result.n_tokens == 512
@@ -185,23 +173,23 @@ def test_5000_words_are_truncated_with_flag_and_warning(request, which):
 
 @pytest.mark.parametrize("case", WRONG_TYPES, ids=lambda c: c.id)
 def test_wrong_text_type_through_api(minilm, case):
-    with pytest.raises(InvalidInputTypeError) as info:
+    with pytest.raises(errors.InvalidInputTypeError) as info:
         attnviz.extract(*minilm, case.value)
-    _check_spanish_error(info.value, InvalidInputTypeError, case.fragment)
+    _check_spanish_error(info.value, errors.InvalidInputTypeError, case.fragment)
 
 
 @pytest.mark.parametrize("case", WRONG_TYPES[1:], ids=lambda c: c.id)
 def test_wrong_text_pair_type_through_api(minilm, case):
-    with pytest.raises(InvalidInputTypeError) as info:
+    with pytest.raises(errors.InvalidInputTypeError) as info:
         attnviz.extract(*minilm, "hola", case.value)
-    _check_spanish_error(info.value, InvalidInputTypeError, "segundo texto")
+    _check_spanish_error(info.value, errors.InvalidInputTypeError, "segundo texto")
 
 
 @pytest.mark.parametrize("case", WRONG_TYPES[1:], ids=lambda c: c.id)
 def test_wrong_model_name_type_through_api(case):
-    with pytest.raises(InvalidInputTypeError) as info:
+    with pytest.raises(errors.InvalidInputTypeError) as info:
         attnviz.load_model(case.value)
-    _check_spanish_error(info.value, InvalidInputTypeError, case.fragment)
+    _check_spanish_error(info.value, errors.InvalidInputTypeError, case.fragment)
 
 
 @pytest.mark.parametrize(
@@ -216,7 +204,7 @@ def test_wrong_model_name_type_through_api(case):
 )
 def test_wrong_model_or_tokenizer_through_api(minilm, make_args, fragment):
     model, tokenizer = minilm
-    with pytest.raises(InvalidInputTypeError) as info:
+    with pytest.raises(errors.InvalidInputTypeError) as info:
         attnviz.extract(*make_args(model, tokenizer), "hola")
     message = info.value.message_es.replace("BertTokenizerFast", "BertTokenizer")
     assert fragment in message and "attnviz.load_model" in message
@@ -247,13 +235,13 @@ INDEX_CASES = [
     "layer,head,source,fragment", [c[1:] for c in INDEX_CASES], ids=[c[0] for c in INDEX_CASES]
 )
 def test_bad_index_through_api(minilm_result, layer, head, source, fragment):
-    with pytest.raises(IndexOutOfRangeError) as info:
+    with pytest.raises(errors.IndexOutOfRangeError) as info:
         attnviz.plot_arcs(minilm_result, layer, head, source)
-    _check_spanish_error(info.value, IndexOutOfRangeError, fragment)
+    _check_spanish_error(info.value, errors.IndexOutOfRangeError, fragment)
     if source == 1:  # a bad layer or head: every view that takes one says the same
-        with pytest.raises(IndexOutOfRangeError, match=fragment):
+        with pytest.raises(errors.IndexOutOfRangeError, match=fragment):
             attnviz.plot_heatmap(minilm_result, layer, head)
-        with pytest.raises(IndexOutOfRangeError, match=fragment):
+        with pytest.raises(errors.IndexOutOfRangeError, match=fragment):
             minilm_result.head(layer, head)
 
 
@@ -267,9 +255,11 @@ def test_word_index_in_word_mode(minilm_result):
     n_words = words.n_tokens
     assert n_words < minilm_result.n_tokens or n_words == minilm_result.n_tokens
     # A token index that is valid for pieces but not for words names words.
-    with pytest.raises(IndexOutOfRangeError) as info:
+    with pytest.raises(errors.IndexOutOfRangeError) as info:
         attnviz.plot_arcs(words, 0, 0, n_words)
-    _check_spanish_error(info.value, IndexOutOfRangeError, f"La palabra {n_words} no existe: hay {n_words}")
+    _check_spanish_error(
+        info.value, errors.IndexOutOfRangeError, f"La palabra {n_words} no existe: hay {n_words}"
+    )
     ax = attnviz.plot_arcs(words, 0, 0, n_words - 1)
     assert "palabra" in ax.get_title()
 
@@ -278,7 +268,7 @@ def test_word_index_beyond_words_but_within_pieces(beto):
     result = attnviz.extract(*beto, "persiguió")  # BETO splits it in pieces
     words = attnviz.to_words(result)
     assert words.n_tokens < result.n_tokens
-    with pytest.raises(IndexOutOfRangeError, match="palabra"):
+    with pytest.raises(errors.IndexOutOfRangeError, match="palabra"):
         words.check_token(words.n_tokens)
     assert result.check_token(words.n_tokens) == words.n_tokens
 
@@ -329,17 +319,22 @@ def broken_models(tmp_path_factory, beto_dir) -> dict[str, Path]:
 
 
 MODEL_CASES = [
-    Case("missing-path", "/no/existe/modelo", ModelNotFoundError, "No existe la carpeta"),
-    Case("missing-relative-path", "./modelos/beto", ModelNotFoundError, "No existe la carpeta"),
-    Case("invalid-hub-id", "mi modelo favorito", ModelNotFoundError, "no es una carpeta ni un nombre válido"),
-    Case("empty-name", "  ", ModelNotFoundError, "Falta el nombre"),
-    Case("file-not-folder", "weights-file", ModelNotFoundError, "es un archivo: pasa la carpeta"),
-    Case("no-config", "no-config", InvalidModelError, "no tiene config.json"),
-    Case("corrupt-weights", "corrupt-weights", InvalidModelError, "dañados"),
-    Case("truncated-weights", "truncated-weights", InvalidModelError, "dañados"),
-    Case("no-weights", "no-weights", InvalidModelError, "dañados"),
-    Case("corrupt-config", "corrupt-config", InvalidModelError, "dañados"),
-    Case("non-transformer", "non-transformer", NoAttentionError, "no es un Transformer de texto"),
+    Case("missing-path", "/no/existe/modelo", errors.ModelNotFoundError, "No existe la carpeta"),
+    Case("missing-relative-path", "./modelos/beto", errors.ModelNotFoundError, "No existe la carpeta"),
+    Case(
+        "invalid-hub-id",
+        "mi modelo favorito",
+        errors.ModelNotFoundError,
+        "no es una carpeta ni un nombre válido",
+    ),
+    Case("empty-name", "  ", errors.ModelNotFoundError, "Falta el nombre"),
+    Case("file-not-folder", "weights-file", errors.ModelNotFoundError, "es un archivo: pasa la carpeta"),
+    Case("no-config", "no-config", errors.InvalidModelError, "no tiene config.json"),
+    Case("corrupt-weights", "corrupt-weights", errors.InvalidModelError, "dañados"),
+    Case("truncated-weights", "truncated-weights", errors.InvalidModelError, "dañados"),
+    Case("no-weights", "no-weights", errors.InvalidModelError, "dañados"),
+    Case("corrupt-config", "corrupt-config", errors.InvalidModelError, "dañados"),
+    Case("non-transformer", "non-transformer", errors.NoAttentionError, "no es un Transformer de texto"),
 ]
 
 
@@ -393,9 +388,9 @@ def _stub_model(inner, attentions):
 )
 def test_model_without_attention_weights(minilm, attentions, fragment):
     model, tokenizer = minilm
-    with pytest.raises(NoAttentionError) as info:
+    with pytest.raises(errors.NoAttentionError) as info:
         attnviz.extract(_stub_model(model, attentions), tokenizer, SEED)
-    _check_spanish_error(info.value, NoAttentionError, fragment)
+    _check_spanish_error(info.value, errors.NoAttentionError, fragment)
     assert 'attn_implementation="eager"' in info.value.message_es
 
 
@@ -405,12 +400,12 @@ def test_model_without_attention_weights(minilm, attentions, fragment):
 
 
 def test_export_to_missing_folder_or_wrong_extension(minilm_result, tmp_path):
-    with pytest.raises(OutputPathError) as info:
+    with pytest.raises(errors.OutputPathError) as info:
         attnviz.weights_to_csv(minilm_result, tmp_path / "no-existe" / "pesos.csv")
-    _check_spanish_error(info.value, OutputPathError, "no existe")
-    with pytest.raises(OutputPathError) as info:
+    _check_spanish_error(info.value, errors.OutputPathError, "no existe")
+    with pytest.raises(errors.OutputPathError) as info:
         attnviz.save_npy(minilm_result, tmp_path / "pesos.txt")
-    _check_spanish_error(info.value, OutputPathError, ".npy")
+    _check_spanish_error(info.value, errors.OutputPathError, ".npy")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -564,7 +559,10 @@ def network_runs(tmp_path_factory):
         "api-unknown-id": ({"HF_ENDPOINT": not_found}, ["-c", API_PROBE, "nadie/no-existe-este-modelo"]),
         "cli-offline-beto": (offline, ["-m", "attnviz", SEED, "--model", "beto", "--values"]),
         "cli-closed-port": ({"HF_ENDPOINT": closed}, ["-m", "attnviz", SEED, "--model", "beto", "--values"]),
-        "cli-unknown-id": ({"HF_ENDPOINT": not_found}, ["-m", "attnviz", SEED, "--model", "nadie/no-existe"]),
+        "cli-unknown-id": (
+            {"HF_ENDPOINT": not_found},
+            ["-m", "attnviz", SEED, "--model", "nadie/no-existe", "--values"],
+        ),
         # No --model and no network: the offline model, with a notice; the XSS text as an SVG.
         "cli-offline-default-xss": (offline, ["-m", "attnviz", XSS, "--out", str(out_dir / "x.svg")]),
     }
@@ -613,18 +611,18 @@ def test_offline_mode_asking_for_beto_by_name(network_runs):
 def test_offline_mode_default_falls_back_with_visible_warning(network_runs):
     out = _probe(network_runs, "api-offline", 1)
     assert out["ok"] == "BertModel" and out["layers"] == 6
-    assert out["warnings"] == [OfflineFallbackWarning.__name__]
+    assert out["warnings"] == [errors.OfflineFallbackWarning.__name__]
 
 
 def test_unreachable_endpoint_gives_clear_error(network_runs):
     out = _probe(network_runs, "api-closed-port")
-    assert out["error"] == ModelUnavailableError.__name__
+    assert out["error"] == errors.ModelUnavailableError.__name__
     assert "no hay conexión con http://127.0.0.1:" in out["es"] and "minilm" in out["es"]
 
 
 def test_unknown_hub_id(network_runs):
     out = _probe(network_runs, "api-unknown-id")
-    assert out["error"] == ModelNotFoundError.__name__
+    assert out["error"] == errors.ModelNotFoundError.__name__
     assert "«nadie/no-existe-este-modelo» no existe en el hub" in out["es"]
 
 
@@ -660,7 +658,7 @@ def test_cli_default_model_offline_falls_back_and_renders_xss_text_escaped(netwo
 
 @pytest.fixture(scope="module")
 def explorer_widget(minilm):
-    from attnviz.explorer import explorer
+    from attnviz import explorer
 
     widget = explorer(model=minilm, text=SEED)
     assert widget.result is not None and widget.banner.value == ""
@@ -679,7 +677,12 @@ def _assert_recovers(widget, before: int) -> None:
     assert widget.image.value[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("case", TEXT_CASES, ids=lambda c: c.id)
+#: One of each outcome through the widget (two errors, two pictures); the API and CLI tests
+#: above run every text case, and the explorer only shows what the API returns.
+EXPLORER_TEXT_CASES = [c for c in TEXT_CASES if c.id in {"empty", "only-zero-width", "emoji", "html-xss"}]
+
+
+@pytest.mark.parametrize("case", EXPLORER_TEXT_CASES, ids=lambda c: c.id)
 def test_text_case_through_explorer(explorer_widget, case):
     widget = explorer_widget
     widget.text.value = "frase previa"
@@ -701,7 +704,7 @@ def test_text_case_through_explorer(explorer_widget, case):
 
 
 def test_explorer_text_none_shows_one_spanish_sentence(minilm):
-    from attnviz.explorer import explorer
+    from attnviz import explorer
 
     widget = explorer(model=minilm, text=None)  # type: ignore[arg-type]
     assert widget.result is None

@@ -7,37 +7,29 @@ Servers listen on 127.0.0.1 on a free port with no token and are stopped by thei
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# free_port, server_env, stop and wait_for_port are re-exported for the other browser tests.
+from bench.jupyter_browser import (  # noqa: F401
+    CHROMIUM,
+    NOTEBOOK_RUN_SECONDS,
+    SERVER_START_SECONDS,
+    chromium,
+    free_port,
+    jupyter_server,
+    run_all_cells,
+    server_env,
+    stop,
+    wait_for_port,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"
 SCREENSHOT = ROOT / "docs" / "explorer.png"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SERVER_START_SECONDS = 90
-NOTEBOOK_RUN_SECONDS = 240
 PICTURE_CHANGE_SECONDS = 30
 # The explorer's layer slider is the ipywidgets slider labelled "Capa".
 LAYER_HANDLE = ".widget-slider:has(.widget-label:text-matches('^\\\\s*Capa', 'i')) .noUi-handle"
@@ -54,173 +46,11 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_env(home: Path) -> dict[str, str]:
-    """Environment for a server and its kernels: offline model, private Jupyter dirs."""
-    env = dict(os.environ)
-    env.update(
-        ATTNVIZ_MODEL=env.get("ATTNVIZ_MODEL", "minilm"),
-        HF_HUB_OFFLINE="1",
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_DATA_DIR=str(home / "data"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-        IPYTHONDIR=str(home / "ipython"),
-        PYTHONUNBUFFERED="1",
-    )
-    # A student's first visit asks about news: answer it before the page loads.
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-    return env
-
-
-@contextlib.contextmanager
-def jupyter_server(kind: str, workdir: Path, notebook: str, home: Path) -> Iterator[str]:
-    """Start JupyterLab (``kind="lab"``), Notebook 7 (``"notebook"``) or Voilà on a free port.
-
-    Yields the page URL; stops the server by PID.
-    """
-    port = free_port()
-    common = ["--no-browser", f"--port={port}"]
-    if kind in ("lab", "notebook"):
-        # Notebook 7 is a JupyterLab application: same server flags, its own app class and URL.
-        app_class = "LabApp" if kind == "lab" else "JupyterNotebookApp"
-        command = [
-            sys.executable,
-            "-m",
-            "jupyterlab" if kind == "lab" else "notebook",
-            *common,
-            "--ServerApp.ip=127.0.0.1",
-            "--ServerApp.port_retries=0",
-            "--IdentityProvider.token=",
-            "--ServerApp.password=",
-            "--ServerApp.disable_check_xsrf=True",
-            f"--ServerApp.root_dir={workdir}",
-            f"--{app_class}.expose_app_in_browser=True",
-            "--allow-root",
-        ]
-        path = "lab/tree" if kind == "lab" else "notebooks"
-        url = f"http://127.0.0.1:{port}/{path}/{notebook}"
-    elif kind == "voila":
-        command = [
-            sys.executable,
-            "-m",
-            "voila",
-            *common,
-            "--Voila.ip=127.0.0.1",
-            "--Voila.port_retries=0",
-            "--Voila.auto_token=False",
-            notebook,
-        ]
-        url = f"http://127.0.0.1:{port}/"
-    else:
-        raise ValueError(kind)
-    log = (home / f"{kind}.log").open("wb")
-    process = subprocess.Popen(
-        command,
-        cwd=workdir,
-        env=server_env(home),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, process, home / f"{kind}.log")
-        yield url
-    finally:
-        stop(process)
-        log.close()
-
-
-def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"server did not answer on port {port}:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop the server and the kernels it started (its own process group), by PID."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
-@contextlib.contextmanager
-def chromium() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def copy_notebook(workdir: Path, source: Path = NOTEBOOK) -> str:
     """Servers autosave: they work on a copy, never on the repository's notebook."""
     workdir.mkdir(parents=True, exist_ok=True)
     shutil.copy(source, workdir / source.name)
     return source.name
-
-
-NOTEBOOK_STATE = """() => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    const cells = panel.content.widgets.filter(c => c.model.type === 'code');
-    const errors = [];
-    for (const cell of cells) {
-        for (const out of cell.model.outputs.toJSON()) {
-            if (out.output_type === 'error') errors.push(out.ename + ': ' + out.evalue);
-        }
-    }
-    return {
-        idle: panel.sessionContext.session?.kernel?.status === 'idle',
-        pending: cells.filter(c => c.model.executionCount === null).length,
-        errors: errors,
-    };
-}"""
-
-
-def run_all_cells(page, app: str = "JupyterLab") -> None:
-    """Run every cell through the app's own command (JupyterLab or Notebook 7); fail at the first error."""
-    page.wait_for_function(
-        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-        timeout=SERVER_START_SECONDS * 1000,
-    )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    deadline = time.monotonic() + NOTEBOOK_RUN_SECONDS
-    state: dict = {}
-    while time.monotonic() < deadline:
-        state = page.evaluate(NOTEBOOK_STATE)
-        # "Run all" stops at the first error, so an error means it is over.
-        assert state["errors"] == [], f"a cell failed in {app}: {state['errors']}"
-        if state["idle"] and state["pending"] == 0:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"the notebook did not finish in {NOTEBOOK_RUN_SECONDS} s: {state}")
 
 
 def image_png(page, selector: str) -> bytes:

@@ -82,7 +82,8 @@ def test_help_is_in_spanish(capsys):
     ],
 )
 def test_errors_are_one_line_and_non_zero(capsys, args, expected):
-    code = main([SEED, "--model", "minilm", *args])
+    # --values: with nothing to do the CLI stops before loading the model (test below).
+    code = main([SEED, "--model", "minilm", "--values", *args])
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert expected in err
@@ -125,3 +126,25 @@ def test_help_headings_are_spanish(capsys):
 def test_empty_second_text_is_named(capsys):
     assert main([SEED, "--pair", " ", "--model", "minilm", "--values"]) == 1
     assert "segundo texto está vacío" in capsys.readouterr().err
+
+
+def test_nothing_to_do_is_said_before_loading_the_model(capsys, monkeypatch):
+    import attnviz.cli
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded although there is nothing to do")
+
+    monkeypatch.setattr(attnviz.cli, "load_model", no_loading)
+    assert main([SEED, "--model", "minilm", "--layer", "6"]) == 2
+    err = capsys.readouterr().err
+    assert err == "Nada que hacer: indica --out ARCHIVO, --values, --csv, --npy o --metrics.\n"
+
+
+def test_the_cli_does_not_import_the_widget_libraries():
+    code = (
+        "import sys, attnviz, attnviz.cli; "
+        "print(sorted(m for m in ('ipywidgets', 'IPython') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

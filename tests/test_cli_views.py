@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import attnviz
+import attnviz.cli
 from attnviz.cli import main
 
 from .conftest import SEED
@@ -22,7 +23,7 @@ def fake_load(monkeypatch, beto):
         asked.append(name)
         return beto
 
-    monkeypatch.setattr(attnviz, "load_model", load_model)
+    monkeypatch.setattr(attnviz.cli, "load_model", load_model)
     return asked
 
 

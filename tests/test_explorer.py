@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.explorer import Explorer, weights_table
+from attnviz.session import weights_table
+from attnviz.widget import Explorer
 
 from .conftest import SEED
 

@@ -156,3 +156,16 @@ def test_model_that_returns_no_attention_is_reported(minilm, monkeypatch):
 
     with pytest.raises(attnviz.NoAttentionError, match="eager"):
         attnviz.extract(NoAttention(), tokenizer, SEED)
+
+
+def test_results_compare_by_identity_and_can_be_keys(beto_result):
+    copy = dataclasses.replace(beto_result)
+    assert beto_result == beto_result and beto_result != copy  # no ValueError from the arrays
+    assert {beto_result: 1, copy: 2}[copy] == 2
+
+
+def test_a_result_makes_the_array_it_is_given_read_only(beto_result):
+    mine = np.array(beto_result.attention)
+    assert mine.flags.writeable
+    dataclasses.replace(beto_result, attention=mine)
+    assert not mine.flags.writeable  # documented: no copy is made (144 MiB at 512 tokens)

@@ -7,12 +7,9 @@ import math
 import numpy as np
 import pytest
 
-import attnviz
-import attnviz.metrics as metrics_module
 from attnviz.metrics import (
     METRIC_NAMES,
     HeadMetrics,
-    corpus_metrics,
     head_metrics,
     head_summary,
     is_punctuation,
@@ -21,57 +18,16 @@ from attnviz.metrics import (
     metrics_table,
     token_kinds,
 )
-from attnviz.result import AttentionResult
 
-TOKENS = ("[CLS]", "El", "gato", "duerme", ".", "[SEP]")
-SPECIAL = (True, False, False, False, False, True)
-
-
-def make_result(
-    matrices: np.ndarray,
-    tokens: tuple[str, ...] = TOKENS,
-    special: tuple[bool, ...] = SPECIAL,
-    causal: bool = False,
-    segments: tuple[int, ...] | None = None,
-) -> AttentionResult:
-    """An AttentionResult around hand-built ``[L, H, n, n]`` (or ``[n, n]``) attention."""
-    att = np.asarray(matrices, dtype=np.float32)
-    while att.ndim < 4:
-        att = att[None]
-    n = len(tokens)
-    return AttentionResult(
-        tokens=tokens,
-        attention=att.copy(),
-        model_name="construida",
-        special=special,
-        word_ids=tuple(range(n)),
-        words=tokens,
-        segments=segments or (0,) * n,
-        text=" ".join(tokens),
-        causal=causal,
-    )
-
-
-def previous_token_matrix(n: int) -> np.ndarray:
-    m = np.zeros((n, n))
-    m[0, 0] = 1.0  # the first token has no previous one: it looks at itself
-    for i in range(1, n):
-        m[i, i - 1] = 1.0
-    return m
-
-
-def random_attention(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    logits = rng.normal(size=shape) * 2
-    e = np.exp(logits - logits.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+from .helpers import make_result, previous_token_matrix, random_attention
 
 
 def test_previous_token_matrix_has_prev_share_one_and_entropy_zero():
     m = head_metrics(make_result(previous_token_matrix(6)))
-    assert m.prev[0, 0] == pytest.approx(1.0)
+    assert m.previous[0, 0] == pytest.approx(1.0)
     assert m.entropy[0, 0] == pytest.approx(0.0, abs=1e-7)
-    assert m.next[0, 0] == pytest.approx(0.0)
-    assert m.self[0, 0] == pytest.approx(1 / 6)
+    assert m.following[0, 0] == pytest.approx(0.0)
+    assert m.itself[0, 0] == pytest.approx(1 / 6)
     assert m.distance[0, 0] == pytest.approx(5 / 6)
 
 
@@ -81,8 +37,8 @@ def test_next_token_matrix_has_next_share_one():
     m[np.arange(n - 1), np.arange(1, n)] = 1.0
     m[n - 1, n - 1] = 1.0
     metrics = head_metrics(make_result(m))
-    assert metrics.next[0, 0] == pytest.approx(1.0)
-    assert metrics.prev[0, 0] == pytest.approx(0.0)
+    assert metrics.following[0, 0] == pytest.approx(1.0)
+    assert metrics.previous[0, 0] == pytest.approx(0.0)
 
 
 @pytest.mark.parametrize("n", [2, 6, 11])
@@ -90,8 +46,8 @@ def test_uniform_matrix_has_entropy_ln_n(n):
     tokens = tuple(f"t{i}" for i in range(n))
     m = head_metrics(make_result(np.full((n, n), 1.0 / n), tokens, (False,) * n))
     assert m.entropy[0, 0] == pytest.approx(math.log(n), rel=1e-6)
-    assert m.self[0, 0] == pytest.approx(1.0 / n, rel=1e-6)
-    assert m.prev[0, 0] == pytest.approx(1.0 / n, rel=1e-6)
+    assert m.itself[0, 0] == pytest.approx(1.0 / n, rel=1e-6)
+    assert m.previous[0, 0] == pytest.approx(1.0 / n, rel=1e-6)
     # Mean |i-j| over all pairs of a uniform row: (n^2 - 1) / (3n).
     assert m.distance[0, 0] == pytest.approx((n * n - 1) / (3 * n), rel=1e-6)
 
@@ -168,7 +124,7 @@ def test_causal_mask_is_respected():
     att = random_attention(rng, (1, 2, 6, 6))
     masked = np.tril(att)
     metrics = head_metrics(make_result(att, causal=True))
-    np.testing.assert_array_equal(metrics.next, 0.0)
+    np.testing.assert_array_equal(metrics.following, 0.0)
     expected = reference_metrics(masked, cls=[0], sep=[5], punct=[4])
     for name in METRIC_NAMES:
         np.testing.assert_allclose(metrics.get(name), expected[name], rtol=1e-6, atol=1e-7, err_msg=name)
@@ -215,7 +171,7 @@ def test_metrics_table_has_one_row_per_head(beto_result):
     row = rows[3 * 12 + 5]
     assert (row["layer"], row["head"]) == (3, 5)
     assert row["entropy"] == pytest.approx(float(m.entropy[3, 5]))
-    assert row["self"] == pytest.approx(float(m.self[3, 5]))
+    assert row["self"] == pytest.approx(float(m.itself[3, 5]))
 
 
 def test_head_summary_is_spanish_and_has_numbers(beto_result):
@@ -231,87 +187,3 @@ def test_mean_metrics_weights_by_sentences():
     mean = mean_metrics([one, three])
     assert mean.n_sentences == 4
     assert mean.entropy[0, 0] == pytest.approx(0.75)
-
-
-SENTENCES = [
-    "Hola.",
-    "El perro que persiguió al gato cruzó la calle.",
-    "¿Quién vino?",
-    "Ana canta y Luis toca la guitarra mientras los vecinos escuchan desde el balcón.",
-    "Llueve mucho.",
-    "La niña, que apenas tenía seis años, tocaba el piano de maravilla.",
-    "Sí.",
-    "Un gato 🐱 y un [SEP] escrito a mano.",  # [UNK] and a typed "[SEP]" are text, not special
-]
-
-
-def test_padded_batches_equal_one_by_one(beto):
-    model, tokenizer = beto
-    one_by_one = mean_metrics([head_metrics(attnviz.extract(model, tokenizer, s)) for s in SENTENCES])
-    batched = corpus_metrics(model, tokenizer, SENTENCES, batch_size=4, progress=False)
-    single = corpus_metrics(model, tokenizer, SENTENCES, batch_size=1, progress=False)
-    assert batched.n_sentences == len(SENTENCES)
-    for name in METRIC_NAMES:
-        np.testing.assert_allclose(batched.get(name), one_by_one.get(name), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(batched.get(name), single.get(name), rtol=1e-5, atol=1e-6)
-
-
-def test_word_level_corpus_metrics_equal_one_by_one(beto):
-    model, tokenizer = beto
-    one_by_one = mean_metrics(
-        [head_metrics(attnviz.to_words(attnviz.extract(model, tokenizer, s))) for s in SENTENCES]
-    )
-    batched = corpus_metrics(model, tokenizer, SENTENCES, batch_size=3, progress=False, words=True)
-    tokens = corpus_metrics(model, tokenizer, SENTENCES, batch_size=3, progress=False)
-    for name in METRIC_NAMES:
-        np.testing.assert_allclose(batched.get(name), one_by_one.get(name), rtol=1e-5, atol=1e-6)
-    # The seed has split words, so word level really differs from token level.
-    assert not np.allclose(batched.distance, tokens.distance)
-
-
-def test_corpus_metrics_shows_a_progress_bar(beto, capsys):
-    model, tokenizer = beto
-    corpus_metrics(model, tokenizer, SENTENCES[:3], batch_size=2, progress=True)
-    err = capsys.readouterr().err
-    assert "3/3" in err
-    corpus_metrics(model, tokenizer, SENTENCES[:3], batch_size=2, progress=False)
-    assert "3/3" not in capsys.readouterr().err
-
-
-def test_corpus_metrics_rejects_bad_input(beto):
-    model, tokenizer = beto
-    with pytest.raises(ValueError):
-        corpus_metrics(model, tokenizer, [], progress=False)
-    with pytest.raises(attnviz.InvalidTextError):
-        corpus_metrics(model, tokenizer, ["bien", "   "], progress=False)
-    with pytest.raises(ValueError):
-        corpus_metrics(model, tokenizer, ["bien"], batch_size=0, progress=False)
-
-
-def test_corpus_is_large_original_and_varied():
-    sentences = attnviz.load_corpus()
-    assert len(sentences) >= 100
-    assert len(set(sentences)) == len(sentences)
-    lengths = [len(s.split()) for s in sentences]
-    assert min(lengths) <= 2 and max(lengths) >= 18
-    assert sum(s.startswith("¿") for s in sentences) >= 8  # questions
-    assert sum(" que " in f" {s} " for s in sentences) >= 20  # relative and completive clauses
-    assert sum(" y " in s or " o " in s or ", pero " in s for s in sentences) >= 10  # coordination
-    assert all(s[-1] in ".?!" for s in sentences)
-    assert not any(s.startswith("#") for s in sentences)
-
-
-def test_corpus_profile_runs_on_the_whole_corpus_once(beto, monkeypatch):
-    model, tokenizer = beto
-    sentences = attnviz.load_corpus()
-    m = corpus_metrics(model, tokenizer, sentences, batch_size=32, progress=False)
-    assert m.n_sentences == len(sentences)
-    assert m.shape == (12, 12)
-    assert np.isfinite(m.entropy).all()
-    profile = attnviz.corpus_profile(model, tokenizer, progress=False)
-    for name in METRIC_NAMES:
-        np.testing.assert_allclose(profile[name], m.get(name).mean(1), rtol=1e-5, atol=1e-7)
-    # The second call is served from the cache: the model is not run again.
-    monkeypatch.setattr(metrics_module, "corpus_metrics", None)
-    again = attnviz.corpus_profile(model, tokenizer, progress=False)
-    np.testing.assert_array_equal(again["entropy"], profile["entropy"])

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.metrics import METRIC_NAMES, corpus_metrics, head_metrics, mean_metrics
+from attnviz.corpus import corpus_metrics
+from attnviz.metrics import METRIC_NAMES, head_metrics, mean_metrics
 
 from .conftest import BETO_FILES, SEED
 
@@ -162,8 +163,8 @@ def test_gpt2_arc_plot_draws_no_arc_to_the_future(results):
 def test_gpt2_views_and_metrics_respect_the_mask(results):
     gpt2 = results["gpt2"]
     m = head_metrics(gpt2)
-    np.testing.assert_array_equal(m.next, 0.0)
-    assert (m.prev > 0).all()
+    np.testing.assert_array_equal(m.following, 0.0)
+    assert (m.previous > 0).all()
     ax = attnviz.plot_heatmap(gpt2, 0, 0)
     (image,) = ax.images
     n = gpt2.n_tokens

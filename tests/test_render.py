@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import numpy as np
@@ -10,40 +9,11 @@ import pytest
 from PIL import Image
 
 from attnviz import arcs
-from attnviz.render import (
-    ArcGeometry,
-    ArcRenderer,
-    FigureRenderer,
-    arc_figure_size,
-    encode_png,
-    is_palette_png,
-    naive_render,
-    new_figure,
-    png_bytes,
-)
-from attnviz.result import AttentionResult
+from attnviz.png import encode_png, is_palette_png, png_bytes
+from attnviz.render import ArcGeometry, ArcRenderer, FigureRenderer, new_figure
+from bench.redraw_speed import naive_render
 
-
-def synthetic_result(
-    n: int, *, layers: int = 2, heads: int = 2, seed: int = 0, causal: bool = False
-) -> AttentionResult:
-    rng = np.random.default_rng(seed)
-    attention = rng.dirichlet(np.full(n, 0.3), size=(layers, heads, n)).astype(np.float32)
-    if causal:
-        attention = np.tril(attention)
-        attention /= attention.sum(axis=-1, keepdims=True)
-    tokens = ("[CLS]", *(f"t{i}" for i in range(1, n - 1)), "[SEP]")
-    return AttentionResult(
-        tokens=tokens,
-        attention=attention,
-        model_name="sintético",
-        special=(True, *([False] * (n - 2)), True),
-        word_ids=tuple(range(n)),
-        words=tokens,
-        segments=(0,) * n,
-        text=" ".join(tokens[1:-1]),
-        causal=causal,
-    )
+from .helpers import synthetic_result
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -70,7 +40,7 @@ def reference_pixels(renderer: ArcRenderer, layer: int, head: int, source: int, 
     gets the same axes positions; everything drawn in them must match.
     """
     result = renderer.result
-    figure = new_figure(*arc_figure_size(result.n_tokens), dpi=renderer.figure.dpi)
+    figure = new_figure(*renderer.figure.get_size_inches(), dpi=renderer.figure.dpi)
     ax = figure.add_subplot()
     arcs.plot_arcs(result, layer, head, source, ax, **kwargs)
     figure.set_layout_engine("none")
@@ -143,7 +113,7 @@ def test_top_k_keeps_the_k_largest_weights(top_k):
     result = synthetic_result(30, seed=top_k)
     renderer = ArcRenderer(result, top_k=top_k)
     source = 11
-    renderer.update(1, 1, source)
+    renderer.render(1, 1, source)
     row = result.attention[1, 1, source].astype(np.float64)
     others = [j for j in np.argsort(-row, kind="stable") if j != source]
     assert drawn_targets(renderer, source) == set(map(int, others[:top_k]))
@@ -154,7 +124,7 @@ def test_top_k_keeps_the_k_largest_weights(top_k):
 def test_long_inputs_draw_the_24_strongest_links_by_default():
     result = synthetic_result(100, seed=5)
     renderer = ArcRenderer(result)
-    renderer.update(0, 1, 40)
+    renderer.render(0, 1, 40)
     row = result.attention[0, 1, 40]
     expected = [int(j) for j in np.argsort(-row, kind="stable") if j != 40][: arcs.AUTO_TOP_K]
     assert drawn_targets(renderer, 40) == set(expected)
@@ -200,7 +170,6 @@ def test_word_level_result_renders(beto_result):
     words = to_words(beto_result)
     renderer = ArcRenderer(words)
     assert_same_picture(canvas_after(renderer, renderer.render(2, 3, 2)), reference_pixels(renderer, 2, 3, 2))
-    assert dataclasses.is_dataclass(words)
 
 
 def test_pictures_over_the_byte_budget_get_a_faithful_palette():
@@ -269,3 +238,115 @@ def test_a_long_sentence_keeps_its_palette_encoding_and_its_picture():
     # Encoded straight to the palette when the previous view needed it, and still faithful.
     assert is_palette_png(second) == is_palette_png(first)
     canvas_after(renderer, second)
+
+
+#: The private matplotlib APIs the glyph cache calls: (module, class or None, name).
+GLYPH_CACHE_APIS = [
+    ("matplotlib.ft2font", "FT2Font", "_layout"),
+    ("matplotlib.ft2font", "FT2Font", "_render_glyph"),
+    ("matplotlib.ft2font", "FT2Font", "_set_transform"),
+    ("matplotlib.backends.backend_agg", "RendererAgg", "_prepare_font"),
+    ("matplotlib.backends.backend_agg", None, "get_hinting_flag"),
+    ("matplotlib.ft2font", None, "RenderMode"),
+]
+
+
+def _without(monkeypatch, module: str, owner: str | None, name: str) -> None:
+    """Remove one private API, as on a matplotlib without it.
+
+    matplotlib 3.11's own text drawing uses these APIs too; a matplotlib
+    without them draws text its own way, which is simulated by putting the
+    API back only while matplotlib itself draws or measures text.
+    """
+    import contextlib
+    import importlib
+
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    target = importlib.import_module(module)
+    if owner is not None:
+        target = getattr(target, owner)
+    if not hasattr(target, name):
+        pytest.skip(f"this matplotlib has no {name}: the glyph cache is off here anyway")
+    value = getattr(target, name)
+    monkeypatch.delattr(target, name)
+
+    depth = [0]  # matplotlib's text functions call each other: put back once, remove once
+
+    @contextlib.contextmanager
+    def present():
+        if depth[0] == 0:
+            setattr(target, name, value)
+        depth[0] += 1
+        try:
+            yield
+        finally:
+            depth[0] -= 1
+            if depth[0] == 0:
+                delattr(target, name)
+
+    from matplotlib.text import Text
+
+    text_methods = [(RendererAgg, "draw_text"), (RendererAgg, "get_text_width_height_descent")]
+    text_methods += [(RendererAgg, "draw_mathtext"), (Text, "_get_layout")]
+    for cls, method in text_methods:
+        own = getattr(cls, method)
+
+        def its_own_way(self, *args, _own=own, **kwargs):
+            with present():
+                return _own(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, its_own_way)
+
+
+@pytest.mark.parametrize("module,owner,name", GLYPH_CACHE_APIS, ids=[api[2] for api in GLYPH_CACHE_APIS])
+def test_without_a_private_text_api_there_is_no_glyph_cache_and_the_same_picture(
+    monkeypatch, module, owner, name
+):
+    from attnviz._glyph_cache import GlyphCache
+
+    _without(monkeypatch, module, owner, name)
+    result = synthetic_result(12, seed=4)
+    renderer = ArcRenderer(result)
+    assert GlyphCache.install(renderer.canvas.get_renderer()) is None
+    assert "draw_text" not in vars(renderer.canvas.get_renderer())  # matplotlib's own, untouched
+    png = renderer.render(1, 0, 5, title="una vista nueva")
+    assert_same_picture(
+        canvas_after(renderer, png), reference_pixels(renderer, 1, 0, 5, title="una vista nueva")
+    )
+
+
+def test_a_failure_inside_the_glyph_cache_uninstalls_it_and_draws_the_normal_way(monkeypatch):
+    from attnviz._glyph_cache import GlyphCache
+
+    result = synthetic_result(12, seed=5)
+    renderer = ArcRenderer(result)
+    cache = GlyphCache.install(renderer.canvas.get_renderer())
+    if cache is None:
+        pytest.skip("no glyph cache on this matplotlib")
+    assert cache.active
+
+    def changed(*args, **kwargs):
+        raise TypeError("a private matplotlib API changed")
+
+    monkeypatch.setattr(cache, "draw_text", changed)
+    png = renderer.render(0, 1, 3, title="un título nuevo")
+    assert not cache.active
+    assert "draw_text" not in vars(renderer.canvas.get_renderer())  # matplotlib's own again
+    assert_same_picture(
+        canvas_after(renderer, png), reference_pixels(renderer, 0, 1, 3, title="un título nuevo")
+    )
+
+
+def test_the_glyph_caches_are_bounded(minilm_result, monkeypatch):
+    from attnviz._glyph_cache import GlyphCache
+
+    monkeypatch.setattr(GlyphCache, "MAX_LAYOUTS", 3)
+    monkeypatch.setattr(GlyphCache, "MAX_GLYPHS", 10)
+    renderer = ArcRenderer(minilm_result)
+    cache = GlyphCache.install(renderer.canvas.get_renderer())
+    if cache is None:
+        pytest.skip("no glyph cache on this matplotlib")
+    for source in range(1, 6):
+        renderer.render(0, 0, source, title=f"título {source}")
+    assert len(cache.layouts) <= 3 and len(cache.glyphs) <= 10

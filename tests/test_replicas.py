@@ -174,7 +174,7 @@ def test_replica_has_the_platform_versions(platform) -> None:
 
 
 def test_run_all_with_the_notebook_alone(platform, tmp_path: Path) -> None:
-    name, venv, baseline = platform
+    _name, venv, baseline = platform
     workdir = tmp_path / "subido"
     workdir.mkdir()
     hub = f"http://127.0.0.1:{closed_port()}"
@@ -215,7 +215,7 @@ def test_run_all_with_no_package_index_stops_at_one_clear_message(platform, tmp_
     closed = f"http://127.0.0.1:{closed_port()}"
     extra = {"KAGGLE_KERNEL_RUN_TYPE": "Interactive"} if name == "kaggle" else {}
     try:
-        notebook, error = run_all(
+        notebook, _error = run_all(
             venv,
             workdir,
             tmp_path / "jupyter",
@@ -251,16 +251,34 @@ def test_core_tests_pass_in_the_replica(platform, tmp_path: Path) -> None:
     tools = venv.parent / f"{venv.name}-testtools"
     if not (tools / ".complete").exists():
         installed = subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--target", str(tools)]
-            + ["pytest", "hypothesis"],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(tools),
+                "pytest",
+                "hypothesis",
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
         assert installed.returncode == 0, installed.stderr[-2000:]
         installed = subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "--target"]
-            + [str(tools), OFFLINE_MODEL],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                str(tools),
+                OFFLINE_MODEL,
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -268,8 +286,18 @@ def test_core_tests_pass_in_the_replica(platform, tmp_path: Path) -> None:
         assert installed.returncode == 0, installed.stderr[-2000:]
         (tools / ".complete").touch()
     ran = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"]
-        + ["-m", "not browser and not replica and not slow", *CORE_TEST_IGNORES],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+            "-m",
+            "not browser and not replica and not slow",
+            *CORE_TEST_IGNORES,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -156,8 +156,8 @@ def test_explorer_banner_escapes_a_model_name(xss_explorer):
     assert "&lt;img" in widget.banner.value
 
 
-def test_weights_table_escapes_every_cell(minilm_result):
-    from attnviz.explorer import weights_table
+def test_weights_table_escapes_every_cell():
+    from attnviz.session import weights_table
 
     result = attnviz.AttentionResult(
         tokens=("[CLS]", XSS, "<b onmouseover=x>", "[SEP]"),

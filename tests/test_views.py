@@ -12,7 +12,7 @@ from attnviz.aggregate import rollout, segment_mask
 from attnviz.grid import MAX_THUMBNAIL, gap_size, shrink, thumbnail_origin, thumbnail_size, tile
 from attnviz.metrics import METRIC_NAMES, head_metrics, layer_profile
 
-from .test_metrics import make_result, random_attention
+from .helpers import make_result, random_attention
 
 
 def _image(ax, gid):

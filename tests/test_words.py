@@ -8,7 +8,8 @@ import pytest
 import attnviz
 from attnviz.metrics import head_metrics
 from attnviz.result import AttentionResult
-from attnviz.words import group_pieces, merge_matrix, to_words
+from attnviz.tokens import group_pieces
+from attnviz.words import merge_matrix, to_words
 
 SEED_PIECES = (
     "[CLS]", "El", "perro", "que", "persigui", "##ó", "al", "gato", "cruz", "##ó", "la", "calle",

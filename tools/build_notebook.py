@@ -94,8 +94,18 @@ def build_wheel(workdir: Path) -> Path:
     )
     out = workdir / "wheel"
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(out), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -166,7 +176,9 @@ def build(notebook_path: Path = NOTEBOOK) -> Path:
         lesson.cells[lesson.cells.index(old)] = cell
     except LookupError:
         lesson.cells.insert(0, cell)
-    for code in lesson.cells:
+    for index, code in enumerate(lesson.cells):
+        # nbformat 5 wants an id on every cell; cells added by hand may lack one.
+        code.setdefault("id", f"celda-{index:02d}")
         if code.cell_type == "code":
             code.outputs = []
             code.execution_count = None

@@ -1,7 +1,10 @@
 """Speed benchmark: naive redraw vs attnviz's renderer, explorer vs BertViz, in one process.
 
-    python -m attnviz.bench --out bench.md            # about 5 minutes on 2 cores
-    python -m attnviz.bench --quick --out bench.md    # fewer repeats, BertViz up to n=128
+    python bench/redraw_speed.py --out bench.md            # about 5 minutes on 2 cores
+    python bench/redraw_speed.py --quick --out bench.md    # fewer repeats, BertViz up to n=128
+
+Development code, not part of the installed package: it needs the
+repository's tests/fixtures.
 
 Uses a BETO-shaped random model (12 layers x 12 heads, hidden 768: the real
 forward cost) built from tests/fixtures/beto-cased, so no download.  BertViz
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import platform
 import resource
@@ -29,8 +33,13 @@ from typing import Any
 
 import numpy as np
 
+from attnviz.arcs import _ArcPlotter, plot_arcs
+from attnviz.extraction import extract
+from attnviz.render import ArcRenderer, new_figure
+from attnviz.result import AttentionResult
+
 SIZES = (14, 64, 128, 512)
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "beto-cased"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "beto-cased"
 TEXT = (
     "El perro que persiguió al gato cruzó la calle. La niña que leía un libro en el parque "
     "levantó la vista cuando oyó los ladridos, y su abuelo, que dormía en un banco, se despertó. "
@@ -61,9 +70,16 @@ def sentence(n: int) -> str:
     return TEXT * (1 + n // 40)
 
 
-def result_of_length(model: Any, tokenizer: Any, n: int) -> Any:
-    from .extraction import extract
+def naive_render(result: AttentionResult, layer: int, head: int, source: int, **kwargs: Any) -> bytes:
+    """The approach the speed targets compare against: new figure, plot_arcs, savefig PNG."""
+    figure = new_figure(*_ArcPlotter.figure_size(result.n_tokens))
+    plot_arcs(result, layer, head, source, figure.add_subplot(), **kwargs)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
 
+
+def result_of_length(model: Any, tokenizer: Any, n: int) -> Any:
     with limited_length(tokenizer, n), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = extract(model, tokenizer, sentence(n))
@@ -178,8 +194,7 @@ def measure_size(
     notes: list[str],
 ) -> None:
     """Every measurement at one sentence length, in the order a student meets them."""
-    from .explorer import Explorer
-    from .render import ArcRenderer, naive_render
+    from attnviz.widget import Explorer
 
     redraws = 12 if quick else 40
     naive_repeat = {14: 10, 64: 8, 128: 6, 512: 3} if quick else {14: 30, 64: 20, 128: 12, 512: 5}
@@ -227,7 +242,7 @@ def measure_size(
 
     def move_layer() -> None:
         # Forget the pictures already made: every move must draw (revisits are instant otherwise).
-        explorer._pictures.clear()
+        explorer.session.clear_pictures()
         explorer.layer_slider.value = next(steps) % result.n_layers
 
     slider = timed(move_layer, redraws)
@@ -277,7 +292,7 @@ def run(quick: bool, bertviz_max: int) -> tuple[list[list[str]], list[str]]:
 
     print("memoria a n=512…", file=sys.stderr, flush=True)
     memory = subprocess.run(
-        [sys.executable, "-m", "attnviz.bench", "--memory-probe"], capture_output=True, text=True
+        [sys.executable, str(Path(__file__).resolve()), "--memory-probe"], capture_output=True, text=True
     )
     try:
         probe = json.loads(memory.stdout.strip().splitlines()[-1])
@@ -305,7 +320,6 @@ def memory_probe() -> dict[str, float]:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .render import ArcRenderer
 
     model, tokenizer = beto_shaped_model()
     # Warm up at n=512 once: the first forward pass maps kernels and thread
@@ -389,7 +403,7 @@ def _cpu_count() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attnviz.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python bench/redraw_speed.py", description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="write the table as markdown to this file too")
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument(
@@ -405,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     table, notes = run(args.quick, args.bertviz_max)
-    command = "python -m attnviz.bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python bench/redraw_speed.py " + " ".join(sys.argv[1:] if argv is None else argv)
     text = "\n".join(
         [
             markdown(table),

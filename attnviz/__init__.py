@@ -42,6 +42,9 @@ from .loading import ALIASES, DEFAULT_MODEL, OFFLINE_ALIAS, load_model, offline_
 from .metrics import HeadMetrics, head_metrics, layer_profile, metrics_table
 from .profile import plot_profile
 from .result import AttentionResult
+from .syntax import ParserUnavailableError, SyntaxAnnotation, annotate, parse
+from .syntax_metrics import pos_matrix, relation_scores, relation_table, syntax_profile
+from .syntax_plots import plot_dependencies, plot_pos_matrix, plot_syntax_profile
 from .words import to_words
 
 __version__ = "0.1.0"
@@ -63,7 +66,10 @@ __all__ = [
     "NoAttentionError",
     "OfflineFallbackWarning",
     "OutputPathError",
+    "ParserUnavailableError",
+    "SyntaxAnnotation",
     "TruncationWarning",
+    "annotate",
     "corpus_metrics",
     "corpus_profile",
     "explorer",
@@ -79,15 +85,23 @@ __all__ = [
     "metrics_table",
     "metrics_to_csv",
     "offline_model_path",
+    "parse",
     "plot_arcs",
+    "plot_dependencies",
     "plot_grid",
     "plot_heatmap",
+    "plot_pos_matrix",
     "plot_profile",
+    "plot_syntax_profile",
+    "pos_matrix",
     "prepare_lesson",
+    "relation_scores",
+    "relation_table",
     "rollout",
     "save_npy",
     "source_rows",
     "sources_matrix",
+    "syntax_profile",
     "to_words",
     "weights_to_csv",
 ]

@@ -131,3 +131,55 @@ def check_distance_metric(metric: Callable[[AttentionResult], object], *, verbos
     if verbose:
         print("¡Correcto!" if all_right else "Todavía no: revisa los casos marcados con ✗.")
     return all_right
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def find_word(result: AttentionResult, word: str) -> int:
+    """Index of ``word`` among the result's tokens (word-level results: its words).
+
+    Case and accents are ignored, since uncased models (MiniLM) lower-case and strip accents.
+
+    Parameters
+    ----------
+    result
+        Token- or word-level result.
+    word
+        The word as the student typed it.
+
+    Returns
+    -------
+    int
+        The first position whose label is ``word``.
+
+    Raises
+    ------
+    InvalidInputTypeError
+        When the word is not there, with the labels that are, in Spanish.
+
+    Examples
+    --------
+    >>> r = synthetic_result(np.full((1, 1, 3, 3), 1 / 3))
+    >>> find_word(r, "T1")
+    1
+    """
+    from .errors import InvalidTextError
+
+    wanted = _plain(word)
+    labels = [_plain(token.removeprefix("##")) for token in result.tokens]
+    if wanted in labels:
+        return labels.index(wanted)
+    shown = ", ".join(
+        f"«{t}»"
+        for t, special in zip(result.tokens, result.special, strict=True)
+        if t.strip() and not special
+    )
+    raise InvalidTextError(
+        f"«{word}» no está en «{result.text}». Elige una de estas: {shown}.",
+        f"'{word}' is not in '{result.text}'. Pick one of: {shown}.",
+    )

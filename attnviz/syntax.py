@@ -611,3 +611,39 @@ def evaluate_parser(gold: str | Path | None = None, nlp: Any = None) -> ParserSc
             right["las"] += same_head and g.deprel_full.split(":")[0] == p.deprel_full.split(":")[0]
     share = {k: v / total if total else float("nan") for k, v in right.items()}
     return ParserScores(share["upos"], share["uas"], share["las"], total, len(sentences), parser_name(nlp))
+
+
+def annotate(result: AttentionResult, nlp: Any = None) -> SyntaxAnnotation:
+    """The best annotation available: the hand-checked one when ``result.text`` is a gold sentence,
+    else spaCy's parse (which raises :class:`ParserUnavailableError` without spaCy).
+
+    Examples
+    --------
+    >>> annotation = annotate(attnviz.extract(model, tokenizer, "El perro ladra."))  # doctest: +SKIP
+    """
+    result = require_result(result)
+    if result.text_pair is None:
+        for sentence in load_gold():
+            if sentence.text == result.text.strip():
+                return from_conllu(result, sentence)
+    return parse(result, nlp)
+
+
+def gold_results(model: Any, tokenizer: Any) -> list[tuple[AttentionResult, SyntaxAnnotation]]:
+    """Every bundled gold sentence run through the model (one pass each) with its gold annotation.
+
+    Needs neither spaCy nor a network: the lesson measures syntax heads on these sentences.
+
+    Examples
+    --------
+    >>> pairs = gold_results(model, tokenizer)  # doctest: +SKIP
+    >>> len(pairs)  # doctest: +SKIP
+    41
+    """
+    from .extraction import extract
+
+    pairs = []
+    for sentence in load_gold():
+        result = extract(model, tokenizer, sentence.text)
+        pairs.append((result, from_conllu(result, sentence)))
+    return pairs

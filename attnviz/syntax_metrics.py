@@ -249,7 +249,7 @@ def _fixed_offset(offsets: Counter[int], count: int) -> tuple[float, int]:
 
 def relation_table(scores: RelationScores, direction: Direction | Literal["both"] = "both") -> str:
     """The best head per relation as a text table with Spanish headings (for the CLI and notebook)."""
-    arrows = {"dep": "dep → gob", "gov": "gob → dep"}
+    arrows = {"dep": "dep → núcleo", "gov": "núcleo → dep"}
     header = ("relación", "sentido", "capa", "cabeza", "acierto", "casos", "base fija", "desplaz.")
     rows = [
         (
@@ -271,8 +271,8 @@ def relation_table(scores: RelationScores, direction: Direction | Literal["both"
     lines.insert(1, "  ".join("-" * w for w in widths))
     names = ", ".join(f"{r[0]} = {DEPREL_NAMES_ES[r[0]]}" for r in rows if r[0] in DEPREL_NAMES_ES)
     notes = (
-        f"{scores.n_sentences} frases · capas y cabezas desde 0 · «dep → gob»: la palabra dependiente "
-        "atiende sobre todo a su gobernante · «base fija»: acertar siempre con la misma posición relativa"
+        f"{scores.n_sentences} frases · capas y cabezas desde 0 · «dep → núcleo»: la palabra dependiente "
+        "atiende sobre todo a su núcleo · «base fija»: acertar siempre con la misma posición relativa"
     )
     return "\n".join([*lines, "", notes, names])
 

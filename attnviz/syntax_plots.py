@@ -316,7 +316,7 @@ def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title:
     )
     ax.set_xticks(layers)
     ax.set_xlabel("capa (desde 0)")
-    ax.set_ylabel("atención a su gobernante o dependientes")
+    ax.set_ylabel("atención a su núcleo o dependientes")
     ax.set_ylim(0.0, max(1e-3, float(np.nanmax(values.head_share)) * 1.08))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

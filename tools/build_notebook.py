@@ -6,8 +6,10 @@ a wheel (base64).  It installs it only when ``import attnviz`` fails, always wit
 ``--no-deps`` and from the carried file, so it never changes what the platform
 preinstalled, and then hands over to ``attnviz.prepare_lesson()``.
 
+The solutions notebook (soluciones-atencion.ipynb) carries the same first cell.
+
 Usage:
-    python tools/build_notebook.py           # rewrite the first cell of demo-atencion.ipynb
+    python tools/build_notebook.py           # rewrite the first cell of both notebooks
     python tools/build_notebook.py --check   # exit 1 if the carried copy differs from attnviz/
 """
 
@@ -28,6 +30,9 @@ from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"
+SOLUTIONS = ROOT / "soluciones-atencion.ipynb"
+#: Both can be uploaded alone, so both carry attnviz.
+NOTEBOOKS = (NOTEBOOK, SOLUTIONS)
 INSTALL_CELL_TAG = "attnviz-install"
 WHEEL_START = 'ATTNVIZ_WHEEL = """'
 

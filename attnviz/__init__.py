@@ -18,6 +18,7 @@ from .aggregate import (
     sources_matrix,
 )
 from .arcs import plot_arcs
+from .compare import WordNotFoundError, find_word, plot_compare, plot_compare_layers
 from .corpus import corpus_metrics, corpus_profile, load_corpus
 from .errors import (
     AttnvizError,
@@ -35,6 +36,7 @@ from .errors import (
 from .explorer import explorer
 from .export import metrics_to_csv, save_npy, weights_to_csv
 from .extraction import extract
+from .graph import plot_graph
 from .grid import plot_grid
 from .heatmap import plot_heatmap
 from .lesson_setup import prepare_lesson
@@ -45,6 +47,7 @@ from .result import AttentionResult
 from .syntax import ParserUnavailableError, SyntaxAnnotation, annotate, parse
 from .syntax_metrics import pos_matrix, relation_scores, relation_table, syntax_profile
 from .syntax_plots import plot_dependencies, plot_pos_matrix, plot_syntax_profile
+from .textview import plot_text
 from .words import to_words
 
 __version__ = "0.1.0"
@@ -69,12 +72,14 @@ __all__ = [
     "ParserUnavailableError",
     "SyntaxAnnotation",
     "TruncationWarning",
+    "WordNotFoundError",
     "annotate",
     "corpus_metrics",
     "corpus_profile",
     "explorer",
     "extract",
     "filter_segments",
+    "find_word",
     "head_max",
     "head_mean",
     "head_metrics",
@@ -87,12 +92,16 @@ __all__ = [
     "offline_model_path",
     "parse",
     "plot_arcs",
+    "plot_compare",
+    "plot_compare_layers",
     "plot_dependencies",
+    "plot_graph",
     "plot_grid",
     "plot_heatmap",
     "plot_pos_matrix",
     "plot_profile",
     "plot_syntax_profile",
+    "plot_text",
     "pos_matrix",
     "prepare_lesson",
     "relation_scores",

@@ -28,13 +28,26 @@ from typing import Any
 import numpy as np
 
 
+class _Store:
+    """The process's shaped strings, glyph bitmaps and the fonts their keys point to."""
+
+    def __init__(self) -> None:
+        self.layouts: dict[tuple[Any, ...], list[tuple[Any, float, int, float, float]]] = {}
+        self.glyphs: dict[tuple[Any, ...], tuple[np.ndarray, int, int]] = {}
+        self.fonts: dict[int, Any] = {}
+
+
+SHARED = _Store()
+
+
 class GlyphCache:
     """Shaped strings and glyph bitmaps of one renderer, drawn at the pixel matplotlib would use.
 
     A glyph is keyed by everything FreeType sees, including its 1/64-pixel
     offset, and placed at the same integer pixel as matplotlib places it, so
     the picture is identical (tested against ``plot_arcs``).  Both caches are
-    bounded: when full they are emptied and refilled.
+    shared by every renderer in the process and bounded: when full they are
+    emptied and refilled.
     """
 
     MAX_GLYPHS = 20_000
@@ -45,10 +58,13 @@ class GlyphCache:
 
         self.renderer = renderer
         self.agg = backend_agg
-        self.layouts: dict[tuple[Any, ...], list[tuple[Any, float, int, float, float]]] = {}
-        self.glyphs: dict[tuple[Any, ...], tuple[np.ndarray, int, int]] = {}
+        # Shared by every renderer of the process: keys hold everything a glyph depends on
+        # (font, size, dpi, angle, sub-pixel offset), so a new figure starts with the glyphs
+        # drawn before (a new sentence's first picture, the heat map after the arcs).
+        self.layouts = SHARED.layouts
+        self.glyphs = SHARED.glyphs
         #: Glyphs are keyed by id(font): holding the font keeps that id from being reused.
-        self.fonts: dict[int, Any] = {}
+        self.fonts = SHARED.fonts
         #: False once a private API failed and the renderer draws text the normal way again.
         self.active = True
         self._own_draw_text: Any = None

@@ -1,4 +1,4 @@
-"""Command line: draw one head's attention from one token and save it."""
+"""Command line: draw one head's attention from one token and save it, or print its numbers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from .aggregate import AGGREGATES, SEGMENT_BLOCKS, filter_segments
 from .arcs import from_source, plot_arcs
-from .corpus import corpus_profile
+from .corpus import corpus_profile, load_corpus
 from .errors import AttnvizError, OfflineFallbackWarning, OutputPathError, TruncationWarning
 from .export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
 from .extraction import extract
@@ -20,7 +20,8 @@ from .heatmap import plot_heatmap
 from .loading import load_model
 from .metrics import head_metrics, layer_profile
 from .profile import plot_profile
-from .session import SEED_SENTENCE, VIEWS
+from .session import SEED_SENTENCE, VIEWS, call_supported, explorer_wording, plot_graph, plot_text
+from .style import SCALE_LABELS, SCALES
 from .words import to_words
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .result import AttentionResult
 
 FORMATS = {".png", ".svg", ".pdf"}
+#: The command as installed (``[project.scripts]``); ``python -m attnviz`` passes its own.
+PROGRAM = "attnviz"
 
 
 class _SpanishHelpFormatter(argparse.HelpFormatter):
@@ -63,6 +66,16 @@ _ARGPARSE_ES = (
 )
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"debe ser un número positivo, no {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     # arcs.plot_arcs raises a bare ValueError for K < 1: refuse it here, in one line.
     try:
@@ -74,15 +87,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
     parser = _SpanishParser(
-        prog="python -m attnviz",
+        prog=prog,
         description=(
-            "Dibuja la atención de un Transformer: arcos desde un token (arcs), la matriz de "
-            "una cabeza (heatmap), todas las cabezas (grid) o el perfil por capa (profile). "
-            "Capas, cabezas y tokens se cuentan desde 0."
+            "Dibuja la atención de un Transformer (la vista se elige con --view: arcos desde un "
+            "token, la matriz de una cabeza, todas las cabezas, el perfil por capa...) o imprime "
+            "sus números. Capas, cabezas y tokens se cuentan desde 0."
         ),
-        epilog=(f'Ejemplo: python -m attnviz "{SEED_SENTENCE}" --layer 3 --head 5 --token 2 --out arcas.png'),
+        epilog=(f'Ejemplo: {prog} "{SEED_SENTENCE}" --layer 3 --head 5 --token 2 --out arcas.png'),
         add_help=False,
     )
     parser.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
@@ -123,8 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=tuple(VIEWS),
         default="arcs",
         help="qué dibujar con --out: arcs (arcos desde --token, por defecto), heatmap "
-        "(matriz de la cabeza), grid (todas las capas y cabezas) o profile (métricas "
-        "por capa)",
+        "(matriz de la cabeza), grid (todas las capas y cabezas), profile (métricas "
+        "por capa)"
+        + (", text (el texto coloreado por la atención desde --token)" if "text" in VIEWS else "")
+        + (", graph (grafo de la cabeza: los enlaces fuertes entre tokens)" if "graph" in VIEWS else ""),
     )
     parser.add_argument(
         "--words",
@@ -136,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--aggregate",
         choices=tuple(AGGREGATES),
         default=None,
-        help="en arcs y heatmap, dibuja un resumen en vez de una cabeza: mean (media "
+        help="en arcs, text, heatmap y graph, dibuja un resumen en vez de una cabeza: mean (media "
         "de las cabezas de --layer), max (máximo de esas cabezas), layers (media de "
         "todas las capas y cabezas) o rollout (Abnar y Zuidema 2020, hasta --layer)",
     )
@@ -149,9 +164,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="con --pair, muestra solo estos bloques: A->A, A->B, B->A, B->B",
     )
     parser.add_argument(
+        "--scale",
+        choices=SCALES,
+        default=None,
+        help="qué peso es rojo: "
+        + "; ".join(f"{name}: {SCALE_LABELS[name]}" for name in SCALES)
+        + " (por defecto head)",
+    )
+    parser.add_argument(
+        "--fontsize",
+        type=_positive_float,
+        default=None,
+        metavar="PUNTOS",
+        help="tamaño base del texto de la figura, en puntos (p. ej. 16 para un proyector)",
+    )
+    parser.add_argument(
+        "--syntax",
+        action="store_true",
+        help="con la vista arcs, dibuja bajo los tokens las dependencias sintácticas de spaCy "
+        "(necesita el extra «sintaxis»)",
+    )
+    parser.add_argument(
+        "--relations",
+        action="store_true",
+        help="imprime, para cada relación sintáctica, la cabeza que más atiende de la palabra "
+        "dependiente a su gobernante (y al revés), frente a una base de posición fija (Clark et al. "
+        "2019); con --corpus, sobre el corpus incluido",
+    )
+    parser.add_argument(
         "--corpus",
         action="store_true",
-        help="con --view profile, compara con el perfil del corpus incluido (más lento)",
+        help="con --view profile, compara con el perfil del corpus incluido; con --relations, mide "
+        "sobre el corpus incluido en vez de la frase (más lento)",
     )
     parser.add_argument(
         "--csv",
@@ -181,17 +225,54 @@ def check_output_path(out: str) -> Path:
     return require_folder(path)
 
 
-def format_values(tokens: Sequence[str], row: Sequence[float], source: int) -> str:
-    """The source token's weights to every token, strongest first, as a text table."""
+def format_values(
+    tokens: Sequence[str], row: Sequence[float], source: int, what: str = "", noun: str = "token"
+) -> str:
+    """The source token's weights to every token, strongest first, as a text table.
+
+    Parameters
+    ----------
+    tokens : sequence of str
+        Token (or word) texts.
+    row : sequence of float
+        The source's weights to every token.
+    source : int
+        The source's index.
+    what : str
+        Which head or aggregate the weights come from (``"capa 3, cabeza 5"``).
+    noun : str
+        ``"token"`` or ``"palabra"``.
+
+    Returns
+    -------
+    str
+        A heading, a header line (``índice``, the noun, ``peso``) and one line per token.
+
+    Examples
+    --------
+    >>> print(format_values(["[CLS]", "Hola", "[SEP]"], [0.2, 0.5, 0.3], 1, "capa 0, cabeza 0"))
+    Atención desde «Hola» (token 1) · capa 0, cabeza 0, de mayor a menor:
+    índice  token  peso
+         1  Hola   0.5000
+         2  [SEP]  0.3000
+         0  [CLS]  0.2000
+    """
     order = sorted(range(len(row)), key=lambda j: -row[j])
-    width = max(len(t) for t in tokens)
-    lines = [f"Atención desde «{tokens[source]}» (token {source}):", f"{'#':>4}  {'token':<{width}}  peso"]
-    lines += [f"{j:>4}  {tokens[j]:<{width}}  {row[j]:.4f}" for j in order]
+    width = max(len(noun), *(len(t) for t in tokens))
+    # «índice», not «#»: in the explorer «#» is the rank, and the first column here is the position.
+    heading = f"Atención desde «{tokens[source]}» ({noun} {source})" + (f" · {what}" if what else "")
+    lines = [f"{heading}, de mayor a menor:", f"{'índice'}  {noun:<{width}}  peso"]
+    lines += [f"{j:>6}  {tokens[j]:<{width}}  {row[j]:.4f}" for j in order]
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = PROGRAM) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    ``prog`` is how the help names the command: ``attnviz`` when installed,
+    ``python -m attnviz`` from :mod:`attnviz.__main__`.
+    """
+    args = build_parser(prog).parse_args(argv)
     try:
         return _run(args)
     except AttnvizError as err:
@@ -200,8 +281,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not (args.out or args.values or args.csv or args.npy or args.metrics):
-        print("Nada que hacer: indica --out ARCHIVO, --values, --csv, --npy o --metrics.", file=sys.stderr)
+    if not (args.out or args.values or args.csv or args.npy or args.metrics or args.relations):
+        print(
+            "Nada que hacer: indica --out ARCHIVO, --values, --relations, --csv, --npy o --metrics.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.syntax and args.view != "arcs":
+        print(
+            f"error: --syntax dibuja la sintaxis con los arcos: quita --view {args.view} o --syntax. "
+            "(usa --help para ver las opciones)",
+            file=sys.stderr,
+        )
         return 2
     out = check_output_path(args.out) if args.out else None
     csv_path = check_export_path(args.csv, ".csv") if args.csv else None
@@ -212,7 +303,7 @@ def _run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
 
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, explorer_wording("cli"):
         warnings.simplefilter("always")
         model, tokenizer = load_model(args.model)
         result = extract(model, tokenizer, args.text, args.pair)
@@ -226,7 +317,10 @@ def _run(args: argparse.Namespace) -> int:
     token = result.check_token(args.token)
     matrix, label = _matrix(result, layer, head, args.aggregate)
     if args.values:
-        print(format_values(result.tokens, matrix[token].tolist(), token))
+        what = f"capa {layer}, cabeza {head}" if label is None else label
+        print(format_values(result.tokens, matrix[token].tolist(), token, what, result.unit_noun))
+    if args.relations:
+        print(_relations(args, result, model, tokenizer))
     if csv_path is not None:
         print(f"guardado: {weights_to_csv(result, csv_path)}")
     if npy_path is not None:
@@ -238,6 +332,20 @@ def _run(args: argparse.Namespace) -> int:
         ax.figure.savefig(out, dpi=150)  # type: ignore[union-attr]
         print(f"guardado: {out}")
     return 0
+
+
+def _relations(args: argparse.Namespace, result: AttentionResult, model: Any, tokenizer: Any) -> str:
+    """The best head per syntactic relation, for the sentence or (``--corpus``) the bundled corpus."""
+    from .syntax import load_parser
+    from .syntax_metrics import relation_scores, relation_table
+
+    nlp = load_parser()  # first, so that a missing parser fails before the corpus runs
+    if not args.corpus:
+        return relation_table(relation_scores(result, nlp=nlp))
+    sentences = load_corpus()
+    print(f"Midiendo {len(sentences)} frases del corpus…", file=sys.stderr)
+    results = (extract(model, tokenizer, sentence) for sentence in sentences)
+    return relation_table(relation_scores(results, nlp=nlp))
 
 
 def _matrix(
@@ -262,8 +370,11 @@ def _draw(
     tokenizer: Any,
 ) -> Axes:
     values_all = args.all_values
+    # Options the views may not all take: passed only to those whose signature has them.
+    look = {"scale": args.scale, "fontsize": args.fontsize}
     if args.view == "heatmap":
-        return plot_heatmap(
+        return call_supported(
+            plot_heatmap,
             result,
             layer,
             head,
@@ -271,19 +382,34 @@ def _draw(
             values=values_all or result.n_tokens <= 16,
             segments=args.segments,
             title=label,
+            **look,
         )
     if args.view == "grid":
-        return plot_grid(result, selected=(layer, head))
+        return call_supported(plot_grid, result, selected=(layer, head), **look)
     if args.view == "profile":
         compare = None
         if args.corpus:
             # Same level as the sentence, so that the two profiles compare like with like.
             compare = corpus_profile(model, tokenizer, words=result.level == "word")
-        return plot_profile(layer_profile(head_metrics(result)), compare=compare)
+        return call_supported(
+            plot_profile, layer_profile(head_metrics(result)), compare=compare, fontsize=args.fontsize
+        )
     if args.segments:
         matrix = filter_segments(result, matrix, args.segments)
     title = None if label is None else f"{label} · {from_source(result, token)}"
-    return plot_arcs(
+    if args.view == "graph":
+        assert plot_graph is not None  # only offered when attnviz.graph is there
+        return call_supported(plot_graph, result, layer, head, matrix=matrix, title=label, **look)
+    if args.view == "text":
+        assert plot_text is not None  # only offered when attnviz.textview is there
+        return call_supported(plot_text, result, layer, head, token, matrix=matrix, title=title, **look)
+    syntax = None
+    if args.syntax:
+        from .syntax import parse
+
+        syntax = parse(result)
+    return call_supported(
+        plot_arcs,
         result,
         layer,
         head,
@@ -292,4 +418,6 @@ def _draw(
         values="all" if values_all else "top",
         matrix=matrix,
         title=title,
+        syntax=syntax,
+        **look,
     )

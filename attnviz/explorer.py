@@ -17,8 +17,15 @@ if TYPE_CHECKING:
 __all__ = ["Explorer", "explorer", "weights_table"]
 
 
-def explorer(model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = None) -> Explorer:
+def explorer(
+    model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = None, modo: str = "normal"
+) -> Explorer:
     """The attention explorer widget; display it (it is an ``ipywidgets.VBox``).
+
+    It opens on the head with the strongest previous-token pattern in the
+    sentence (measured, and said in a line beside the picture).  The model
+    runs once per distinct sentence and model; «Analizar» reads
+    «Analizando…» and is disabled while it runs.
 
     Parameters
     ----------
@@ -31,6 +38,9 @@ def explorer(model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = N
         The first sentence.
     tokenizer : optional
         The tokenizer, when ``model`` is a loaded model.
+    modo : {"normal", "clase"}
+        ``"clase"`` for a projector: large text, the picture at full width
+        and the main controls on two rows (the «Modo clase» button switches).
 
     Returns
     -------
@@ -41,10 +51,11 @@ def explorer(model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = N
     --------
     >>> attnviz.explorer()
     >>> attnviz.explorer(model=(model, tokenizer), text="El banco del parque estaba recién pintado.")
+    >>> attnviz.explorer(model=(model, tokenizer), modo="clase")
     """
     from .widget import Explorer
 
-    return Explorer(model, text, tokenizer=tokenizer)
+    return Explorer(model, text, tokenizer=tokenizer, modo=modo)
 
 
 def __getattr__(name: str) -> Any:

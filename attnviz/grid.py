@@ -10,19 +10,28 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from . import style
+from .heatmap import settle_layout
 from .result import AttentionResult, require_result
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-CMAP = "viridis"
-SELECTED_COLOR = "#d62728"
+CMAP = style.CMAP
+#: The outline of the selected head: black, since red means a high weight.
+SELECTED_COLOR = "black"
 GAP_COLOR = "white"
+#: What the colour bar says for each scale (each thumbnail has its own maximum with "head").
+GRID_SCALE_LABELS: dict[str, str] = {
+    "head": "peso de atención · escala 0 – máximo de cada cabeza",
+    "absolute": style.colorbar_label("absolute"),
+}
 
 #: Longer texts are max-pooled to thumbnails of at most this many cells a side.
 MAX_THUMBNAIL = 64
 
 GridScale = Literal["head", "absolute"]
+GRID_SCALES: tuple[GridScale, ...] = ("head", "absolute")
 
 
 def thumbnail_size(n: int) -> int:
@@ -54,8 +63,7 @@ def tile(result: AttentionResult, scale: GridScale = "head") -> np.ndarray:
     ``"absolute"`` keeps the raw weights.  Texts longer than
     ``MAX_THUMBNAIL`` tokens are max-pooled to keep the image small.
     """
-    if scale not in ("head", "absolute"):
-        raise ValueError(f"scale must be 'head' or 'absolute', not {scale!r}")
+    style.check_scale(scale, GRID_SCALES)
     layers, heads, n = result.n_layers, result.n_heads, result.n_tokens
     size = thumbnail_size(n)
     gap = gap_size(n)
@@ -89,6 +97,8 @@ def plot_grid(
     selected: tuple[int, int] | None = None,
     scale: GridScale = "head",
     title: str | None = None,
+    colorbar: bool = True,
+    fontsize: float | None = None,
 ) -> Axes:
     """Draw every layer and head as a thumbnail heatmap; ``selected`` (layer, head) is outlined.
 
@@ -104,11 +114,15 @@ def plot_grid(
         Where to draw.  ``None`` makes a new figure sized to the number of
         layers and heads (5 to 12 inches each way).
     selected : (int, int), optional
-        The ``(layer, head)`` to outline in red.
+        The ``(layer, head)`` to outline in black.
     scale : "head" or "absolute"
-        Each thumbnail on its own scale (diffuse heads stay visible) or one scale for all.
+        Each thumbnail on its own scale (diffuse heads stay visible) or one scale for all, 0 to 1.
     title : str, optional
         Replaces "Todas las cabezas · <modelo>".
+    colorbar : bool
+        Add a colour bar; its label names the scale.
+    fontsize : float, optional
+        Base text size in points; ``attnviz.style.CLASSROOM_FONTSIZE`` for a projector.
 
     Returns
     -------
@@ -120,26 +134,30 @@ def plot_grid(
     --------
     >>> ax = attnviz.plot_grid(result, selected=(3, 5))
     >>> ax.figure.savefig("cabezas.png")
+    >>> attnviz.plot_grid(result, scale="absolute", fontsize=attnviz.style.CLASSROOM_FONTSIZE)
     """
     result = require_result(result)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
+    style.check_scale(scale, GRID_SCALES)
+    sizes = style.font_sizes(fontsize)
     layers, heads = result.n_layers, result.n_heads
     n = thumbnail_size(result.n_tokens)  # cells per thumbnail side
     image = tile(result, scale)
     if ax is None:
         _, ax = plt.subplots(figsize=figure_size(layers, heads), layout="constrained")
     cmap = plt.get_cmap(CMAP).with_extremes(bad=GAP_COLOR)
-    vmax = 1.0 if scale == "head" else float(max(np.nanmax(image), 1e-6))
-    artist = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest", aspect="equal")
+    # "absolute" is the same 0-1 scale as the other views' "absolute", so the colours compare.
+    artist = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
     artist.set_gid("grid")
 
     step = n + gap_size(n)
     centres = [i * step + (n - 1) / 2 for i in range(max(layers, heads))]
-    size = 9 if max(layers, heads) <= 12 else 7
-    ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=size)
-    ax.set_xticks(centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=size, rotation=90)
+    ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=sizes["labels"])
+    ax.set_xticks(
+        centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=sizes["labels"], rotation=90
+    )
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     for spine in ax.spines.values():
@@ -162,6 +180,10 @@ def plot_grid(
         ax.add_patch(outline)
     if title is None:
         title = f"Todas las cabezas · {result.model_name}"
-    note = "cada miniatura a su propia escala" if scale == "head" else "escala común"
-    ax.set_title(f"{title}\nfilas = capas, columnas = cabezas (desde 0) · {note}", fontsize=11)
+    ax.set_title(title, fontsize=sizes["title"])
+    if colorbar:
+        # Below the grid: the long scale label reads across, whatever the grid's height.
+        where = {"ax": ax, "location": "bottom", "shrink": 0.6, "pad": 0.02, "aspect": 30}
+        style.add_colorbar(ax.figure, artist, GRID_SCALE_LABELS[scale], sizes["notes"], **where)
+    settle_layout(ax)
     return ax

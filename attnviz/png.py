@@ -1,11 +1,17 @@
-"""PNG bytes from a matplotlib canvas, fast: zlib at level 1 with no row filter, a palette when large."""
+"""PNG bytes from a matplotlib canvas, fast: zlib at level 1 with no row filter, or a 256-colour palette.
+
+A slider move sends one picture to the browser (over a student's link when
+the kernel is remote): :class:`PaletteEncoder` keeps it about three times
+smaller than RGB by choosing one palette per figure and mapping every later
+frame onto it, which is also faster than choosing a palette per frame.
+"""
 
 from __future__ import annotations
 
 import io
 import struct
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,6 +83,64 @@ def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byte
             _png_chunk(b"IEND", b""),
         ]
     )
+
+
+class PaletteEncoder:
+    """8-bit palette PNGs of one figure's frames, all with one palette chosen from the first.
+
+    The palette is an octree quantisation of the first frame together with
+    ``colors`` (every colour the later frames may bring: the colour map at
+    several opacities over white, highlight colours), so a frame with other
+    arcs maps onto it within a few levels per channel.  Each frame is read
+    straight from the canvas's RGBA buffer (no copy on the numpy side).
+    """
+
+    def __init__(self, colors: np.ndarray | None = None, compress_level: int = PNG_COMPRESS_LEVEL) -> None:
+        self.colors = None if colors is None else np.asarray(colors, dtype=np.uint8).reshape(-1, 3)
+        self.compress_level = compress_level
+        self.palette: Any = None
+
+    def encode(self, figure: Figure) -> bytes:
+        """The figure's canvas as a palette PNG."""
+        from PIL import Image
+
+        canvas: FigureCanvasAgg = figure.canvas  # type: ignore[assignment]
+        width, height = canvas.get_width_height(physical=True)
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        rgb = image.convert("RGB")
+        if self.palette is None:
+            self.palette = self._choose(rgb)
+        paletted = rgb.quantize(palette=self.palette, dither=Image.Dither.NONE)
+        out = io.BytesIO()
+        paletted.save(out, format="png", compress_level=self.compress_level)
+        return out.getvalue()
+
+    def _choose(self, first: Any) -> Any:
+        from PIL import Image
+
+        # Every third pixel each way: the octree sees the same colours, nine times faster.
+        sample = first.resize((max(1, first.width // 3), max(1, first.height // 3)), Image.Resampling.NEAREST)
+        if self.colors is not None and len(self.colors):
+            # The extra colours as a strip as wide as the sample, each repeated so the octree
+            # weighs them like a visible area of the picture.
+            strip = np.repeat(self.colors, 8, axis=0)
+            width, height = sample.size
+            rows = -(-len(strip) // width)
+            padded = np.full((rows * width, 3), 255, dtype=np.uint8)
+            padded[: len(strip)] = strip
+            frame, sample = sample, Image.new("RGB", (width, height + rows))
+            sample.paste(frame, (0, 0))
+            sample.paste(Image.fromarray(padded.reshape(rows, width, 3), "RGB"), (0, height))
+        # The octree's colours, but pure white and black instead of the near-white and
+        # near-black means of its cells: Pillow maps each pixel through a cache of 4-level
+        # cells, so a 254 grey next to white would turn the whole background 254.
+        octree = sample.quantize(254, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        found = np.array(octree.getpalette() or [], dtype=np.int16)[: 3 * 254].reshape(-1, 3)
+        keep = found[(found.min(axis=1) < 244) & (found.max(axis=1) > 11)]
+        colours = np.concatenate([[[255, 255, 255], [0, 0, 0]], keep]).astype(np.uint8)
+        palette = Image.new("P", (1, 1))
+        palette.putpalette(colours.ravel().tolist() + [0, 0, 0] * (256 - len(colours)))
+        return palette
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import style
 from .metrics import METRIC_LABELS, METRIC_NAMES, SHARE_METRICS
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ def plot_profile(
     labels: tuple[str, str] = ("esta frase", "corpus"),
     metrics: Sequence[str] | None = None,
     title: str | None = None,
+    fontsize: float | None = None,
 ) -> Axes:
     """Draw a layer profile as lines: one per metric, one point per layer.
 
@@ -46,6 +48,8 @@ def plot_profile(
         Which metrics to draw (names in :data:`attnviz.metrics.METRIC_NAMES`); default all.
     title : str, optional
         Replaces "Perfil por capa (media de las cabezas)".
+    fontsize : float, optional
+        Base text size in points; ``attnviz.style.CLASSROOM_FONTSIZE`` for a projector.
 
     Returns
     -------
@@ -56,6 +60,7 @@ def plot_profile(
     --------
     >>> profile = attnviz.layer_profile(attnviz.head_metrics(result))
     >>> attnviz.plot_profile(profile, compare=attnviz.corpus_profile(model, tokenizer))
+    >>> attnviz.plot_profile(profile, fontsize=attnviz.style.CLASSROOM_FONTSIZE)
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -66,6 +71,7 @@ def plot_profile(
         raise ValueError(f"unknown metrics {unknown}; choose from {', '.join(METRIC_NAMES)}")
     if not names:
         raise ValueError("the profile has none of the metrics to draw")
+    sizes = style.font_sizes(fontsize)
     if ax is None:
         _, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
     right = None
@@ -108,17 +114,28 @@ def plot_profile(
 
     n_layers = len(np.asarray(profile[names[0]]))
     ax.set_xticks(range(n_layers))
-    ax.set_xlabel("capa (desde 0)")
+    ax.set_xlabel("capa (desde 0)", fontsize=sizes["labels"])
+    ax.tick_params(labelsize=sizes["notes"])
     if any(m in SHARE_METRICS for m in names):
         ax.set_ylim(-0.02, 1.02)
-        ax.set_ylabel("proporción de la atención")
+        ax.set_ylabel("proporción de la atención", fontsize=sizes["labels"])
     if right is not None:
-        right.set_ylabel("entropía (nats) / distancia (tokens) →")
+        right.set_ylabel("entropía · distancia →", fontsize=sizes["labels"])
         right.set_ylim(bottom=0)
+        right.tick_params(labelsize=sizes["notes"])
     if compare is not None:
         handles.append(Line2D([], [], color="0.3", linewidth=2, label=labels[0]))
         handles.append(Line2D([], [], color="0.3", linewidth=1.5, linestyle="--", label=labels[1]))
-    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.08, 1.0), frameon=False)
+    ax.legend(
+        handles=handles,
+        fontsize=sizes["notes"],
+        loc="upper left",
+        # Past the right axis and its label.
+        bbox_to_anchor=(1.0 + 0.01 * sizes["labels"], 1.0) if right is not None else (1.02, 1.0),
+        frameon=False,
+    )
     ax.grid(alpha=0.3)
-    ax.set_title(title if title is not None else "Perfil por capa (media de las cabezas)", fontsize=12)
+    ax.set_title(
+        title if title is not None else "Perfil por capa (media de las cabezas)", fontsize=sizes["title"]
+    )
     return ax

@@ -1,27 +1,31 @@
 """Fast redraws for the explorer: one persistent figure, a cached background, PNG bytes.
 
 :func:`attnviz.arcs.plot_arcs` is the reference picture; it builds a new
-figure each time (50-120 ms).  :class:`ArcRenderer` builds that same
-picture once, freezes the layout, caches everything that does not depend on
-the layer, head or source (axes, token labels, colour bar gradient) and on
-each call restores that background and draws only what changed (arcs,
-highlighted labels, values, title, colour bar ticks), then encodes the
-canvas as PNG with a fast compression level.  Long inputs draw only the
-strongest ``top_k`` links, as the reference does.
+figure each time.  :class:`ArcRenderer` lays that same picture out once
+(:func:`attnviz.arcs.figure_layout`: font metrics, no layout engine), draws
+what does not depend on the layer, head or source (axes, token labels,
+dependency arcs, the colour bar's gradient) into a cached background, and on
+each call restores it and draws only what changed (arcs, highlighted labels,
+numbers, notes, title; the colour bar's ticks are pasted from a picture of
+that scale when one was drawn before).  The canvas is encoded as a
+256-colour palette PNG (:class:`attnviz.png.PaletteEncoder`).
 """
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import arcs
 from ._glyph_cache import GlyphCache
 from .arcs import TopK, Values, _ArcPlotter
-from .png import PNG_COMPRESS_LEVEL, encode_png, is_palette_png
+from .png import PNG_COMPRESS_LEVEL, PaletteEncoder, encode_png
 from .result import AttentionResult
+from .style import CMAP, Scale, check_scale
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,64 +33,186 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
+    from .syntax import SyntaxAnnotation
+
 DPI = 100
-MAX_WIDTH_PX = 1600
-#: A row's largest weight is at least 1/n >= 1/512; its colour bar then has the longest
-#: tick labels ("0.00175"), which the frozen layout must leave room for.
-WIDEST_COLORBAR_VMAX = 0.0019
+#: No picture is wider than a notebook shows it (and a 1280-pixel screen).
+MAX_WIDTH_PX = 1280
+#: Pictures of texts kept for pasting back (numbers, the notes line): each a few KB.
+MAX_TEXT_PICTURES = 2000
+#: Backgrounds kept per source in a focused layout (a whole canvas each, ~2.5 MB).
+MAX_SOURCE_BACKGROUNDS = 4
 
 
 class ArcGeometry:
-    """Every arc's shape for one sentence length, precomputed once with numpy.
+    """Every arc's shape for one sentence length, with numpy.
 
-    An arc from ``source`` to ``target`` is the same half-ellipse as
-    :func:`attnviz.arcs.arc_paths`; only the cosine/sine table and the
-    height per distance are stored (``O(n)``, not ``O(n^2)`` paths).
+    Kept for callers of earlier versions: :meth:`paths` equals
+    ``arc_paths(n, source)[targets]``.
     """
 
     def __init__(self, n: int, points: int = arcs.ARC_POINTS) -> None:
-        t = np.linspace(0.0, np.pi, points)
         self.n = n
-        self.cos = np.cos(t)
-        self.sin = np.sin(t)
-        self.heights = arcs.arc_height(np.arange(max(n, 1), dtype=np.float64))
+        self.points = points
 
     def paths(self, source: int, targets: np.ndarray) -> np.ndarray:
         """``[len(targets), points, 2]``, equal to ``arc_paths(n, source)[targets]``."""
-        targets = np.asarray(targets, dtype=np.float64)[:, None]
-        middle = (source + targets) / 2.0
-        half = (targets - source) / 2.0
-        x = middle - half * self.cos[None, :]
-        y = self.heights[np.abs(targets - source).astype(np.intp)] * self.sin[None, :]
-        return np.stack([x, y], axis=-1)
+        return arcs.arcs_between(float(source), np.asarray(targets, dtype=np.float64), self.points)
 
 
-def new_figure(width: float, height: float, dpi: float = DPI) -> Figure:
+def new_figure(
+    width: float, height: float, dpi: float = DPI, *, layout: Literal["constrained"] | None = "constrained"
+) -> Figure:
     """A figure outside pyplot: nothing is shown by the notebook's inline backend, nothing leaks."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(figure)
     return figure
 
 
 def screen_dpi(width_inches: float) -> float:
-    """DPI that keeps a picture at most MAX_WIDTH_PX wide.
-
-    A notebook shows the image about 1000 px wide; the 24-inch figure of a
-    long sentence at 100 dpi (2400 px) only costs encoding time and bytes.
-    """
+    """DPI that keeps a picture at most MAX_WIDTH_PX wide."""
     return min(float(DPI), MAX_WIDTH_PX / width_inches)
+
+
+@functools.lru_cache(maxsize=1)
+def palette_colors() -> np.ndarray:
+    """``[k, 3]`` uint8: the colours an arc picture can bring, for :class:`PaletteEncoder`.
+
+    The colour map at the opacities arcs use over white, the highlight boxes
+    and every part-of-speech colour (as the labels draw it).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from .syntax_plots import POS_COLORS
+
+    ramp = plt.get_cmap(CMAP)(np.linspace(0.0, 1.0, 64))[:, :3]
+    shades = [alpha * ramp + (1.0 - alpha) for alpha in (1.0, 0.75, 0.5, 0.3)]
+    named = [to_rgb(c) for c in (arcs.SOURCE_COLOR, arcs.MAX_COLOR, *POS_COLORS.values())]
+    named += [to_rgb(arcs.readable_color(c)) for c in POS_COLORS.values()]
+    colours = np.round(np.concatenate([*shades, np.array(named)]) * 255).astype(np.uint8)
+    colours.setflags(write=False)
+    return colours
+
+
+class _ArcFigure:
+    """One laid-out arc figure, its artists and what depends only on its layout.
+
+    The next sentence with the same layout (same length, similar words) takes
+    it over: no new figure, Axes, colour bar or ticks; its blank background
+    (axes and colour bar without token labels), its colour-bar pictures and its
+    pictures of numbers all stay valid.  A sentence of another length lays a
+    spare figure out again (new size and places, one full draw), which is
+    still cheaper than new Axes and a new colour bar.
+    """
+
+    def __init__(self, key: tuple[Any, ...], made: arcs.ArcFigure, drawn: arcs.ArcArtists) -> None:
+        self.key = key
+        self.figure: Figure = made.figure
+        self.canvas: FigureCanvasAgg = made.figure.canvas  # type: ignore[assignment]
+        self.ax: Axes = made.ax
+        assert made.colorbar is not None and drawn.colorbar is not None
+        self.cax: Axes = made.colorbar
+        self.colorbar: Any = drawn.colorbar
+        self.arcs = drawn.arcs
+        self.self_dot = drawn.self_dot
+        self.notes = drawn.notes
+        self.rug = drawn.rug
+        #: Token labels in their own colour: one per token, or the focused window's.
+        self.labels: list[Text] = []
+        #: Focused layout: the labels a view adds (far targets, highlighted window tokens).
+        self.extra_labels: list[Text] = []
+        self.values: list[Text] = []
+        self.value_rows: list[Any] = []
+        self.blank: Any = None
+        self.colorbar_box: Any = None
+        self.colorbar_key: tuple[str, float] = ("", -1.0)
+        #: Colour bars drawn before, by (scale, maximum): their ticks and label, pasted back.
+        self.colorbar_pictures: dict[tuple[str, float], Any] = {}
+        #: Pixels of texts that stand alone on white (numbers, notes), by text and position.
+        self.text_pictures: dict[tuple[Any, ...], Any] = {}
+        self.owner: weakref.ref[ArcRenderer] | None = None
+        #: What a figure must share to be laid out again for another sentence.
+        self.family: tuple[Any, ...] = ()
+
+    def free(self) -> bool:
+        return self.owner is None or self.owner() is None
+
+
+#: Laid-out figures kept for the next sentences (see :class:`_ArcFigure`); a figure serves one
+#: live renderer at a time and is free again when that renderer is gone.
+_FIGURES: list[_ArcFigure] = []
+MAX_SPARE_FIGURES = 3
+
+
+def _take_figure(key: tuple[Any, ...], family: tuple[Any, ...], owner: ArcRenderer) -> _ArcFigure | None:
+    """A free figure laid out as ``key``, else a free one of the same ``family`` (text size,
+    title, dpi, encoding) that the caller lays out again, else None."""
+    free = [f for f in _FIGURES if f.free() and f.family == family]
+    figure = next((f for f in free if f.key == key), free[-1] if free else None)
+    if figure is not None:
+        figure.owner = weakref.ref(owner)
+        _FIGURES.remove(figure)
+        _FIGURES.append(figure)  # most recently used last
+    return figure
+
+
+def _keep_figure(figure: _ArcFigure) -> None:
+    _FIGURES.append(figure)
+    while len(_FIGURES) > MAX_SPARE_FIGURES:
+        spare = next((f for f in _FIGURES if f.free()), None)
+        if spare is None:
+            break
+        _FIGURES.remove(spare)
 
 
 class ArcRenderer:
     """Arc pictures of one result as PNG bytes, redrawn by blitting.
 
     ``render(layer, head, source)`` gives the same picture as
-    ``plot_arcs(result, layer, head, source)`` on a figure of the same size
-    (tested pixel by pixel).  Pass ``matrix`` (``[n, n]``) and ``title`` to
-    draw an aggregate (mean of heads, rollout) instead of one head.
+    ``plot_arcs(result, layer, head, source)`` with the same options (tested
+    pixel by pixel).  Pass ``matrix`` (``[n, n]``) and ``title`` to draw an
+    aggregate (mean of heads, rollout) instead of one head.
+
+    Building one lays the figure out from font metrics (no drawing) and
+    takes over the figure of an earlier renderer that is gone: with the
+    same layout (a new sentence of the same length) only the token labels
+    are drawn again; with another, the figure is laid out again and drawn
+    once.  At most :data:`MAX_SPARE_FIGURES` figures are kept.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        The sentence.
+    top_k, values
+        As in :func:`attnviz.plot_arcs`.
+    scale : "head", "absolute" or "row", optional
+        Default colour scale of :meth:`render` (which can change it per picture).
+    fontsize : float, optional
+        Base text size (16 for a projector); fixes the layout.
+    syntax : SyntaxAnnotation or True, optional
+        Dependency arcs under the tokens and labels coloured by part of speech.
+    title : bool
+        Draw the title in the picture.  ``False`` leaves it out (and its room):
+        a front end shows :func:`attnviz.arcs.arc_title` as text instead, and
+        each redraw is about 3 ms cheaper.
+    width : float, optional
+        Figure width in inches (default: from the token count and text size).
+    dpi : float, optional
+        Default: 100, less if that would be wider than :data:`MAX_WIDTH_PX`.
+    compress_level : int
+        zlib level of the PNG.
+    palette : bool
+        256-colour palette PNG (default, about a third of the bytes); ``False`` for lossless RGB.
+
+    Examples
+    --------
+    >>> renderer = ArcRenderer(result, fontsize=16, title=False)
+    >>> png = renderer.render(3, 5, 2)
+    >>> caption = arc_title(result, 3, 5, 2, mathtext=False)
     """
 
     def __init__(
@@ -95,184 +221,352 @@ class ArcRenderer:
         *,
         top_k: TopK = "auto",
         values: Values = "top",
+        scale: Scale | None = None,
+        fontsize: float | None = None,
+        syntax: SyntaxAnnotation | bool | None = None,
+        title: bool = True,
+        width: float | None = None,
         dpi: float | None = None,
         compress_level: int = PNG_COMPRESS_LEVEL,
+        palette: bool = True,
     ) -> None:
         self.result = result
         self.top_k = top_k
         self.values = values
+        self.scale = check_scale(scale)
+        self.fontsize = fontsize
+        self.syntax = arcs.check_syntax(result, syntax)
+        self.title = bool(title)
         self.compress_level = compress_level
-        self.geometry = ArcGeometry(result.n_tokens)
-        size = _ArcPlotter.figure_size(result.n_tokens)
-        self.figure = new_figure(*size, dpi=screen_dpi(size[0]) if dpi is None else dpi)
-        self.canvas: FigureCanvasAgg = self.figure.canvas  # type: ignore[assignment]
-        self.ax: Axes = self.figure.add_subplot()
-        self._build()
+        plan = arcs.figure_layout(result, fontsize, width=width, title=self.title, syntax=self.syntax)
+        self.layout = plan.layout
+        self._width = plan.size[0] * 72.0
+        dpi = screen_dpi(plan.size[0]) if dpi is None else float(dpi)
+        key = (
+            plan.size,
+            plan.main,
+            plan.colorbar,
+            plan.layout.shape(),
+            self.title,
+            dpi,
+            palette,
+            compress_level,
+        )
+        family = (self.title, dpi, palette, compress_level, tuple(sorted(plan.layout.sizes.items())))
+        # A figure with dependency arcs draws this sentence's syntax into its background: its own.
+        taken = _take_figure(key, family, self) if self.syntax is None else None
+        if taken is None:
+            self._f = self._new_figure(key, family, plan, dpi, palette)
+        else:
+            self._f = taken
+            if taken.key != key:
+                self._lay_out_again(plan, key)
+        self.figure, self.canvas, self.ax, self.cax = self._f.figure, self._f.canvas, self._f.ax, self._f.cax
+        # A palette of its own per sentence, from its first picture (about 2 ms).
+        self.encoder = PaletteEncoder(palette_colors(), compress_level) if palette else None
+        self._arcs, self._self_dot, self._notes, self._rug = (
+            self._f.arcs,
+            self._f.self_dot,
+            self._f.notes,
+            self._f.rug,
+        )
+        self._colorbar = self._f.colorbar
+        self._colorbar_pictures = self._f.colorbar_pictures
+        self._attach()
 
     # -- setup ---------------------------------------------------------------
 
-    def _build(self) -> None:
-        result = self.result
-        ax = self.ax
-        # The reference plot builds every artist and the layout; we then take them over.  The
-        # layout is computed for the widest colour-bar labels a row can need, so that it fits
-        # every later view once frozen.
-        widest = np.full((result.n_tokens, result.n_tokens), WIDEST_COLORBAR_VMAX)
-        drawn = _ArcPlotter(result, 0, 0, 0, top_k=self.top_k, values=self.values, matrix=widest).plot(ax)
-        # Solve the layout without rasterising: one full draw (below) is all the build needs.
-        self.figure.get_layout_engine().execute(self.figure)  # type: ignore[union-attr]
-        # Freeze the layout: the constrained-layout solver would move things as the title changes.
-        self.figure.set_layout_engine("none")
-        self._arcs = drawn.arcs
-        self._self_dot = drawn.self_dot
-        self._notes = drawn.notes
-        self._labels = drawn.labels
-        assert drawn.colorbar is not None
-        self._colorbar: Any = drawn.colorbar
-        self.cax: Axes = drawn.colorbar.ax
-        self._dynamic_labels = result.causal  # greyed future depends on the source
-        # The notes line (model, hidden links) depends on the source only for causal models;
-        # otherwise it is drawn once, into the background.
-        self._dynamic_notes = result.causal
-        self._highlighted: list[int] = []
-        self._colorbar_pictures: dict[float, Any] = {}
-        #: Weight labels, moved and relabelled on each redraw (creating Text artists is slow).
-        self._value_pool: list[Text] = []
-        self._palette = False
-
-        hidden = [self._arcs, self._self_dot, ax.title, *drawn.values]
-        if self._dynamic_notes:
-            hidden.append(self._notes)
-        for artist in hidden:
-            artist.set_visible(False)
-        for i, label in enumerate(self._labels):
-            arcs.style_token_label(label, i, -1, -1, False)
-            if self._dynamic_labels:
-                label.set_visible(False)
-        # The colour bar's ticks follow each row's maximum; its gradient does not.
-        colorbar_axis = self.cax.yaxis
-        colorbar_axis.set_visible(False)
-        GlyphCache.install(self.canvas.get_renderer())
-        self.canvas.draw()
-        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        self._colorbar_box = self._colorbar_region()
-        for artist in [self._arcs, self._self_dot, self._notes, ax.title, colorbar_axis]:
-            artist.set_visible(True)
-        for label in self._labels:
-            label.set_visible(True)
+    def _new_figure(
+        self,
+        key: tuple[Any, ...],
+        family: tuple[Any, ...],
+        plan: arcs.FigureLayout,
+        dpi: float,
+        palette: bool,
+    ) -> _ArcFigure:
+        """Make the figure and its artists, and draw its blank background (no token labels)."""
+        made = arcs.place_axes(new_figure(1.0, 1.0, dpi, layout=None), plan)
+        assert made.colorbar is not None
+        first = min(1, self.result.n_tokens - 1)
+        drawn = self._view(0, 0, first, None, None, self.scale).plot(
+            made.ax,
+            colorbar=made.colorbar,
+            syntax=self.syntax,
+            dependencies=made.dependencies,
+            tick_labels=False,
+        )
+        figure = _ArcFigure(key, made, drawn)
+        figure.family = family
+        figure.owner = weakref.ref(self)
         for text in drawn.values:
             text.remove()
-        self._skip_colorbar_gradient(True)
+        self._f = figure
+        self._draw_blank(plan.layout)
+        _skip_colorbar_gradient(figure.colorbar, True)
+        if self.syntax is None:
+            _keep_figure(figure)
+        return figure
 
-    def _skip_colorbar_gradient(self, skip: bool) -> None:
-        """Stop the colour bar from rebuilding its gradient mesh on every norm change.
+    def _lay_out_again(self, plan: arcs.FigureLayout, key: tuple[Any, ...]) -> None:
+        """Fit a spare figure of another shape to ``plan``: new size, Axes places, limits and
+        offsets, then a new blank background.  Cheaper than new Axes and a new colour bar."""
+        f, layout = self._f, plan.layout
+        assert plan.colorbar is not None
+        f.key = key
+        f.figure.set_size_inches(*plan.size)
+        f.ax.set_position(plan.main)
+        f.cax.set_position(plan.colorbar)
+        f.ax.set_xlim(*layout.xlim)
+        f.ax.set_ylim(0.0, layout.top)
+        f.ax.set_title("", fontsize=layout.sizes["title"], pad=arcs.notes_height(layout))
+        f.rug.set_segments([])
+        transform = arcs.label_transform(f.ax, layout)
+        for text in [*f.labels, *f.extra_labels]:
+            text.set_transform(transform)
+            text.update(layout.label_style())
+        f.colorbar_pictures.clear()
+        f.text_pictures.clear()
+        f.colorbar_key = ("", -1.0)
+        # The gradient was built for the scale of the figure's first picture; the colour bar now
+        # spans the last one: build it again so that it fills the bar.
+        _skip_colorbar_gradient(f.colorbar, False)
+        f.colorbar.update_normal(f.colorbar.mappable)
+        _skip_colorbar_gradient(f.colorbar, True)
+        self._draw_blank(layout)
 
-        The gradient looks the same for any maximum and lives in the cached
-        background; rebuilding it is a third of a redraw.  A full redraw
-        turns the rebuild back on.  (Uses a private hook; skipped if absent.)
-        """
-        colorbar = self._colorbar
-        if not hasattr(type(colorbar), "_add_solids"):
-            return
-        if skip:
-            colorbar._add_solids = lambda *args, **kwargs: None
+    def _draw_blank(self, layout: arcs.ArcLayout) -> None:
+        """Draw the figure without anything that changes with the sentence or the view, and keep it."""
+        f = self._f
+        f.value_rows = [arcs.value_transform(f.ax, layout, r) for r in range(layout.value_rows)]
+        # An empty title rather than a hidden one: matplotlib would move a hidden title far up.
+        f.ax.title.set_text("")
+        dynamic = [f.arcs, f.self_dot, f.notes, f.rug, *f.values, *f.labels, *f.extra_labels]
+        for artist in dynamic:
+            artist.set_visible(False)
+        # The colour bar's ticks and label follow the scale; its gradient does not.
+        f.cax.yaxis.set_visible(False)
+        GlyphCache.install(f.canvas.get_renderer())
+        f.canvas.draw()
+        f.blank = f.canvas.copy_from_bbox(f.figure.bbox)
+        f.colorbar_box = self._colorbar_region(f)
+        for artist in [f.arcs, f.self_dot, f.notes, f.rug, f.cax.yaxis]:
+            artist.set_visible(True)
+
+    def _attach(self) -> None:
+        """This sentence's token labels, drawn once onto the blank background."""
+        f, layout, result = self._f, self.layout, self.result
+        self._base_colors = arcs.token_colors(result, self.syntax)
+        #: Labels drawn on every redraw: all of them when they move (focused) or grey out (causal).
+        self._dynamic_labels = layout.focus or result.causal
+        self._highlighted: list[int] = []
+        self._shown_labels: list[Text] = []
+        self._shown_values: list[Text] = []
+        self._value_keys: list[tuple[Any, ...]] = []
+        renderer = self.canvas.get_renderer()
+        GlyphCache.install(renderer)
+        self.canvas.restore_region(f.blank)
+        #: Focused layout: the background of each source (window labels and grey ticks drawn).
+        self._source_backgrounds: dict[int, Any] = {}
+        self._source_key = -1
+        if layout.focus:
+            self._labels: list[Text] = []
+            _pooled(f.labels, 0, lambda: arcs.label_artist(self.ax, layout))
+            _pooled(f.extra_labels, 0, lambda: arcs.label_artist(self.ax, layout))
         else:
-            colorbar.__dict__.pop("_add_solids", None)
+            _pooled(f.extra_labels, 0, lambda: arcs.label_artist(self.ax, layout))
+            self._labels = _pooled(f.labels, result.n_tokens, lambda: arcs.label_artist(self.ax, layout))
+            for i, label in enumerate(self._labels):
+                label.set_x(float(i))
+                label.set_text(layout.labels[i])
+                label.set_gid(f"token-{i}")
+                arcs.style_token_label(label, i, -1, -1, False, self._base_colors[i])
+                if not self._dynamic_labels:
+                    label.draw(renderer)
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
-    def _colorbar_region(self) -> Any:
-        """Pixels of the colour bar with room for its tick labels: right of the arcs' axes."""
+    def _view(
+        self,
+        layer: int,
+        head: int,
+        source: int,
+        matrix: np.ndarray | None,
+        title: str | None,
+        scale: Scale,
+    ) -> _ArcPlotter:
+        view = _ArcPlotter(
+            self.result,
+            layer,
+            head,
+            source,
+            self.layout,
+            self.top_k,
+            0.0,
+            self.values,
+            scale,
+            matrix,
+            "" if not self.title else title,
+        )
+        if self.title and title is None:
+            width = self._width - 16
+            view.title = arcs.fit_text(view.title, self.layout.sizes["title"], width)
+        return view
+
+    @staticmethod
+    def _colorbar_region(figure: _ArcFigure) -> Any:
+        """Pixels right of the arcs' Axes, as tall as the figure: the colour bar, its ticks and label."""
         from matplotlib.transforms import Bbox
 
-        figure_box = self.figure.bbox
-        bar = self.cax.get_window_extent()
-        margin = 12.0 * self.figure.dpi / 72.0  # half a tick label above and below the bar
-        arcs_right = self.ax.get_window_extent().x1
-        return Bbox.from_extents(
-            arcs_right + 1, max(bar.y0 - margin, 0), figure_box.x1, min(bar.y1 + margin, figure_box.y1)
-        )
-
-    def _shown_values(self) -> list[Text]:
-        return [text for text in self._value_pool if text.get_visible()]
-
-    def _place_values(self, plotter: _ArcPlotter) -> None:
-        """Move and relabel a pool of value texts: creating Text artists is a redraw's slowest step."""
-        labels = plotter.value_labels()
-        while len(self._value_pool) < len(labels):
-            self._value_pool.append(plotter.value_text(self.ax))
-        for text, (target, x, y, value) in zip(self._value_pool, labels, strict=False):
-            text.set_position((x, y))
-            text.set_text(value)
-            text.set_gid(f"value-{target}")
-            text.set_visible(True)
-        for text in self._value_pool[len(labels) :]:
-            text.set_visible(False)
+        figure_box = figure.figure.bbox
+        arcs_right = figure.ax.get_window_extent().x1
+        return Bbox.from_extents(arcs_right + 1, figure_box.y0, figure_box.x1, figure_box.y1)
 
     # -- per redraw ----------------------------------------------------------
 
-    def update(self, view: _ArcPlotter, *, rebuild_scale: bool = False) -> None:
-        """Set every dynamic artist to show ``view`` (no drawing).
-
-        ``rebuild_scale`` sets the colour scale even when it did not change, so that a
-        full redraw also rebuilds the colour bar's gradient.
-        """
-        result = self.result
-        # Changing a norm re-runs the colour bar's own layout; rounded maxima repeat, so
-        # most redraws keep the one they have.
-        scale_changed = rebuild_scale or view.vmax != self._arcs.norm.vmax
-        norm = view.norm() if scale_changed else self._arcs.norm
-
-        self._arcs.set_segments(list(self.geometry.paths(view.source, view.draw_order)))
-        if scale_changed:
+    def update(self, view: _ArcPlotter) -> None:
+        """Set every dynamic artist to show ``view`` (no drawing)."""
+        result, layout, f = self.result, self.layout, self._f
+        norm = self._arcs.norm
+        if view.vmax != norm.vmax:
+            norm = view.norm()
             self._arcs.set_norm(norm)
+            self._self_dot.set_norm(norm)
+        self._arcs.set_segments(list(view.paths()))
         self._arcs.set_array(view.weights)
         self._arcs.set_linewidth(view.widths().tolist())
         self._arcs.set_alpha(view.alphas())
 
-        self._self_dot.set_offsets([[view.source, 0.0]])
+        self._self_dot.set_offsets([[view.x[view.source], 0.0]])
         self._self_dot.set_sizes([view.dot_size()])
-        if scale_changed:
-            self._self_dot.set_norm(norm)
         self._self_dot.set_array(np.array([view.self_weight]))
+        if layout.focus and view.source != self._source_key:
+            # Drawn only into the source's background: set when the source changes.
+            self._rug.set_segments(arcs.rug_segments(view.rug()))
 
         source, max_target = view.source, view.max_target
-        changed = range(result.n_tokens) if self._dynamic_labels else {*self._highlighted, source, max_target}
-        for i in changed:
-            arcs.style_token_label(self._labels[i], i, source, max_target, result.causal)
-        self._highlighted = sorted({source, max_target})
+        if layout.focus:
+            self._place_labels(view)
+        else:
+            changed = (
+                range(result.n_tokens) if self._dynamic_labels else {*self._highlighted, source, max_target}
+            )
+            for i in changed:
+                arcs.style_token_label(
+                    self._labels[i], i, source, max_target, result.causal, self._base_colors[i]
+                )
+            self._highlighted = sorted({source, max_target})
+            self._shown_labels = (
+                self._labels if self._dynamic_labels else [self._labels[i] for i in self._highlighted]
+            )
 
-        self._place_values(view)
-        if self._dynamic_notes:
-            self._notes.set_text(view.notes)
-        self.ax.set_title(view.title, fontsize=12)
-        if scale_changed:
-            self._colorbar.mappable.set_norm(norm)
+        texts = view.value_texts()
+        pool = _pooled(f.values, len(texts), lambda: arcs.value_text(self.ax, layout))
+        for text, (target, x, row, value) in zip(pool, texts, strict=True):
+            text.set_x(x)
+            text.set_transform(f.value_rows[row])
+            text.set_text(value)
+            text.set_gid(f"value-{target}")
+        self._shown_values = pool
+        self._value_keys = [("value", x, row, value) for _, x, row, value in texts]
+        self._notes.set_text(view.notes_text)
+        self.ax.title.set_text(view.title)
+        self._scale_key = (view.scale, float(view.vmax))
+        self._view_norm = norm
+
+    def _place_labels(self, view: _ArcPlotter) -> None:
+        """Focused layout: the window's labels in their own colour (drawn into a background kept
+        per source, as layer and head change far more often than the source), then the labels
+        this view adds: far targets, and the highlighted source and most attended token.
+        """
+        layout, f = self.layout, self._f
+        first, last = layout.window_of(view.source)
+        window = list(range(first, last + 1))
+        pool = _pooled(f.labels, len(window), lambda: arcs.label_artist(self.ax, layout))
+        for text, i in zip(pool, window, strict=True):
+            self._set_label(text, i, view, -1, -1)
+        highlighted = {view.source, view.max_target}
+        extra = [i for i in np.flatnonzero(view.shown).tolist() if not first <= i <= last or i in highlighted]
+        added = _pooled(f.extra_labels, len(extra), lambda: arcs.label_artist(self.ax, layout))
+        for text, i in zip(added, extra, strict=True):
+            self._set_label(text, i, view, view.source, view.max_target)
+        self._window_labels = pool
+        self._shown_labels = added
+        self._source_key = view.source
+
+    def _set_label(self, text: Text, i: int, view: _ArcPlotter, source: int, max_target: int) -> None:
+        text.set_x(float(view.x[i]))
+        text.set_text(self.layout.labels[i])
+        text.set_gid(f"token-{i}")
+        arcs.style_token_label(text, i, source, max_target, self.result.causal, self._base_colors[i])
+
+    def _background_of_view(self) -> Any:
+        """The background to restore: the sentence's, or (focused) the current source's."""
+        if not self.layout.focus:
+            return self._background
+        picture = self._source_backgrounds.get(self._source_key)
+        if picture is None:
+            canvas = self.canvas
+            renderer = canvas.get_renderer()
+            canvas.restore_region(self._background)
+            self._rug.draw(renderer)
+            for label in self._window_labels:
+                label.draw(renderer)
+            picture = canvas.copy_from_bbox(self.figure.bbox)
+            if len(self._source_backgrounds) >= MAX_SOURCE_BACKGROUNDS:
+                self._source_backgrounds.pop(next(iter(self._source_backgrounds)))
+            self._source_backgrounds[self._source_key] = picture
+        return picture
 
     def draw(self) -> None:
         """Restore the cached background and draw only the dynamic artists."""
-        canvas = self.canvas
+        canvas, f = self.canvas, self._f
         renderer = canvas.get_renderer()
         GlyphCache.install(renderer)
-        canvas.restore_region(self._background)
-        # The colour bar first: its area overlaps nothing else, and a scale drawn once
-        # (round maxima repeat) is pasted back instead of drawing its tick labels again.
-        vmax = float(self._colorbar.mappable.norm.vmax)
-        ticks = self._colorbar_pictures.get(vmax)
+        canvas.restore_region(self._background_of_view())
+        # The colour bar first: its area overlaps nothing else, and a scale drawn once (round
+        # maxima repeat) is pasted back without recomputing its ticks.
+        ticks = f.colorbar_pictures.get(self._scale_key)
         if ticks is None:
+            self._set_colorbar(*self._scale_key)
             self.cax.yaxis.draw(renderer)
-            self._colorbar_pictures[vmax] = canvas.copy_from_bbox(self._colorbar_box)
+            f.colorbar_pictures[self._scale_key] = canvas.copy_from_bbox(f.colorbar_box)
         else:
             canvas.restore_region(ticks)
-        labels = self._labels if self._dynamic_labels else [self._labels[i] for i in self._highlighted]
-        # Same order as a full draw: axis labels, arcs, zorder-3 artists in creation order, title.
-        for label in labels:
-            label.draw(renderer)
+        # Same order as a full draw: (rug and labels in the background,) arcs, labels, zorder-3
+        # artists in creation order, title.
         self._arcs.draw(renderer)
+        for label in self._shown_labels:
+            label.draw(renderer)
         self._self_dot.draw(renderer)
-        for text in self._shown_values():
-            text.draw(renderer)
-        if self._dynamic_notes:
-            self._notes.draw(renderer)
-        self.ax.title.draw(renderer)
+        # Numbers and notes stand alone on white (the layout keeps them clear of everything
+        # else): a text drawn once at a place is pasted back there.
+        for text, key in zip(self._shown_values, self._value_keys, strict=True):
+            self._draw_text(text, key, renderer)
+        self._draw_text(self._notes, ("notes", self._notes.get_text()), renderer)
+        if self.title:
+            # Alone on white above the notes: a title shown before is pasted back.
+            self._draw_text(self.ax.title, ("title", self.ax.title.get_text()), renderer)
+
+    def _draw_text(self, text: Text, key: tuple[Any, ...], renderer: Any) -> None:
+        pictures = self._f.text_pictures
+        picture = pictures.get(key)
+        if picture is not None:
+            self.canvas.restore_region(picture)
+            return
+        text.draw(renderer)
+        if len(pictures) >= MAX_TEXT_PICTURES:
+            pictures.clear()
+        pictures[key] = self.canvas.copy_from_bbox(text.get_window_extent(renderer).padded(1.0))
+
+    def _set_colorbar(self, scale: Scale, vmax: float) -> None:
+        """Give the colour bar this scale's norm and label (this re-runs its tick layout)."""
+        f = self._f
+        if f.colorbar_key == (scale, vmax):
+            return
+        f.colorbar_key = (scale, vmax)
+        self._colorbar.mappable.set_norm(self._view_norm)
+        height = self.cax.get_position().height * self.figure.get_figheight() * 72.0
+        size = self.layout.sizes["notes"]
+        self._colorbar.set_label(arcs.colorbar_lines(scale, size, height), fontsize=size)
 
     def render(
         self,
@@ -282,29 +576,54 @@ class ArcRenderer:
         *,
         matrix: np.ndarray | None = None,
         title: str | None = None,
+        scale: Scale | None = None,
         full: bool = False,
     ) -> bytes:
         """PNG bytes of one view; ``full=True`` redraws the whole figure (the slow reference path)."""
-        view = _ArcPlotter(
-            self.result, layer, head, source, self.top_k, 0.0, self.values, "row", matrix, title
-        )
+        view = self._view(layer, head, source, matrix, title, check_scale(scale or self.scale))
+        self.update(view)
         if full:
-            self._skip_colorbar_gradient(False)
-            self.update(view, rebuild_scale=True)
-            self._skip_colorbar_gradient(True)
+            _skip_colorbar_gradient(self._colorbar, False)
+            self._f.colorbar_key = ("", -1.0)
+            self._set_colorbar(*self._scale_key)
+            # Rebuild the gradient for this scale (a blitted redraw pastes the background's).
+            self._colorbar.update_normal(self._colorbar.mappable)
+            _skip_colorbar_gradient(self._colorbar, True)
             GlyphCache.install(self.canvas.get_renderer())
             self.canvas.draw()
         else:
-            self.update(view)
             self.draw()
-        picture = encode_png(self.figure, self.compress_level, palette_first=self._palette)
-        # Views of one sentence have about the same size: encode the next like this one.
-        self._palette = is_palette_png(picture)
-        return picture
+        if self.encoder is None:
+            return encode_png(self.figure, self.compress_level, max_bytes=None)
+        return self.encoder.encode(self.figure)
 
     def rgba(self) -> np.ndarray:
         """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
         return np.asarray(self.canvas.buffer_rgba()).copy()
+
+
+def _pooled(pool: list[Text], count: int, make: Callable[[], Text]) -> list[Text]:
+    """The first ``count`` texts of ``pool`` (made as needed); the rest hidden from a full draw."""
+    while len(pool) < count:
+        pool.append(make())
+    for k, text in enumerate(pool):
+        text.set_visible(k < count)
+    return pool[:count]
+
+
+def _skip_colorbar_gradient(colorbar: Any, skip: bool) -> None:
+    """Stop the colour bar from rebuilding its gradient mesh on every norm change.
+
+    The gradient looks the same for any maximum and lives in the cached
+    background; rebuilding it is a third of a redraw.  A full redraw turns
+    the rebuild back on.  (Uses a private hook; skipped if absent.)
+    """
+    if not hasattr(type(colorbar), "_add_solids"):
+        return
+    if skip:
+        colorbar._add_solids = lambda *args, **kwargs: None
+    else:
+        colorbar.__dict__.pop("_add_solids", None)
 
 
 class FigureRenderer:

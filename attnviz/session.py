@@ -1,20 +1,31 @@
 """What the explorer shows, without ipywidgets: controls in, (picture, table, metrics line) out.
 
 :class:`Session` owns the model, the one cached :class:`AttentionResult` per
-sentence and every cache built from it (word level, aggregates, renderers,
-pictures).  The model runs only in :meth:`Session.analyze`; :meth:`Session.frame`
-draws any :class:`Controls` from the cache.  :class:`attnviz.widget.Explorer`
-is one front end over it; the vocabulary both front ends share (views,
-aggregates, the seed sentence) is defined here and in :mod:`attnviz.aggregate`.
+sentence and everything built from it (word level, aggregates, the syntax
+annotation, renderers, pictures).  The model runs only in
+:meth:`Session.compute`; :meth:`Session.frame` draws any :class:`Controls`
+from the cache.  :class:`attnviz.widget.Explorer` is one front end over it;
+the vocabulary both front ends share (views, aggregates, the seed sentence,
+the messages that name a control) is defined here and in :mod:`attnviz.aggregate`.
+
+The views gain options (``fontsize``, ``scale``, ``syntax``...) as they grow;
+the session passes each option only to the functions whose signature has it,
+and :meth:`Session.supports` tells a front end which controls do something.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import html
+import importlib
+import importlib.util
+import inspect
+import math
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,26 +33,51 @@ import numpy as np
 
 from . import grid, heatmap
 from .aggregate import AGGREGATES
-from .arcs import from_source
+from .arcs import arc_title, from_source
 from .errors import AttnvizError, InvalidInputTypeError, OfflineFallbackWarning, TruncationWarning
 from .extraction import extract
+from .labels import shorten
 from .loading import OFFLINE_ALIAS, OFFLINE_DISPLAY_NAME, display_name, load_model
-from .metrics import one_head_summary
+from .metrics import attention_metrics
+from .png import PNG_COMPRESS_LEVEL, encode_png
 from .render import ArcRenderer, FigureRenderer
 from .result import AttentionResult
+from .style import CLASSROOM_FONTSIZE, DEFAULT_SCALE, SCALE_LABELS, SCALES
+from .syntax import PARSER_MODEL, SyntaxAnnotation, load_parser, parse
 from .words import to_words
 
 SEED_SENTENCE = "El perro que persiguió al gato cruzó la calle."
+
+
+def _optional_view(module: str, function: str) -> Callable[..., Any] | None:
+    """A view function from a module that may not be there yet (views arrive one by one)."""
+    if importlib.util.find_spec(f"{__package__}.{module}") is None:
+        return None
+    found: Callable[..., Any] | None = getattr(
+        importlib.import_module(f".{module}", __package__), function, None
+    )
+    return found
+
+
+#: The highlighted text (attnviz.textview), the graph of one head (attnviz.graph), and the heat
+#: map's blitting renderer (attnviz.heatmap_render; without it, plot_heatmap on a reused figure).
+plot_text = _optional_view("textview", "plot_text")
+plot_graph = _optional_view("graph", "plot_graph")
+HeatmapRenderer: Any = _optional_view("heatmap_render", "HeatmapRenderer")
 
 #: Every view by name, with what a selector shows.  The explorer offers EXPLORER_VIEWS;
 #: the CLI (``--view``) all of them.
 VIEWS: dict[str, str] = {
     "arcs": "Arcos",
+    **({"text": "Texto resaltado"} if plot_text is not None else {}),
     "heatmap": "Mapa de calor",
     "grid": "Todas las cabezas",
+    **({"graph": "Grafo"} if plot_graph is not None else {}),
     "profile": "Perfil por capa",
 }
-EXPLORER_VIEWS: tuple[str, ...] = ("arcs", "heatmap", "grid")
+EXPLORER_VIEWS: tuple[str, ...] = tuple(view for view in VIEWS if view != "profile")
+#: The size of the graph view's figure in inches: square, as the graph draws itself on a circle.
+GRAPH_SIZE = (8.0, 8.0)
 #: The "aggregate" that is no aggregate: the head the sliders pick.
 ONE_HEAD = "head"
 #: What the explorer's ``Cabezas:`` selector offers, as (label, name) pairs.
@@ -49,6 +85,8 @@ AGGREGATE_CHOICES: list[tuple[str, str]] = [
     ("una cabeza", ONE_HEAD),
     *((AGGREGATES[name].label, name) for name in ("mean", "rollout")),
 ]
+#: What the explorer's ``Escala:`` selector offers, as (label, name) pairs.
+SCALE_CHOICES: list[tuple[str, str]] = [(SCALE_LABELS[name], name) for name in SCALES]
 
 #: What the model selector offers, and the alias each choice loads.
 MODEL_CHOICES: dict[str, str] = {
@@ -61,10 +99,26 @@ FALLBACK_NOTICE = (
     "No se pudo conectar con BETO: se usa el modelo sin conexión all-MiniLM-L6-v2 (en inglés, 6 capas)."
 )
 
+#: How each front end names the offline model in a message (loading's messages name the Python call).
+OFFLINE_HINTS: dict[str, tuple[str, str]] = {
+    "python": (f"load_model('{OFFLINE_ALIAS}')", f"load_model('{OFFLINE_ALIAS}')"),
+    "explorer": (
+        f"elige «{_ALIAS_LABELS[OFFLINE_ALIAS]}» en «Modelo»",
+        f"pick «{_ALIAS_LABELS[OFFLINE_ALIAS]}» under «Modelo»",
+    ),
+    "cli": (f"--model {OFFLINE_ALIAS}", f"--model {OFFLINE_ALIAS}"),
+}
+
 #: PNGs kept per sentence (about 100 KB each at most).
 PICTURE_CACHE = 64
 #: The heat map's side stops at 10 inches in the explorer (a notebook shows it ~1000 px wide).
 HEATMAP_MAX_SIDE = 10.0
+#: Longest token text in a selector option, the weights table or a title shown as text.
+MAX_TEXT_CHARS = 40
+#: Arc figure width in classroom mode, in inches.  A 1280x720 projector at 150 % zoom with the
+#: sidebar closed shows the explorer's picture about 670 CSS px wide; a figure this wide, shown
+#: there, draws CLASSROOM_FONTSIZE-point labels about 18 px tall (16 pt * 670 / (8.3 * 72)).
+CLASSROOM_ARC_WIDTH = 8.0
 
 
 @dataclass(frozen=True)
@@ -79,11 +133,27 @@ class Controls:
     #: ``"head"`` or a name in :data:`attnviz.aggregate.AGGREGATES`.
     aggregate: str = ONE_HEAD
     words: bool = False
+    #: Top of the colour scale: a name in :data:`attnviz.style.SCALES`.
+    scale: str = DEFAULT_SCALE
+    #: Draw the dependency parse with the arcs.
+    syntax: bool = False
+    #: Classroom mode: pictures for a projector (large text, arcs as wide as the screen shows them).
+    classroom: bool = False
 
     @property
     def uses_head(self) -> bool:
         """False when the head slider changes nothing (an aggregate, outside the grid)."""
         return self.aggregate == ONE_HEAD or self.view == "grid"
+
+    @property
+    def fontsize(self) -> float | None:
+        """Base text size of the picture in points; None: each view's own."""
+        return CLASSROOM_FONTSIZE if self.classroom else None
+
+    @property
+    def arc_width(self) -> float | None:
+        """Width of the arc figure in inches; None: from the token count and text size."""
+        return CLASSROOM_ARC_WIDTH if self.classroom else None
 
 
 @dataclass(frozen=True)
@@ -94,8 +164,29 @@ class Frame:
     picture: bytes
     #: HTML table of the source's weights, strongest first (token text escaped).
     table: str
-    #: HTML line with the chosen head's metrics.
+    #: HTML line with the chosen head's (or aggregate's) metrics, and what they mean.
     metrics: str
+    #: The picture's title as plain text when the picture leaves it out, else "".
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one forward pass gave: the result, and the truncation message ("" if none)."""
+
+    text: object
+    result: AttentionResult
+    warning: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A view chosen by measuring the sentence, and why (Spanish, for the explorer)."""
+
+    layer: int
+    head: int
+    source: int
+    reason: str
 
 
 class Session:
@@ -103,14 +194,18 @@ class Session:
 
     Methods raise :class:`~attnviz.AttnvizError` with a Spanish message
     (``err.message_es``) for anything a student should read, unexpected
-    failures included, and leave the session as it was.
+    failures included, and leave the session as it was.  :meth:`compute`
+    (the forward pass) changes nothing but :attr:`forward_count`;
+    :meth:`install` then makes its result the current sentence, so that a
+    front end can draw the new sentence before showing anything of it.
     """
 
     _words: AttentionResult | None
-    _renderers: dict[tuple[str, str], Any]
+    _annotations: dict[bool, SyntaxAnnotation]
+    _renderers: dict[tuple[Any, ...], Any]
     _matrices: dict[tuple[str, str, int], np.ndarray]
-    _metrics: dict[tuple[str, int, int], str]
-    _pictures: dict[tuple[str, str, str, int, int, int], bytes]
+    _metrics: dict[tuple[Any, ...], str]
+    _pictures: dict[tuple[Controls, str], tuple[bytes, str]]
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -121,6 +216,8 @@ class Session:
         self.notice = ""
         #: The current sentence's token-level result.
         self.result: AttentionResult | None = None
+        #: The text the current result was computed from, as given (None after a model change).
+        self.analyzed_text: object = None
         self.forward_count = 0
         self._reset_caches()
 
@@ -130,9 +227,15 @@ class Session:
         """Use another model: a name, alias or path, a (model, tokenizer) pair, or a model and ``tokenizer``.
 
         ``None`` loads BETO, or the offline model with :data:`notice` set when BETO cannot be reached.
+        Messages name the model selector (:data:`OFFLINE_HINTS`), not Python calls.
         """
+        with explorer_wording("explorer"):
+            self._load(model, tokenizer)
+
+    def _load(self, model: Any, tokenizer: Any) -> None:
         notice = ""
         if model is None:
+            # The banner says it (FALLBACK_NOTICE), not a warning under the cell.
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 model, tokenizer = load_model(None)
@@ -161,23 +264,36 @@ class Session:
                 )
             label = _loaded_label(model)
         self.model, self.tokenizer, self.model_label, self.notice = model, tokenizer, label, notice
+        # The same text must run again on the new model.
+        self.analyzed_text = None
 
-    def analyze(self, text: object) -> str:
-        """Run the model once on ``text``; returns the truncation warning in Spanish, or ""."""
+    def compute(self, text: object) -> Analysis:
+        """Run the model once on ``text``; the session itself does not change (see :meth:`install`)."""
         if self.model is None:
             raise AttnvizError(
                 "No hay ningún modelo cargado: elige uno en «Modelo».",
                 "No model is loaded: pick one under «Modelo».",
             )
         failure = ("El modelo falló con esta frase", "The model failed on this sentence")
+        # The truncation warning goes to the banner (Analysis.warning), not under the cell.
         with _one_sentence(*failure, detail=False), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = extract(self.model, self.tokenizer, text)  # type: ignore[arg-type]
         self.forward_count += 1
-        self.result = result
-        self._reset_caches()
         truncations = [w for w in caught if issubclass(w.category, TruncationWarning)]
-        return str(truncations[0].message).split(" / ")[0] if truncations else ""
+        return Analysis(text, result, str(truncations[0].message).split(" / ")[0] if truncations else "")
+
+    def install(self, analysis: Analysis) -> None:
+        """Make ``analysis`` the current sentence (every cache of the previous one is dropped)."""
+        self.result = analysis.result
+        self.analyzed_text = analysis.text
+        self._reset_caches()
+
+    def analyze(self, text: object) -> str:
+        """Run the model once on ``text`` and keep it; returns the truncation message in Spanish, or ""."""
+        analysis = self.compute(text)
+        self.install(analysis)
+        return analysis.warning
 
     # -- views: never run the model -------------------------------------------------------
 
@@ -202,13 +318,50 @@ class Session:
     @staticmethod
     def token_options(result: AttentionResult) -> list[tuple[str, int]]:
         """``("2: perro", 2)`` for each token (or word) a source selector offers."""
-        return [(f"{i}: {tok or '␣'}", i) for i, tok in enumerate(result.tokens)]
+        return [(f"{i}: {shorten(tok, MAX_TEXT_CHARS) or '␣'}", i) for i, tok in enumerate(result.tokens)]
+
+    def annotation(self, words: bool = False) -> SyntaxAnnotation:
+        """The current sentence's parse, aligned to its tokens (or words): parsed once per sentence.
+
+        Raises :class:`attnviz.syntax.ParserUnavailableError` (Spanish, with the
+        install command) when spaCy or its Spanish model is missing.
+        """
+        if self.result is None:
+            raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
+        if words not in self._annotations:
+            if False not in self._annotations:
+                self._annotations[False] = parse(self.result, load_parser())
+            tokens = self._annotations[False]
+            # The word-level result's tokens are the words: the same parse, one position per word.
+            self._annotations[True] = dataclasses.replace(tokens, word_ids=tuple(range(tokens.n_words)))
+        return self._annotations[words]
+
+    @staticmethod
+    def supports(view: str, option: str) -> bool:
+        """True when ``view``'s picture honours ``option`` (``"scale"``, ``"fontsize"``, ``"syntax"``)."""
+        return any(option in _parameters(func) for func in _VIEW_FUNCTIONS.get(view, ()))
+
+    def suggest(self) -> Suggestion:
+        """A view worth opening on, measured on the current sentence (see :func:`suggest_view`)."""
+        if self.result is None:
+            raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
+        return suggest_view(self.result)
 
     def frame(self, controls: Controls) -> Frame:
         """Picture, weights table and metrics line of one view, from the cached result."""
         result = self.view_result(controls.words)
         if result is None:
             raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
+        if controls.view not in _VIEW_FUNCTIONS:
+            raise InvalidInputTypeError(
+                f"La vista «{controls.view}» no existe: elige {', '.join(_VIEW_FUNCTIONS)}.",
+                f"There is no view {controls.view!r}: choose one of {', '.join(_VIEW_FUNCTIONS)}.",
+            )
+        if controls.scale not in SCALES:
+            raise InvalidInputTypeError(
+                f"La escala «{controls.scale}» no existe: elige {', '.join(SCALES)}.",
+                f"There is no scale {controls.scale!r}: choose one of {', '.join(SCALES)}.",
+            )
         with _one_sentence("No se pudo dibujar esta vista", "This view could not be drawn", detail=True):
             return self._frame(result, controls)
 
@@ -219,18 +372,23 @@ class Session:
     # -- helpers --------------------------------------------------------------------------
 
     def _frame(self, result: AttentionResult, c: Controls) -> Frame:
+        result.check_layer(c.layer)
+        if c.uses_head:
+            result.check_head(c.head)
+        result.check_token(c.source)
         matrix, title = self._matrix(result, c)
-        key = (c.view, result.level, c.aggregate, c.layer, c.head, c.source)
-        picture = self._pictures.pop(key, None)
-        if picture is None:
-            picture = self._picture(result, c, matrix, title)
+        key = (c, result.level)
+        cached = self._pictures.pop(key, None)
+        if cached is None:
+            cached = self._picture(result, c, matrix, title)
         # Most recent last; sliding back and forth over the same views costs nothing.
-        self._pictures[key] = picture
+        self._pictures[key] = cached
         while len(self._pictures) > PICTURE_CACHE:
             self._pictures.pop(next(iter(self._pictures)))
+        picture, text_title = cached
         row = (result.head(c.layer, c.head) if matrix is None else matrix)[c.source]
         table = weights_table(result, c.source, row)
-        return Frame(picture, table, self._metrics_line(result, c.layer, c.head))
+        return Frame(picture, table, self._metrics_line(result, c, matrix), text_title)
 
     def _matrix(self, result: AttentionResult, c: Controls) -> tuple[np.ndarray | None, str | None]:
         """The aggregate's ``[n, n]`` matrix and title; (None, None) for one head."""
@@ -244,40 +402,352 @@ class Session:
 
     def _picture(
         self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
-    ) -> bytes:
+    ) -> tuple[bytes, str]:
+        """PNG bytes, and the title as text when the picture leaves it out ("" otherwise)."""
+        syntax = self.annotation(c.words) if c.syntax and self.supports(c.view, "syntax") else None
         if c.view == "arcs":
-            key = ("arcs", result.level)
+            return self._arcs_picture(result, c, matrix, title, syntax)
+        options = {"scale": c.scale, "fontsize": c.fontsize, "source": c.source, "syntax": syntax}
+        if c.view == "heatmap" and HeatmapRenderer is not None:
+            key = ("heatmap", result.level, c.classroom)
             if key not in self._renderers:
-                self._renderers[key] = ArcRenderer(result)
-            renderer: ArcRenderer = self._renderers[key]
-            return renderer.render(c.layer, c.head, c.source, matrix=matrix, title=title)
+                self._renderers[key] = call_supported(
+                    HeatmapRenderer, result, fontsize=c.fontsize, max_side=HEATMAP_MAX_SIDE
+                )
+            renderer = self._renderers[key]
+            return call_supported(
+                renderer.render, c.layer, c.head, c.source, scale=c.scale, matrix=matrix, title=title
+            ), ""
         if c.view == "heatmap":
-            size = heatmap.figure_size(result.n_tokens, HEATMAP_MAX_SIDE)
-            return self._figure_renderer(("heatmap", result.level), size).render(
-                lambda ax: heatmap.plot_heatmap(result, c.layer, c.head, ax, matrix=matrix, title=title)
+            size = call_supported(heatmap.figure_size, result.n_tokens, HEATMAP_MAX_SIDE, fontsize=c.fontsize)
+            return self._figure_renderer(("heatmap", result.level, c.fontsize), size).render(
+                lambda ax: call_supported(
+                    heatmap.plot_heatmap, result, c.layer, c.head, ax, matrix=matrix, title=title, **options
+                )
+            ), ""
+        if c.view == "grid":
+            # The grid's own scales: each thumbnail up to its maximum ("head") or one scale for all.
+            options["scale"] = c.scale if c.scale in ("head", "absolute") else "head"
+            del options["source"]
+            size = grid.figure_size(result.n_layers, result.n_heads)
+            return self._figure_renderer(("grid", result.level, c.fontsize), size).render(
+                lambda ax: call_supported(grid.plot_grid, result, ax, selected=(c.layer, c.head), **options)
+            ), ""
+        if c.view == "graph":
+            assert plot_graph is not None
+            # The whole head's structure: with a source the graph would keep only that token's edges.
+            del options["source"]
+            return self._figure_renderer(("graph", result.level, c.fontsize), GRAPH_SIZE).render(
+                lambda ax: call_supported(
+                    plot_graph, result, c.layer, c.head, ax=ax, matrix=matrix, title=title, **options
+                )
+            ), ""
+        assert c.view == "text" and plot_text is not None
+        del options["source"]
+        # The text is as tall as its lines: a new figure each time, sized by the view itself.
+        return _fresh_picture(
+            lambda: call_supported(
+                plot_text, result, c.layer, c.head, c.source, matrix=matrix, title=title, **options
             )
-        size = grid.figure_size(result.n_layers, result.n_heads)
-        return self._figure_renderer(("grid", result.level), size).render(
-            lambda ax: grid.plot_grid(result, ax, selected=(c.layer, c.head))
-        )
+        ), ""
 
-    def _figure_renderer(self, key: tuple[str, str], size: tuple[float, float]) -> FigureRenderer:
+    def _arcs_picture(
+        self,
+        result: AttentionResult,
+        c: Controls,
+        matrix: np.ndarray | None,
+        title: str | None,
+        syntax: SyntaxAnnotation | None,
+    ) -> tuple[bytes, str]:
+        built_with = _parameters(ArcRenderer)
+        # A renderer that can leave its title out does: the front end shows it as text, which
+        # reads at any zoom and spares each redraw laying it out (issue 14).
+        text_title = "title" in built_with
+        # What the renderer fixes when it is built (its layout) keys it; the rest goes per render.
+        built = {
+            "fontsize": c.fontsize,
+            "width": c.arc_width,
+            "syntax": syntax,
+            "title": False if text_title else None,
+        }
+        key = ("arcs", result.level, c.classroom, None if syntax is None else id(syntax))
+        if key not in self._renderers:
+            self._renderers[key] = call_supported(ArcRenderer, result, **built)
+        renderer: ArcRenderer = self._renderers[key]
+        # The colour scale changes per picture; text size and syntax only if the build did not fix them.
+        per_render = {"scale": c.scale, "fontsize": c.fontsize, "syntax": syntax}
+        per_render = {k: v for k, v in per_render.items() if k == "scale" or k not in built_with}
+        picture = call_supported(
+            renderer.render, c.layer, c.head, c.source, matrix=matrix, title=title, **per_render
+        )
+        return picture, self._text_title(result, c) if text_title else ""
+
+    @staticmethod
+    def _text_title(result: AttentionResult, c: Controls) -> str:
+        """The picture's title as plain text (no mathtext escapes), for a front end to show beside it."""
+        if c.aggregate == ONE_HEAD:
+            return str(call_supported(arc_title, result, c.layer, c.head, c.source, mathtext=False))
+        source = call_supported(from_source, result, c.source, mathtext=False)
+        return f"{AGGREGATES[c.aggregate].title(result, c.layer)} · {source}"
+
+    def _figure_renderer(self, key: tuple[Any, ...], size: tuple[float, float]) -> FigureRenderer:
         if key not in self._renderers:
             self._renderers[key] = FigureRenderer(size)
         return self._renderers[key]
 
-    def _metrics_line(self, result: AttentionResult, layer: int, head: int) -> str:
-        key = (result.level, layer, head)
+    def _metrics_line(self, result: AttentionResult, c: Controls, matrix: np.ndarray | None) -> str:
+        one_head = c.uses_head or matrix is None
+        key = (result.level, c.layer, c.head) if one_head else (result.level, c.aggregate, c.layer)
         if key not in self._metrics:
-            self._metrics[key] = f"<div>{html.escape(one_head_summary(result, layer, head))}</div>"
+            if one_head:
+                attention = result.attention[c.layer : c.layer + 1, c.head : c.head + 1]
+                who = f"Capa {c.layer}, cabeza {c.head}"
+            else:
+                assert matrix is not None
+                attention = np.asarray(matrix)[None, None]
+                who = AGGREGATES[c.aggregate].title(result, c.layer)
+            self._metrics[key] = metrics_html(result, attention, who)
         return self._metrics[key]
 
     def _reset_caches(self) -> None:
         self._words = None
+        self._annotations = {}
         self._renderers = {}
         self._matrices = {}
         self._metrics = {}
         self._pictures = {}
+
+
+#: What each view's picture is drawn with: the session passes an option to these only if they take it.
+_VIEW_FUNCTIONS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "arcs": (ArcRenderer, ArcRenderer.render),
+    "heatmap": (HeatmapRenderer, HeatmapRenderer.render) if HeatmapRenderer else (heatmap.plot_heatmap,),
+    "grid": (grid.plot_grid,),
+    **({"text": (plot_text,)} if plot_text is not None else {}),
+    **({"graph": (plot_graph,)} if plot_graph is not None else {}),
+}
+
+
+def _fresh_picture(draw: Callable[[], Any]) -> bytes:
+    """PNG bytes of a view that makes its own figure; the figure is closed (the notebook never shows it)."""
+    import matplotlib.pyplot as plt
+
+    figure = draw().figure
+    try:
+        figure.canvas.draw()
+        return encode_png(figure, PNG_COMPRESS_LEVEL)
+    finally:
+        plt.close(figure)
+
+
+@functools.cache
+def _parameters(func: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(inspect.signature(func).parameters)
+
+
+def call_supported(func: Callable[..., Any], *args: Any, **options: Any) -> Any:
+    """``func(*args, **options)`` without the options that are None or that ``func`` does not take.
+
+    The views gain options (``fontsize``, ``scale``, ``syntax``) one by one;
+    front ends pass what a student chose and each view takes what it knows.
+
+    Parameters
+    ----------
+    func : callable
+        A plot function, a renderer class or one of its methods.
+    *args
+        Passed as they are.
+    **options
+        Keyword arguments; dropped when None or not in ``func``'s signature.
+
+    Returns
+    -------
+    object
+        What ``func`` returns.
+
+    Examples
+    --------
+    >>> call_supported(attnviz.plot_grid, result, selected=(3, 5), fontsize=16, syntax=None)
+    """
+    names = _parameters(getattr(func, "__func__", func))
+    return func(*args, **{k: v for k, v in options.items() if k in names and v is not None})
+
+
+def metrics_html(result: AttentionResult, attention: np.ndarray, who: str) -> str:
+    """The metrics line of one ``[1, 1, n, n]`` attention, with a one-line legend (HTML, escaped).
+
+    Parameters
+    ----------
+    result : AttentionResult
+        The sentence (tokens, special tokens) the attention belongs to.
+    attention : ndarray
+        ``[1, 1, n, n]``: one head, or an aggregate matrix.
+    who : str
+        What the line is about: ``"Capa 2, cabeza 5"``, or an aggregate's title.
+
+    Returns
+    -------
+    str
+        Two ``<div>``: the figures, then what «entropía» and «distancia» mean.
+
+    Examples
+    --------
+    >>> metrics_html(result, result.attention[2:3, 5:6], "Capa 2, cabeza 5")
+    """
+    m = attention_metrics(attention, result.tokens, result.special, result.causal)
+    v = {name: float(value[0, 0]) for name, value in m.as_dict().items()}
+    n = result.n_tokens
+    units = f"{result.unit_noun}s"
+    entropy_help = (
+        f"Entropía: cuánto se reparte la atención de cada {result.unit_noun}: 0 si va entera a uno solo, "
+        f"{math.log(n):.2f} (ln {n}) si se reparte por igual entre los {n}."
+    )
+    distance_help = f"Distancia: a cuántos {units} de sí mismo mira, de media, cada {result.unit_noun}."
+    parts = [
+        f"<abbr title='{html.escape(entropy_help)}'>entropía</abbr> {v['entropy']:.2f} "
+        f"(de 0 a {math.log(n):.2f})",
+        f"[CLS] {v['cls']:.0%}",
+        f"[SEP] {v['sep']:.0%}",
+        f"puntuación {v['punct']:.0%}",
+        f"sí mismo {v['self']:.0%}",
+        f"anterior {v['prev']:.0%}",
+        f"siguiente {v['next']:.0%}",
+        f"<abbr title='{html.escape(distance_help)}'>distancia</abbr> {v['distance']:.1f} {units}",
+    ]
+    return (
+        f"<div><b>{html.escape(who)}</b>: {' · '.join(parts)}</div>"
+        f"<div style='font-size:90%;color:#555'>{html.escape(f'{entropy_help} {distance_help}')}</div>"
+    )
+
+
+def suggest_view(result: AttentionResult) -> Suggestion:
+    """The head with the strongest previous-token pattern, and a source token that shows it.
+
+    A near-uniform head (layer 0, head 0 often is one) shows nothing; the
+    previous-token pattern is the clearest one BERT-like models have (Clark
+    et al. 2019), so the explorer opens on the head that puts the largest
+    mean share on the previous token (:func:`attnviz.head_metrics`), from the
+    word token that gives its previous token the most.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        A token-level or word-level result.
+
+    Returns
+    -------
+    Suggestion
+        ``layer``, ``head``, ``source`` and a Spanish ``reason``.
+
+    Examples
+    --------
+    >>> suggest_view(attnviz.extract(*attnviz.load_model("minilm"), "The dog barked.")).reason[:44]
+    'Vista inicial: capa 0, cabeza 2, la cabeza q'
+    """
+    previous = previous_share(result)
+    layer, head = (int(i) for i in np.unravel_index(int(np.argmax(previous)), previous.shape))
+    noun = result.unit_noun
+    reason = (
+        f"Vista inicial: capa {layer}, cabeza {head}, la cabeza que más mira al {noun} anterior en esta "
+        f"frase ({float(previous[layer, head]):.0%} de media)"
+    )
+    # Candidates: a text token whose previous token is text too; a word's first piece reads best.
+    special = result.special
+    candidates = [i for i in range(1, result.n_tokens) if not special[i] and not special[i - 1]]
+    if not candidates:
+        return Suggestion(layer, head, 1 if result.n_tokens > 1 else 0, reason + ".")
+    whole = [i for i in candidates if not result.tokens[i].startswith("##")]
+    weights = result.attention[layer, head]
+    # Near-ties (as printed, in whole percent) go to the earliest token: a sentence reads from its start.
+    source = max(whole or candidates, key=lambda i: (round(float(weights[i, i - 1]), 2), -i))
+    shown = _plain_token(result.tokens[source]), _plain_token(result.tokens[source - 1])
+    reason += (
+        f"; desde «{shown[0]}», que da un {float(weights[source, source - 1]):.0%} de su atención "
+        f"a «{shown[1]}»."
+    )
+    return Suggestion(layer, head, source, reason)
+
+
+def previous_share(result: AttentionResult) -> np.ndarray:
+    """Mean share of attention each head gives the previous token: ``head_metrics(result).previous``.
+
+    Only the diagonal below the main one is read (O(n) per head): the full
+    metrics take about a second at 512 tokens, and the explorer needs this
+    one before its first picture.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        Any result; at word level "previous" is the previous word.
+
+    Returns
+    -------
+    ndarray
+        ``[layer, head]`` float64, averaged over the rows that have a previous token (all but the first).
+
+    Examples
+    --------
+    >>> share = previous_share(result)
+    >>> np.unravel_index(share.argmax(), share.shape)  # the strongest previous-token head
+    """
+    attention = result.attention
+    if result.n_tokens < 2:
+        return np.zeros(attention.shape[:2])
+    return np.diagonal(attention, offset=-1, axis1=-2, axis2=-1).mean(axis=-1, dtype=np.float64)
+
+
+def _plain_token(token: str) -> str:
+    """A token as plain text in one line: short, and visible when blank."""
+    return shorten(" ".join(token.split()), MAX_TEXT_CHARS) or "␣"
+
+
+def parser_installed() -> bool:
+    """Whether spaCy and its Spanish model are installed, checked without importing them (instant).
+
+    Loading them takes about two seconds; the explorer only needs to know
+    whether to offer its «Sintaxis» checkbox.
+
+    Returns
+    -------
+    bool
+        True when both packages can be imported.
+
+    Examples
+    --------
+    >>> parser_installed()
+    True
+    """
+    return all(importlib.util.find_spec(name) is not None for name in ("spacy", PARSER_MODEL))
+
+
+@contextlib.contextmanager
+def explorer_wording(place: str) -> Iterator[None]:
+    """Reword the AttnvizErrors raised inside to name ``place``'s way to pick the offline model.
+
+    :mod:`attnviz.loading` tells a Python user ``load_model('minilm')``; in
+    the explorer that reads «elige «sin conexión (MiniLM)» en «Modelo»», in
+    the CLI ``--model minilm``.  The error keeps its class.
+
+    Parameters
+    ----------
+    place : {"explorer", "cli", "python"}
+        A key of :data:`OFFLINE_HINTS`.
+
+    Examples
+    --------
+    >>> with explorer_wording("cli"):
+    ...     load_model("beto")  # offline: "... usa el modelo sin conexión (--model minilm)."
+    """
+    try:
+        yield
+    except AttnvizError as err:
+        python_es, python_en = OFFLINE_HINTS["python"]
+        hint_es, hint_en = OFFLINE_HINTS[place]
+        if python_es not in err.message_es and python_en not in err.message_en:
+            raise
+        raise type(err)(
+            err.message_es.replace(python_es, hint_es), err.message_en.replace(python_en, hint_en)
+        ) from err
 
 
 def weights_table(result: AttentionResult, source: int, row: np.ndarray) -> str:
@@ -287,15 +757,16 @@ def weights_table(result: AttentionResult, source: int, row: np.ndarray) -> str:
     noun = result.unit_noun
     tokens = result.tokens
     body = "".join(
-        f"<tr><td>{rank}</td><td>{html.escape(tokens[j] or '␣')}</td><td>{j}</td><td>{row[j]:.4f}</td></tr>"
+        f"<tr><td>{rank}</td><td>{html.escape(shorten(tokens[j], MAX_TEXT_CHARS) or '␣')}</td>"
+        f"<td>{j}</td><td>{row[j]:.4f}</td></tr>"
         for rank, j in enumerate(order.tolist(), start=1)
     )
     return (
         # One style rule, not one per cell: at 512 tokens the table must stay small.
         "<style>.attnviz-pesos td:last-child{text-align:right;font-family:monospace}</style>"
         # A heading, not a <caption>: JupyterLab squeezes captions to the table's width.
-        f"<div style='font-weight:bold'>Pesos de atención desde «{html.escape(tokens[source])}» "
-        f"({noun} {source}), de mayor a menor</div>"
+        f"<div style='font-weight:bold'>Pesos de atención desde "
+        f"«{html.escape(_plain_token(tokens[source]))}» ({noun} {source}), de mayor a menor</div>"
         f"<div style='max-height:16em;overflow-y:auto'><table class='attnviz-pesos'>"
         f"<thead><tr><th>#</th><th>{noun}</th><th>índice</th><th>peso</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"

@@ -405,9 +405,9 @@ def pos_matrix(data: Data, *, nlp: Any = None) -> PosMatrix:
     Parameters
     ----------
     data
-        A result, a ``(result, annotation)`` pair, or an iterable of either.
+        What :func:`syntax_profile` takes (results, annotated pairs, or an iterable of them).
     nlp
-        spaCy pipeline for results given without annotation.
+        As in :func:`syntax_profile`.
 
     Returns
     -------

@@ -294,26 +294,13 @@ def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title:
         gid="syntax-heads",
         label="cada cabeza",
     )
-    ax.plot(
-        layers,
-        values.share,
-        color=cmap(1.0),
-        marker="o",
-        linewidth=2,
-        gid="syntax-share",
-        label="media de las cabezas",
-    )
-    ax.plot(
-        layers,
-        values.baseline,
-        color=cmap(0.0),
-        linestyle="--",
-        marker="s",
-        markersize=4,
-        linewidth=1.5,
-        gid="syntax-baseline",
-        label="azar según la posición",
-    )
+    share_style: dict[str, Any] = {"color": cmap(1.0), "marker": "o", "linewidth": 2}
+    baseline_style: dict[str, Any] = {"color": cmap(0.0), "linestyle": "--", "marker": "s", "markersize": 4}
+    for series, style, gid, label in (
+        (values.share, share_style, "syntax-share", "media de las cabezas"),
+        (values.baseline, baseline_style, "syntax-baseline", "azar según la posición"),
+    ):
+        ax.plot(layers, series, gid=gid, label=label, **style)
     ax.set_xticks(layers)
     ax.set_xlabel("capa (desde 0)")
     ax.set_ylabel("atención a su núcleo o dependientes")

@@ -2,15 +2,20 @@
 
     python bench/redraw_speed.py --out bench.md            # about 5 minutes on 2 cores
     python bench/redraw_speed.py --quick --out bench.md    # fewer repeats, BertViz up to n=128
+    python bench/redraw_speed.py --quick --sizes 14,512 --threads 1   # comparable runs on a busy machine
 
 Development code, not part of the installed package: it needs the
 repository's tests/fixtures.
 
 Uses a BETO-shaped random model (12 layers x 12 heads, hidden 768: the real
-forward cost) built from tests/fixtures/beto-cased, so no download.  BertViz
-is optional (``pip install --no-deps bertviz==1.4.1``); without it its
-columns say why they are missing.  Timings are wall clock on whatever else
-the machine is doing: run it on an idle machine.
+forward cost) built from tests/fixtures/beto-cased, so no download, and
+BETO's real vocabulary, so the labels the renderer draws are real words
+(the run stops if more than 3 % of the tokens are ``[UNK]``).  BertViz is
+optional (``pip install --no-deps bertviz==1.4.1``); without it its columns
+say why they are missing.  Timings are wall clock on whatever else the
+machine is doing: every report gives torch's thread count and the load
+average before and after each size; ``--threads 1`` keeps torch off the
+second core, for runs comparable on a shared machine.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import gc
 import io
 import json
+import os
 import platform
 import resource
 import statistics
@@ -33,9 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.arcs import _ArcPlotter, plot_arcs
+from attnviz.arcs import plot_arcs, root_figure
 from attnviz.extraction import extract
-from attnviz.render import ArcRenderer, new_figure
+from attnviz.png import encode_png
+from attnviz.render import ArcRenderer
 from attnviz.result import AttentionResult
 
 SIZES = (14, 64, 128, 512)
@@ -45,10 +52,12 @@ TEXT = (
     "levantó la vista cuando oyó los ladridos, y su abuelo, que dormía en un banco, se despertó. "
 )
 TARGETS = {
-    "attnviz": "≤ 16 ms p50 a n=14; ≤ 25 ms a n=128; ≤ 50 ms a n=512",
+    "attnviz": "≤ 10 ms p50 a n=14; ≤ 15 ms a n=512 (con etiquetas reales)",
     "first": "≤ pasada + 50 ms",
-    "bytes": "≤ 200 KB",
+    "bytes": "≤ 200 KB por vista en el cuaderno; ≤ 35 KB por imagen a n=14",
 }
+#: Largest share of [UNK] tokens a run accepts: more means the tokenizer lost its vocabulary.
+MAX_UNKNOWN = 0.03
 
 
 def beto_shaped_model() -> tuple[Any, Any]:
@@ -61,8 +70,23 @@ def beto_shaped_model() -> tuple[Any, Any]:
     torch.manual_seed(0)
     model = BertModel(config).eval()
     model.name_or_path = "BETO-shaped (aleatorio, 12x12, 768)"
-    tokenizer = BertTokenizerFast(vocab_file=str(FIXTURE / "vocab.txt"), do_lower_case=False)
+    # From the folder, as attnviz.load_model builds a vocab.txt-only tokenizer for the tests
+    # (``BertTokenizerFast(vocab_file=...)`` silently keeps 5 tokens under transformers 5).
+    tokenizer = BertTokenizerFast.from_pretrained(str(FIXTURE), do_lower_case=False)
+    check_vocabulary(tokenizer)
     return model, tokenizer
+
+
+def check_vocabulary(tokenizer: Any) -> float:
+    """Share of [UNK] in the benchmark's text; stop the run above :data:`MAX_UNKNOWN`."""
+    ids = tokenizer(TEXT, add_special_tokens=False)["input_ids"]
+    share = sum(i == tokenizer.unk_token_id for i in ids) / max(len(ids), 1)
+    if share > MAX_UNKNOWN:
+        raise SystemExit(
+            f"El tokenizador del benchmark convierte el {share:.0%} de los tokens en [UNK] "
+            f"(vocabulario de {len(tokenizer)}): las etiquetas no serían reales. Revisa cómo se construye."
+        )
+    return share
 
 
 def sentence(n: int) -> str:
@@ -72,10 +96,12 @@ def sentence(n: int) -> str:
 
 def naive_render(result: AttentionResult, layer: int, head: int, source: int, **kwargs: Any) -> bytes:
     """The approach the speed targets compare against: new figure, plot_arcs, savefig PNG."""
-    figure = new_figure(*_ArcPlotter.figure_size(result.n_tokens))
-    plot_arcs(result, layer, head, source, figure.add_subplot(), **kwargs)
+    import matplotlib.pyplot as plt
+
+    figure = root_figure(plot_arcs(result, layer, head, source, **kwargs))
     out = io.BytesIO()
     figure.savefig(out, format="png")
+    plt.close(figure)
     return out.getvalue()
 
 
@@ -184,6 +210,80 @@ def forward_ms(model: Any, tokenizer: Any, n: int, repeat: int) -> list[float]:
         return timed(lambda: model(**encoding, output_attentions=True), repeat)
 
 
+def first_picture_ms(
+    model: Any, tokenizer: Any, result: AttentionResult, move: tuple[int, int, int]
+) -> tuple[float, float, float]:
+    """Milliseconds from a new sentence's result to its first arc picture, in the three cases
+    the renderer has: no spare figure, a spare one of another length, one of the same length."""
+    from attnviz import render
+
+    def build() -> float:
+        start = time.perf_counter()
+        ArcRenderer(result).render(*move)  # gone at once: its figure is free for the next one
+        return (time.perf_counter() - start) * 1000.0
+
+    render._FIGURES.clear()
+    cold = build()
+    other = result_of_length(model, tokenizer, result.n_tokens - 1)
+    ArcRenderer(other).render(*move)
+    laid_out_again = build()
+    same = build()
+    return cold, laid_out_again, same
+
+
+def redraw_parts(renderer: ArcRenderer, moves: list[tuple[int, int, int]]) -> dict[str, float]:
+    """Median milliseconds of each part of a redraw: the view's numbers, artists, drawing, PNG."""
+    parts: dict[str, list[float]] = {"vista": [], "artistas": [], "dibujo": [], "PNG": []}
+    for layer, head, source in moves:
+        start = time.perf_counter()
+        view = renderer._view(layer, head, source, None, None, renderer.scale)
+        viewed = time.perf_counter()
+        renderer.update(view)
+        updated = time.perf_counter()
+        renderer.draw()
+        drawn = time.perf_counter()
+        assert renderer.encoder is not None
+        renderer.encoder.encode(renderer.figure)
+        encoded = time.perf_counter()
+        for name, a, b in (
+            ("vista", start, viewed),
+            ("artistas", viewed, updated),
+            ("dibujo", updated, drawn),
+            ("PNG", drawn, encoded),
+        ):
+            parts[name].append((b - a) * 1000.0)
+    return {name: statistics.median(values) for name, values in parts.items()}
+
+
+def palette_fidelity(
+    renderer: ArcRenderer, moves: list[tuple[int, int, int]]
+) -> tuple[float, float, float, int]:
+    """Palette PNG against the lossless canvas: max and mean channel difference, worst 99.9th
+    percentile, and the RGB PNG's bytes (median), over ``moves``."""
+    from PIL import Image
+
+    worst, means, high, rgb_bytes = 0, [], [], []
+    for move in moves:
+        png = renderer.render(*move)
+        canvas = renderer.rgba()[..., :3].astype(np.int16)
+        decoded = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+        difference = np.abs(decoded - canvas)
+        worst = max(worst, int(difference.max()))
+        means.append(float(difference.mean()))
+        high.append(float(np.percentile(difference.max(axis=-1), 99.9)))
+        rgb_bytes.append(len(encode_png(renderer.figure, max_bytes=None)))
+    return float(worst), float(np.mean(means)), float(max(high)), int(statistics.median(rgb_bytes))
+
+
+def machine_state() -> str:
+    """torch's thread count and the load average, for the report."""
+    import torch
+
+    load = " ".join(f"{x:.1f}" for x in _loadavg())
+    threads = torch.get_num_threads()
+    return f"{threads} {'hilo' if threads == 1 else 'hilos'} de torch; carga {load}"
+
+
 def measure_size(
     model: Any,
     tokenizer: Any,
@@ -196,36 +296,76 @@ def measure_size(
     """Every measurement at one sentence length, in the order a student meets them."""
     from attnviz.widget import Explorer
 
+    before = machine_state()
     redraws = 12 if quick else 40
     naive_repeat = {14: 10, 64: 8, 128: 6, 512: 3} if quick else {14: 30, 64: 20, 128: 12, 512: 5}
     result = result_of_length(model, tokenizer, n)
+    unknown = sum(token == "[UNK]" for token in result.tokens) / n
+    put("etiquetas reales: tokens [UNK]", n, f"{unknown:.0%}")
 
     moves = list(slider_moves(result, redraws))
     naive_moves = iter(moves * 3)
     naive_cpu: list[float] = []
-    naive = timed(lambda: naive_render(result, *next(naive_moves)), naive_repeat[n], naive_cpu)
+    naive = timed(lambda: naive_render(result, *next(naive_moves)), naive_repeat.get(n, 3), naive_cpu)
     put(
         "redibujo ingenuo (figura nueva + plot_arcs + PNG), ms p50 / p95",
         n,
         "{:.0f} / {:.0f}".format(*p50_p95(naive)),
     )
 
-    start = time.perf_counter()
+    build_ms = first_picture_ms(model, tokenizer, result, moves[0])
     renderer = ArcRenderer(result)
     renderer.render(*moves[0])
-    build_ms = (time.perf_counter() - start) * 1000.0
     fast_moves = iter(moves)
     fast_cpu: list[float] = []
     fast = timed(lambda: renderer.render(*next(fast_moves)), len(moves), fast_cpu)
     p50, p95 = p50_p95(fast)
-    put("redibujo attnviz (blit + PNG), ms p50 / p95", n, f"{p50:.1f} / {p95:.1f}")
+    put(
+        "redibujo attnviz con título (blit + PNG), ms p50 / p95 (CPU del hilo p50)",
+        n,
+        f"{p50:.1f} / {p95:.1f} ({statistics.median(fast_cpu):.1f})",
+    )
+    untitled = ArcRenderer(result, title=False)
+    untitled.render(*moves[0])
+    bare_moves = iter(moves)
+    bare_cpu: list[float] = []
+    bare = timed(lambda: untitled.render(*next(bare_moves)), len(moves), bare_cpu)
+    put(
+        "redibujo attnviz sin título (title=False: el título va fuera), ms p50 / p95 (CPU del hilo p50)",
+        n,
+        "{:.1f} / {:.1f} ({:.1f})".format(*p50_p95(bare), statistics.median(bare_cpu)),
+    )
+    parts = redraw_parts(renderer, moves)
+    put(
+        "redibujo con título por partes, ms p50: " + " / ".join(parts),
+        n,
+        " / ".join(f"{v:.1f}" for v in parts.values()),
+    )
     put(
         "tiempo de CPU del hilo por redibujo, ms p50: ingenuo / attnviz",
         n,
         f"{statistics.median(naive_cpu):.0f} / {statistics.median(fast_cpu):.1f}",
     )
     put("aceleración (p50 ingenuo / p50 attnviz)", n, f"×{p50_p95(naive)[0] / p50:.1f}")
-    put("primera imagen de una frase nueva: construir el renderizador, ms", n, f"{build_ms:.0f}")
+    sizes = [len(renderer.render(*move)) for move in moves]
+    worst, mean, high, rgb = palette_fidelity(renderer, moves[:6])
+    width, height = renderer.canvas.get_width_height()
+    put(
+        "bytes por imagen: PNG con paleta p50 (RGB sin pérdida), píxeles",
+        n,
+        f"{statistics.median(sizes) / 1024:.1f} KB ({rgb / 1024:.0f} KB), {width}×{height}",
+    )
+    put(
+        "paleta frente a RGB: diferencia máx / media / percentil 99,9 (niveles 0–255)",
+        n,
+        f"{worst:.0f} / {mean:.3f} / {high:.0f}",
+    )
+    put(
+        "primera imagen de una frase nueva (renderizador + imagen), ms: sin figura libre / "
+        "figura de otra longitud / de la misma longitud",
+        n,
+        " / ".join(f"{ms:.0f}" for ms in build_ms),
+    )
 
     forward = forward_ms(model, tokenizer, n, 3 if n == 512 else 5)
     put("pasada del modelo sola (forward con atención), ms p50", n, f"{statistics.median(forward):.0f}")
@@ -247,9 +387,22 @@ def measure_size(
 
     slider = timed(move_layer, redraws)
     put(
-        "explorador: mover el slider de capa (imagen + tabla + métricas), ms p50 / p95",
+        "explorador: capa nueva (redibujo + tabla + métricas), ms p50 / p95",
         n,
         "{:.1f} / {:.1f}".format(*p50_p95(slider)),
+    )
+    back_and_forth = iter([0, 1] * redraws)
+
+    def revisit() -> None:
+        explorer.layer_slider.value = next(back_and_forth)
+
+    revisit()
+    revisit()  # both pictures are now in the explorer's cache
+    cached = timed(revisit, redraws)
+    put(
+        "explorador: capa ya vista (imagen de la caché), ms p50 / p95",
+        n,
+        "{:.1f} / {:.1f}".format(*p50_p95(cached)),
     )
     put(
         "explorador: bytes guardados en el cuaderno (una vista)",
@@ -272,9 +425,12 @@ def measure_size(
     else:
         put("BertViz head_view: bytes de salida", n, f"no medido (n > {bertviz_max})")
     explorer.close()
+    put("máquina: antes → después de esta columna", n, f"{before} → {machine_state()}")
 
 
-def run(quick: bool, bertviz_max: int) -> tuple[list[list[str]], list[str]]:
+def run(
+    quick: bool, bertviz_max: int, sizes: tuple[int, ...] = SIZES, memory: bool = True
+) -> tuple[list[list[str]], list[str]]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -283,19 +439,22 @@ def run(quick: bool, bertviz_max: int) -> tuple[list[list[str]], list[str]]:
     notes: list[str] = []
 
     def put(name: str, n: int, text: str) -> None:
-        rows.setdefault(name, [""] * len(SIZES))[SIZES.index(n)] = text
+        rows.setdefault(name, [""] * len(sizes))[sizes.index(n)] = text
 
-    for n in SIZES:
+    for n in sizes:
         print(f"n={n}…", file=sys.stderr, flush=True)
         measure_size(model, tokenizer, n, quick, bertviz_max, put, notes)
         gc.collect()
 
+    header = ["medida", *(f"n={n}" for n in sizes)]
+    if not memory or 512 not in sizes:
+        return [header, *([name, *cells] for name, cells in rows.items())], notes
     print("memoria a n=512…", file=sys.stderr, flush=True)
-    memory = subprocess.run(
+    probe_run = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--memory-probe"], capture_output=True, text=True
     )
     try:
-        probe = json.loads(memory.stdout.strip().splitlines()[-1])
+        probe = json.loads(probe_run.stdout.strip().splitlines()[-1])
         put(
             "memoria pico a n=512 sobre el modelo cargado (proceso aparte): extracción / + primera imagen",
             512,
@@ -304,8 +463,7 @@ def run(quick: bool, bertviz_max: int) -> tuple[list[list[str]], list[str]]:
         )
     except (ValueError, IndexError, KeyError):
         put("memoria pico a n=512 (proceso aparte)", 512, "falta")
-        notes.append(f"La medida de memoria falló: {memory.stderr.strip().splitlines()[-1:]}")
-    header = ["medida", *(f"n={n}" for n in SIZES)]
+        notes.append(f"La medida de memoria falló: {probe_run.stderr.strip().splitlines()[-1:]}")
     table = [header, *([name, *cells] for name, cells in rows.items())]
     return table, notes
 
@@ -397,8 +555,6 @@ def environment() -> str:
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -412,13 +568,31 @@ def main(argv: list[str] | None = None) -> int:
         default=128,
         help="largest n for BertViz (n=512 takes ~1 min and ~2 GB; default 128)",
     )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, SIZES)),
+        help=f"comma-separated sentence lengths from 2 to 512 (default: {','.join(map(str, SIZES))})",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (1: comparable runs on a shared machine; default: torch's)"
+    )
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the n=512 memory probe (a second process)"
+    )
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.memory_probe:
         print(json.dumps(memory_probe()))
         return 0
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    if any(not 2 <= n <= 512 for n in sizes):
+        parser.error("--sizes: each length must be from 2 to 512")
     started = time.perf_counter()
-    table, notes = run(args.quick, args.bertviz_max)
+    table, notes = run(args.quick, args.bertviz_max, sizes, memory=not args.no_memory)
     command = "python bench/redraw_speed.py " + " ".join(sys.argv[1:] if argv is None else argv)
     text = "\n".join(
         [
@@ -426,8 +600,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Objetivos: redibujo {TARGETS['attnviz']}; frase nueva {TARGETS['first']}; "
             f"salida {TARGETS['bytes']}.",
-            f"Entorno: {environment()}. Carga media al terminar: "
-            f"{' '.join(f'{x:.1f}' for x in _loadavg())}. Duración: {time.perf_counter() - started:.0f} s.",
+            f"Entorno: {environment()}. Al terminar: {machine_state()}. "
+            f"Duración: {time.perf_counter() - started:.0f} s.",
             f"Comando: `{command.strip()}`",
             *notes,
         ]
@@ -439,8 +613,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _loadavg() -> tuple[float, ...]:
-    import os
-
     return os.getloadavg() if hasattr(os, "getloadavg") else ()
 
 

@@ -61,6 +61,10 @@ def test_values_table_lists_every_token_sorted(capsys, minilm):
     first_index = int(rows[0].split()[0])
     assert weights[0] == pytest.approx(row.max(), abs=1e-4)
     assert first_index == int(row.argmax())
+    # Issue 13: the table names its head, and its first column is the index (in the explorer «#» is a rank).
+    assert lines[0] == f"Atención desde «{result.tokens[3]}» (token 3) · capa 1, cabeza 2, de mayor a menor:"
+    assert lines[1].split() == ["índice", "token", "peso"] and "#" not in lines[1]
+    assert sorted(int(line.split()[0]) for line in rows) == list(range(result.n_tokens))
 
 
 def test_help_is_in_spanish(capsys):
@@ -116,6 +120,30 @@ def test_argument_errors_are_translated(capsys, argv, expected):
     assert expected in err and "required" not in err and "invalid" not in err
 
 
+@pytest.mark.parametrize("prog", ["attnviz", "python -m attnviz"])
+def test_help_names_the_command_as_it_was_typed(capsys, prog):
+    with pytest.raises(SystemExit):
+        main(["--help"], prog=prog)
+    text = capsys.readouterr().out
+    assert text.startswith(f"uso: {prog} [-h]") and f'Ejemplo: {prog} "' in " ".join(text.split())
+
+
+def test_module_help_says_python_dash_m():
+    done = subprocess.run(
+        [sys.executable, "-m", "attnviz", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("uso: python -m attnviz [-h]")
+
+
+def test_model_errors_name_the_cli_option_not_python(capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main([SEED, "--model", "beto", "--values"]) == 1
+    err = capsys.readouterr().err
+    assert "--model minilm" in err and "load_model" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_help_headings_are_spanish(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
@@ -137,7 +165,7 @@ def test_nothing_to_do_is_said_before_loading_the_model(capsys, monkeypatch):
     monkeypatch.setattr(attnviz.cli, "load_model", no_loading)
     assert main([SEED, "--model", "minilm", "--layer", "6"]) == 2
     err = capsys.readouterr().err
-    assert err == "Nada que hacer: indica --out ARCHIVO, --values, --csv, --npy o --metrics.\n"
+    assert err == "Nada que hacer: indica --out ARCHIVO, --values, --relations, --csv, --npy o --metrics.\n"
 
 
 def test_the_cli_does_not_import_the_widget_libraries():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 
+import matplotlib.text
 import numpy as np
 import pytest
 
 import attnviz
 import attnviz.cli
+import attnviz.session
 from attnviz.cli import main
+from attnviz.session import VIEWS
 
 from .conftest import SEED
 
@@ -31,7 +34,7 @@ def _is_png(path) -> bool:
     return path.read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("view", ["arcs", "heatmap", "grid", "profile"])
+@pytest.mark.parametrize("view", list(VIEWS))
 def test_every_view_saves_a_figure(fake_load, tmp_path, capsys, view):
     out = tmp_path / f"{view}.png"
     assert (
@@ -180,3 +183,77 @@ def test_help_lists_the_new_options_in_spanish(capsys):
     for option in ("--view", "--words", "--csv", "--npy", "--metrics", "--aggregate", "--segments"):
         assert option in text
     assert "todas las capas y cabezas" in text and "palabras en vez de tokens" in text
+
+
+# -- issue 10: --fontsize and --scale reach the picture --------------------------------------------
+
+
+def _drawn(beto, beto_result, argv):
+    """The Axes the CLI would save for ``argv`` (the same parsing and drawing as ``main``)."""
+    args = attnviz.cli.build_parser().parse_args([SEED, "--out", "x.png", *argv])
+    matrix, label = attnviz.cli._matrix(beto_result, args.layer, args.head, args.aggregate)
+    return attnviz.cli._draw(args, beto_result, args.layer, args.head, args.token, matrix, label, *beto)
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_fontsize_reaches_every_view(beto, beto_result, view):
+    import inspect
+
+    ax = _drawn(beto, beto_result, ["--view", view, "--fontsize", "17"])
+    sizes = {round(t.get_fontsize(), 1) for t in ax.figure.findobj(matplotlib.text.Text) if t.get_text()}
+    function = {
+        "arcs": attnviz.plot_arcs,
+        "heatmap": attnviz.plot_heatmap,
+        "grid": attnviz.plot_grid,
+        "profile": attnviz.plot_profile,
+        "text": attnviz.session.plot_text,
+        "graph": attnviz.session.plot_graph,
+    }[view]
+    if "fontsize" in inspect.signature(function).parameters:
+        assert 17.0 in sizes  # the base size: token labels (or the profile's tick labels)
+    default = _drawn(beto, beto_result, ["--view", view])
+    assert 17.0 not in {round(t.get_fontsize(), 1) for t in default.figure.findobj(matplotlib.text.Text)}
+
+
+def test_scale_names_itself_on_the_colour_bar(beto, beto_result):
+    from attnviz.style import SCALE_LABELS
+
+    for scale in ("absolute", "row"):
+        ax = _drawn(beto, beto_result, ["--scale", scale])
+        texts = " ".join(" ".join(t.get_text().split()) for t in ax.figure.findobj(matplotlib.text.Text))
+        assert " ".join(SCALE_LABELS[scale].split()) in texts
+
+
+def test_bad_fontsize_is_an_argparse_error(capsys):
+    with pytest.raises(SystemExit) as done:
+        main([SEED, "--fontsize", "-3", "--values"])
+    assert done.value.code == 2
+    assert "debe ser un número positivo" in capsys.readouterr().err
+
+
+# -- issue 11: --syntax and --relations, and one Spanish error without spaCy ---------------------
+
+
+def test_syntax_only_goes_with_arcs(fake_load, capsys, tmp_path):
+    assert main([SEED, "--view", "heatmap", "--syntax", "--out", str(tmp_path / "h.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--syntax" in err and len(err.strip().splitlines()) == 1
+    assert fake_load == []  # refused before loading anything
+
+
+@pytest.mark.parametrize("argv", [["--syntax", "--out", "ARCS"], ["--relations"]])
+def test_without_spacy_one_spanish_line_names_the_install_command(
+    fake_load, capsys, monkeypatch, tmp_path, argv
+):
+    import attnviz.syntax
+
+    def missing(*args, **kwargs):
+        raise attnviz.syntax._unavailable("spaCy no está instalado", "spaCy is not installed")
+
+    monkeypatch.setattr(attnviz.syntax, "load_parser", missing)
+    argv = [str(tmp_path / "a.png") if a == "ARCS" else a for a in argv]
+    assert main([SEED, *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: spaCy no está instalado") and attnviz.syntax.INSTALL_COMMAND in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "a.png").exists()

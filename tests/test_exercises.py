@@ -1,12 +1,11 @@
-"""The exercise checker accepts a correct metric and rejects wrong ones; find_word finds words."""
+"""The exercise checker accepts a correct metric and rejects wrong ones."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from attnviz.errors import InvalidTextError
-from attnviz.exercises import check_distance_metric, find_word, synthetic_result, uniform_distance
+from attnviz.exercises import check_distance_metric, uniform_distance
 
 
 def correct(r):
@@ -43,11 +42,3 @@ def test_checker_rejects_wrong_metrics(wrong, capsys: pytest.CaptureFixture[str]
     assert check_distance_metric(wrong) is False
     out = capsys.readouterr().out
     assert "✗" in out and out.strip().endswith("Todavía no: revisa los casos marcados con ✗.")
-
-
-def test_find_word_ignores_case_and_accents_and_explains_a_miss() -> None:
-    r = synthetic_result(np.full((1, 1, 3, 3), 1 / 3))
-    assert find_word(r, "T2") == 2
-    with pytest.raises(InvalidTextError) as raised:
-        find_word(r, "banco")
-    assert raised.value.message_es == "«banco» no está en «t0 t1 t2». Elige una de estas: «t0», «t1», «t2»."

@@ -13,7 +13,16 @@ from attnviz.png import encode_png, is_palette_png, png_bytes
 from attnviz.render import ArcGeometry, ArcRenderer, FigureRenderer, new_figure
 from bench.redraw_speed import naive_render
 
-from .helpers import synthetic_result
+from .helpers import make_result, random_attention, synthetic_result
+
+
+@pytest.fixture
+def fresh_figures(monkeypatch):
+    """No laid-out figure (attnviz.render._FIGURES) nor glyph left by another test."""
+    from attnviz import _glyph_cache, render
+
+    monkeypatch.setattr(render, "_FIGURES", [])
+    monkeypatch.setattr(_glyph_cache, "SHARED", _glyph_cache._Store())
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -33,19 +42,23 @@ def canvas_after(renderer: ArcRenderer, png: bytes) -> np.ndarray:
 
 
 def reference_pixels(renderer: ArcRenderer, layer: int, head: int, source: int, **kwargs) -> np.ndarray:
-    """plot_arcs on a fresh figure placed like the renderer's: the full-redraw reference.
+    """plot_arcs with the renderer's options on a new figure: the full-redraw reference.
 
-    The renderer freezes one layout for every view (plot_arcs alone moves
-    its axes as the colour bar's labels change width), so the reference
-    gets the same axes positions; everything drawn in them must match.
+    Both lay the figure out the same way (attnviz.arcs.figure_layout), so
+    everything drawn must match.
     """
-    result = renderer.result
-    figure = new_figure(*renderer.figure.get_size_inches(), dpi=renderer.figure.dpi)
-    ax = figure.add_subplot()
-    arcs.plot_arcs(result, layer, head, source, ax, **kwargs)
-    figure.set_layout_engine("none")
-    ax.set_position(renderer.ax.get_position())
-    figure.axes[1].set_position(renderer.cax.get_position())
+    options = {
+        "fontsize": renderer.fontsize,
+        "syntax": renderer.syntax,
+        "scale": renderer.scale,
+        "top_k": renderer.top_k,
+        "values": renderer.values,
+    }
+    if not renderer.title:
+        options["title"] = False
+    ax = arcs.plot_arcs(renderer.result, layer, head, source, **{**options, **kwargs})
+    figure = ax.figure
+    figure.set_dpi(renderer.figure.dpi)
     figure.canvas.draw()
     return np.asarray(figure.canvas.buffer_rgba()).astype(np.int16)
 
@@ -101,9 +114,11 @@ def test_long_input_blits_the_reference_with_top_k():
 
 
 def drawn_targets(renderer: ArcRenderer, source: int) -> set[int]:
-    """Each arc ends at its target's x position."""
-    ends = {round(seg[-1][0]) for seg in renderer._arcs.get_segments()}
-    starts = {round(seg[0][0]) for seg in renderer._arcs.get_segments()}
+    """Each arc ends at its target's x position (the token's index, or its place in a focused layout)."""
+    x = renderer.layout.positions(source)
+    index = {round(float(xi), 6): i for i, xi in enumerate(x)}
+    ends = {index[round(float(seg[-1][0]), 6)] for seg in renderer._arcs.get_segments()}
+    starts = {index[round(float(seg[0][0]), 6)] for seg in renderer._arcs.get_segments()}
     assert starts == {source}
     return ends
 
@@ -172,15 +187,18 @@ def test_word_level_result_renders(beto_result):
     assert_same_picture(canvas_after(renderer, renderer.render(2, 3, 2)), reference_pixels(renderer, 2, 3, 2))
 
 
-def test_pictures_over_the_byte_budget_get_a_faithful_palette():
+def test_palette_pictures_are_faithful_and_a_third_of_the_bytes():
     result = synthetic_result(40, layers=1, heads=1, seed=2)
     renderer = ArcRenderer(result)
-    lossless = renderer.render(0, 0, 20)
-    png = encode_png(renderer.figure, max_bytes=len(lossless) - 1)
-    assert Image.open(io.BytesIO(png)).mode == "P" and len(png) < len(lossless) / 2
+    png = renderer.render(0, 0, 20)
+    assert Image.open(io.BytesIO(png)).mode == "P"
+    lossless = encode_png(renderer.figure, max_bytes=None)
+    assert Image.open(io.BytesIO(lossless)).mode == "RGB" and len(png) < len(lossless) / 2
     difference = np.abs(decode(png) - renderer.rgba().astype(np.int16))
-    assert difference.max() <= 40 and difference.mean() < 3
-    assert encode_png(renderer.figure) == lossless
+    assert difference.max() <= 40 and difference.mean() < 1
+    # Over the byte budget, a plain encode also falls back to a palette.
+    fallback = encode_png(renderer.figure, max_bytes=len(lossless) - 1)
+    assert Image.open(io.BytesIO(fallback)).mode == "P"
 
 
 def test_figure_renderer_heatmap_equals_a_plain_draw(beto_result):
@@ -195,8 +213,8 @@ def test_figure_renderer_heatmap_equals_a_plain_draw(beto_result):
     assert_same_picture(cached, np.asarray(figure.canvas.buffer_rgba()).astype(np.int16))
 
 
-def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result):
-    renderer = ArcRenderer(minilm_result)
+def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result, fresh_figures):
+    renderer = ArcRenderer(minilm_result, scale="row")
     rows = minilm_result.attention
     views = [(layer, head, 1) for layer in range(6) for head in range(12)]
     scales = [arcs.colour_scale_max(rows[layer, head, 1]) for layer, head, _ in views]
@@ -208,6 +226,45 @@ def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result):
         png = renderer.render(*views[index])
     assert len(renderer._colorbar_pictures) == 2
     assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *views[again]))
+
+
+def test_a_new_sentence_of_the_same_length_takes_over_the_figure(fresh_figures):
+    import gc
+
+    rng = np.random.default_rng(7)
+    first = make_result(random_attention(rng, (2, 2, 6, 6)))
+    second = make_result(
+        random_attention(rng, (2, 2, 6, 6)), tokens=("[CLS]", "Un", "pato", "nada", "!", "[SEP]")
+    )
+    renderer = ArcRenderer(first)
+    renderer.render(0, 1, 2)
+    figure = renderer.figure
+    del renderer
+    gc.collect()
+    again = ArcRenderer(second)
+    assert again.figure is figure  # no new figure, Axes or colour bar
+    assert [label.get_text() for label in again._labels] == list(second.tokens)
+    for view in [(1, 0, 3), (0, 1, 1)]:
+        assert_same_picture(canvas_after(again, again.render(*view)), reference_pixels(again, *view))
+    # A figure serves one live renderer at a time.
+    assert ArcRenderer(second).figure is not figure
+
+
+def test_a_sentence_of_another_length_lays_a_spare_figure_out_again(fresh_figures):
+    import gc
+
+    sentences = [synthetic_result(12, seed=1), synthetic_result(20, seed=2), synthetic_result(100, seed=3)]
+    sentences.append(synthetic_result(6, seed=4, causal=True))
+    figure = None
+    for result in sentences:
+        renderer = ArcRenderer(result)
+        assert figure is None or renderer.figure is figure  # one figure, laid out again each time
+        figure = renderer.figure
+        for view in [(0, 1, 2), (1, 0, result.n_tokens - 2)]:
+            png = renderer.render(*view)
+            assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
+        del renderer
+        gc.collect()
 
 
 @pytest.mark.parametrize(
@@ -229,14 +286,15 @@ def test_colour_scale_keeps_the_strongest_link_in_the_top_quarter():
     assert min(ratios) >= 0.75 - 1e-9 and max(ratios) <= 1.0
 
 
-def test_a_long_sentence_keeps_its_palette_encoding_and_its_picture():
+def test_a_long_sentence_keeps_one_palette_and_a_faithful_picture():
     result = synthetic_result(200)
     renderer = ArcRenderer(result)
     first = renderer.render(0, 0, 5)
-    assert renderer._palette == is_palette_png(first)
+    palette = renderer.encoder.palette
     second = renderer.render(0, 1, 7)
-    # Encoded straight to the palette when the previous view needed it, and still faithful.
-    assert is_palette_png(second) == is_palette_png(first)
+    # One palette for every frame of the figure, chosen from the first.
+    assert renderer.encoder.palette is palette
+    assert is_palette_png(first) and is_palette_png(second)
     canvas_after(renderer, second)
 
 
@@ -338,7 +396,7 @@ def test_a_failure_inside_the_glyph_cache_uninstalls_it_and_draws_the_normal_way
     )
 
 
-def test_the_glyph_caches_are_bounded(minilm_result, monkeypatch):
+def test_the_glyph_caches_are_bounded(minilm_result, monkeypatch, fresh_figures):
     from attnviz._glyph_cache import GlyphCache
 
     monkeypatch.setattr(GlyphCache, "MAX_LAYOUTS", 3)

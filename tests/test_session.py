@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 
@@ -35,13 +36,19 @@ def test_every_view_and_aggregate_gives_a_frame_without_running_the_model(sessio
     pictures = set()
     for view in EXPLORER_VIEWS:
         for _, aggregate in AGGREGATE_CHOICES:
-            frame = session.frame(Controls(layer=2, head=3, source=4, view=view, aggregate=aggregate))
+            controls = Controls(layer=2, head=3, source=4, view=view, aggregate=aggregate)
+            frame = session.frame(controls)
             assert frame.picture[:8] == b"\x89PNG\r\n\x1a\n"
-            assert "Capa 2, cabeza 3" in frame.metrics
+            # Issue 10: a mean or a rollout is no head, and its metrics line says what it is.
+            if controls.uses_head:
+                assert "Capa 2, cabeza 3" in frame.metrics
+            else:
+                assert "cabeza 3" not in frame.metrics
+                assert html.escape(AGGREGATES[aggregate].title(result, 2)) in frame.metrics
             assert f"«{result.tokens[4]}» (token 4)" in frame.table
             pictures.add(frame.picture)
-    # The grid looks the same for every aggregate: 3 views x 3 aggregates - 2 repeated grids.
-    assert len(pictures) == 7
+    # The grid looks the same for every aggregate: every other view and aggregate differs.
+    assert len(pictures) == len(EXPLORER_VIEWS) * len(AGGREGATE_CHOICES) - 2
     assert session.forward_count == 1
 
 
@@ -95,3 +102,58 @@ def test_an_unexpected_failure_becomes_one_spanish_sentence(session, monkeypatch
     with pytest.raises(attnviz.AttnvizError) as caught:
         session.frame(Controls(view="heatmap", layer=1))
     assert caught.value.message_es == "No se pudo dibujar esta vista (RuntimeError: boom)."
+
+
+def test_previous_share_is_the_metric_head_metrics_reports(minilm_result):
+    from attnviz.session import previous_share
+
+    from .helpers import synthetic_result
+
+    for result in (minilm_result, attnviz.to_words(minilm_result), synthetic_result(9, causal=True)):
+        np.testing.assert_allclose(previous_share(result), attnviz.head_metrics(result).previous, atol=1e-12)
+
+
+def test_the_suggested_view_is_a_pure_previous_token_head_when_there_is_one():
+    from attnviz.session import suggest_view
+
+    from .helpers import TOKENS, make_result, previous_token_matrix
+
+    n = len(TOKENS)
+    uniform = np.full((n, n), 1.0 / n)
+    result = make_result(
+        np.stack([np.stack([uniform, uniform]), np.stack([uniform, previous_token_matrix(n)])])
+    )
+    chosen = suggest_view(result)
+    # Layer 1, head 1 puts everything on the previous token; «gato» (2) looks at «El» (1) and is the
+    # first source whose previous token is not [CLS].
+    assert (chosen.layer, chosen.head, chosen.source) == (1, 1, 2)
+    assert chosen.reason == (
+        "Vista inicial: capa 1, cabeza 1, la cabeza que más mira al token anterior en esta frase "
+        "(100% de media); desde «gato», que da un 100% de su atención a «El»."
+    )
+
+
+def test_options_reach_only_the_functions_that_take_them():
+    from attnviz.session import call_supported
+
+    def view(result, *, scale="head", fontsize=None):
+        return result, scale, fontsize
+
+    assert call_supported(view, 1, scale="row", fontsize=None, syntax=object()) == (1, "row", None)
+
+
+def test_messages_name_the_control_of_each_front_end():
+    from attnviz.session import explorer_wording
+
+    error = attnviz.ModelUnavailableError(
+        "No se puede cargar «beto»: sin red. Usa el modelo sin conexión (load_model('minilm')).",
+        "Cannot load 'beto': offline. Use the offline model (load_model('minilm')).",
+    )
+    for place, hint in (("explorer", "elige «sin conexión (MiniLM)» en «Modelo»"), ("cli", "--model minilm")):
+        with pytest.raises(attnviz.ModelUnavailableError) as caught, explorer_wording(place):
+            raise error
+        assert (
+            caught.value.message_es
+            == f"No se puede cargar «beto»: sin red. Usa el modelo sin conexión ({hint})."
+        )
+        assert "load_model" not in caught.value.message_en

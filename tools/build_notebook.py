@@ -197,17 +197,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only compare the carried copy with attnviz/")
     args = parser.parse_args(argv)
     if args.check:
-        stale = differences(nbformat.read(NOTEBOOK, as_version=4))
-        if stale:
-            print("La copia de attnviz que lleva el cuaderno está desactualizada:", ", ".join(stale))
-            print("Regenérala con: make notebook")
-            return 1
-        print("La copia de attnviz del cuaderno coincide con attnviz/.")
-        return 0
-    out = build()
-    print(
-        f"{out.name} ({out.stat().st_size / 1024:.0f} KB) lleva attnviz dentro: súbelo solo a Colab o Kaggle."
-    )
+        status = 0
+        for path in NOTEBOOKS:
+            stale = differences(nbformat.read(path, as_version=4))
+            if stale:
+                print(f"La copia de attnviz que lleva {path.name} está desactualizada:", ", ".join(stale))
+                status = 1
+        print("Regenérala con: make notebook" if status else "Las copias de attnviz coinciden con attnviz/.")
+        return status
+    for path in NOTEBOOKS:
+        out = build(path)
+        size = out.stat().st_size / 1024
+        print(f"{out.name} ({size:.0f} KB) lleva attnviz dentro: súbelo solo a Colab o Kaggle.")
     return 0
 
 

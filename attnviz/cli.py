@@ -336,6 +336,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _relations(args: argparse.Namespace, result: AttentionResult, model: Any, tokenizer: Any) -> str:
     """The best head per syntactic relation, for the sentence or (``--corpus``) the bundled corpus."""
+    from .corpus import corpus_results
     from .syntax import load_parser
     from .syntax_metrics import relation_scores, relation_table
 
@@ -344,8 +345,7 @@ def _relations(args: argparse.Namespace, result: AttentionResult, model: Any, to
         return relation_table(relation_scores(result, nlp=nlp))
     sentences = load_corpus()
     print(f"Midiendo {len(sentences)} frases del corpus…", file=sys.stderr)
-    results = (extract(model, tokenizer, sentence) for sentence in sentences)
-    return relation_table(relation_scores(results, nlp=nlp))
+    return relation_table(relation_scores(corpus_results(model, tokenizer, sentences), nlp=nlp))
 
 
 def _matrix(

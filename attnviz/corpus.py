@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -89,6 +89,38 @@ def corpus_metrics(
     >>> corpus = attnviz.corpus_metrics(model, tokenizer, attnviz.load_corpus())
     >>> attnviz.plot_profile(attnviz.layer_profile(corpus))
     """
+    per_sentence = [
+        head_metrics(to_words(result) if words else result)
+        for result in corpus_results(model, tokenizer, sentences, batch_size, progress)
+    ]
+    return mean_metrics(per_sentence)
+
+
+def corpus_results(
+    model: Any, tokenizer: Any, sentences: Sequence[str], batch_size: int = 16, progress: bool = False
+) -> Iterator[AttentionResult]:
+    """One result per sentence, from padded batches: what :func:`attnviz.extract` gives one by one.
+
+    Parameters
+    ----------
+    model, tokenizer
+        What :func:`attnviz.load_model` returns.
+    sentences : sequence of str
+        The texts, in order.
+    batch_size : int
+        Sentences per forward pass.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Yields
+    ------
+    AttentionResult
+        Token level, cut back to the sentence's own tokens.
+
+    Examples
+    --------
+    >>> scores = attnviz.relation_scores(corpus_results(model, tokenizer, load_corpus()))  # doctest: +SKIP
+    """
     sentences = [clean_text(s) for s in sentences]
     if not sentences:
         raise ValueError("no sentences")
@@ -98,8 +130,6 @@ def corpus_metrics(
 
     limit = max_tokens(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-
-    per_sentence: list[HeadMetrics] = []
     bar = tqdm(total=len(sentences), disable=not progress, desc="frases", unit="frase")
     try:
         for start in range(0, len(sentences), batch_size):
@@ -108,12 +138,11 @@ def corpus_metrics(
             stacked = forward_attention(model, encoded, pad_id)
             for row, (text, enc) in enumerate(zip(batch, encoded, strict=True)):
                 n = len(enc.ids)
-                result = _sentence_result(enc, stacked[row, :, :, :n, :n], text)
-                per_sentence.append(head_metrics(to_words(result) if words else result))
+                # A copy, so a kept result does not hold the whole padded batch alive.
+                yield _sentence_result(enc, stacked[row, :, :, :n, :n].copy(), text)
             bar.update(len(encoded))
     finally:
         bar.close()
-    return mean_metrics(per_sentence)
 
 
 def _sentence_result(encoded: Encoded, attention: np.ndarray, text: str) -> AttentionResult:

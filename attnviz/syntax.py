@@ -630,7 +630,7 @@ def annotate(result: AttentionResult, nlp: Any = None) -> SyntaxAnnotation:
 
 
 def gold_results(model: Any, tokenizer: Any) -> list[tuple[AttentionResult, SyntaxAnnotation]]:
-    """Every bundled gold sentence run through the model (one pass each) with its gold annotation.
+    """Every bundled gold sentence run through the model (in padded batches) with its gold annotation.
 
     Needs neither spaCy nor a network: the lesson measures syntax heads on these sentences.
 
@@ -640,10 +640,8 @@ def gold_results(model: Any, tokenizer: Any) -> list[tuple[AttentionResult, Synt
     >>> len(pairs)  # doctest: +SKIP
     41
     """
-    from .extraction import extract
+    from .corpus import corpus_results
 
-    pairs = []
-    for sentence in load_gold():
-        result = extract(model, tokenizer, sentence.text)
-        pairs.append((result, from_conllu(result, sentence)))
-    return pairs
+    gold = load_gold()
+    results = corpus_results(model, tokenizer, [sentence.text for sentence in gold])
+    return [(result, from_conllu(result, sentence)) for result, sentence in zip(results, gold, strict=True)]

@@ -36,7 +36,10 @@ from .test_browser import (
 pytestmark = [pytest.mark.browser, pytest.mark.ipywidgets7, pytest.mark.slow]
 
 # ipywidgets 7 draws sliders with jQuery UI: the handle of the slider labelled "Capa".
-LAYER_HANDLE_7 = ".widget-hslider:has(.widget-label:text-matches('^\\\\s*Capa', 'i')) .ui-slider-handle"
+LAYER_SLIDER_7 = ".widget-hslider:has(.widget-label:text-matches('^\\\\s*Capa', 'i'))"
+LAYER_HANDLE_7 = LAYER_SLIDER_7 + " .ui-slider-handle"
+# The slider's own readout: widgetsnbextension bundles its own jQuery UI, out of the page's reach.
+LAYER_READOUT_7 = LAYER_SLIDER_7 + " .widget-readout"
 
 # Read through the classic notebook's own objects: which code cells ran, and their errors.
 CLASSIC_STATE = """() => {
@@ -125,7 +128,7 @@ def test_notebook6_with_ipywidgets_7_runs_the_lesson_and_the_slider_redraws(tmp_
         image.scroll_into_view_if_needed()
 
         handle = page.locator(LAYER_HANDLE_7).first
-        start = float(handle.evaluate("h => $(h).parent().slider('value')"))
+        start = float(page.locator(LAYER_READOUT_7).first.inner_text())
         before = image_png(page, EXPLORER_IMAGE)
         on_screen_before = image.screenshot()
         before_src = image.get_attribute("src")
@@ -137,7 +140,7 @@ def test_notebook6_with_ipywidgets_7_runs_the_lesson_and_the_slider_redraws(tmp_
             arg=[EXPLORER_IMAGE, before_src],
             timeout=PICTURE_CHANGE_SECONDS * 1000,
         )
-        assert float(handle.evaluate("h => $(h).parent().slider('value')")) == start + 1
+        assert float(page.locator(LAYER_READOUT_7).first.inner_text()) == start + 1
         assert image.screenshot() != on_screen_before, "the picture on screen did not change"
         assert_picture_changed(before, image_png(page, EXPLORER_IMAGE))
         page.screenshot(path=str(tmp_path / "notebook6.png"))

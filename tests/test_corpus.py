@@ -130,3 +130,18 @@ def test_corpus_profile_cache_is_bounded_clearable_and_lets_models_go(monkeypatc
 
     clear_corpus_cache()
     assert len(corpus_module._CACHE) == 0
+
+
+def test_corpus_results_equal_one_by_one_extraction(minilm) -> None:
+    import attnviz
+    from attnviz.corpus import corpus_results
+
+    model, tokenizer = minilm
+    sentences = attnviz.load_corpus()[:5]
+    batched = list(corpus_results(model, tokenizer, sentences, batch_size=2))
+    assert len(batched) == 5
+    for sentence, result in zip(sentences, batched, strict=True):
+        alone = attnviz.extract(model, tokenizer, sentence)
+        assert result.tokens == alone.tokens and result.words == alone.words
+        np.testing.assert_allclose(result.attention, alone.attention, atol=1e-5)
+        assert result.attention.base is None or result.attention.base.size == result.attention.size

@@ -132,7 +132,7 @@ def test_the_fallback_warning_is_one_spanish_sentence(monkeypatch: pytest.Monkey
     with pytest.warns(attnviz.OfflineFallbackWarning) as caught:
         model, _ = attnviz.load_model()
     assert model.config.num_hidden_layers == 6
-    (message,) = [str(w.message) for w in caught]
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, attnviz.OfflineFallbackWarning)]
     assert message == (
         "BETO no está disponible aquí (sin internet y sin copia local): se usa el modelo sin conexión "
         "all-MiniLM-L6-v2, en inglés y de 6 capas."

@@ -67,9 +67,9 @@ bench: setup
 
 # Key press on the layer slider -> new picture, in JupyterLab and headless Chromium.
 bench-browser: setup browser
-	$(BIN)/python bench/browser_latency.py
+	$(BIN)/python bench/browser_latency.py --threads 1
 
-# Oldest supported corner: transformers 4.41.2, ipywidgets 7.8, numpy 1.26, matplotlib 3.8.
+# Oldest supported corner: transformers 4.41.2, ipywidgets 7.7.1, numpy 1.26, matplotlib 3.8.
 compat:
 	bash tools/compat.sh
 

@@ -1,9 +1,10 @@
 """Jupyter servers and headless Chromium for the browser tests and the browser benchmark.
 
-``tests/test_browser.py`` and ``bench/browser_latency.py`` both start JupyterLab,
-Jupyter Notebook 7 or Voilà on 127.0.0.1 (a free port, no token, private
-Jupyter folders, the offline model) and drive Debian's Chromium with
-Playwright; this module is the one copy of how.  Servers are stopped by PID.
+``tests/test_browser.py`` and the browser benchmarks (``bench/browser_latency.py``,
+``bench/jslink_layers.py``) start JupyterLab, Jupyter Notebook 7, Notebook 6.5 (ipywidgets 7,
+in the compat venv) or Voilà on 127.0.0.1 (a free port, no token, private Jupyter folders,
+the offline model) and drive Debian's Chromium with Playwright; this module is the one copy of how.
+Servers are stopped by PID.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def server_env(home: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def jupyter_server(kind: str, workdir: Path, notebook: str, home: Path) -> Iterator[str]:
-    """Start JupyterLab (``kind="lab"``), Notebook 7 (``"notebook"``) or Voilà on a free port.
+    """Start JupyterLab (``kind="lab"``), Notebook 7 (``"notebook"``), Notebook 6.5 (``"notebook6"``)
+    or Voilà on a free port.
 
     Yields the page URL; stops the server by PID.
     """
@@ -91,6 +93,22 @@ def jupyter_server(kind: str, workdir: Path, notebook: str, home: Path) -> Itera
         ]
         path = "lab/tree" if kind == "lab" else "notebooks"
         url = f"http://127.0.0.1:{port}/{path}/{notebook}"
+    elif kind == "notebook6":
+        # Jupyter Notebook 6.5 (classic), ipywidgets 7's front end (the compat venv has it).
+        command = [
+            sys.executable,
+            "-m",
+            "notebook",
+            *common,
+            "--NotebookApp.ip=127.0.0.1",
+            "--NotebookApp.port_retries=0",
+            "--NotebookApp.token=",
+            "--NotebookApp.password=",
+            "--NotebookApp.disable_check_xsrf=True",
+            f"--NotebookApp.notebook_dir={workdir}",
+            "--allow-root",
+        ]
+        url = f"http://127.0.0.1:{port}/notebooks/{notebook}"
     elif kind == "voila":
         command = [
             sys.executable,
@@ -180,18 +198,83 @@ NOTEBOOK_STATE = """() => {
 
 def run_all_cells(page, app: str = "JupyterLab") -> None:
     """Run every cell through the app's own command (JupyterLab or Notebook 7); fail at the first error."""
-    page.wait_for_function(
-        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-        timeout=SERVER_START_SECONDS * 1000,
+    _run_all(
+        page,
+        app,
+        ready="() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status"
+        " === 'idle'",
+        run="() => window.jupyterapp.commands.execute('notebook:run-all-cells')",
+        state=NOTEBOOK_STATE,
     )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def _run_all(page, app: str, *, ready: str, run: str, state: str) -> None:
+    """Wait for ``ready``, evaluate ``run``, then poll ``state`` until every cell ran, or fail."""
+    page.wait_for_function(ready, timeout=SERVER_START_SECONDS * 1000)
+    page.evaluate(run)
     deadline = time.monotonic() + NOTEBOOK_RUN_SECONDS
-    state: dict = {}
+    now: dict = {}
     while time.monotonic() < deadline:
-        state = page.evaluate(NOTEBOOK_STATE)
+        now = page.evaluate(state)
         # "Run all" stops at the first error, so an error means it is over.
-        assert state["errors"] == [], f"a cell failed in {app}: {state['errors']}"
-        if state["idle"] and state["pending"] == 0:
+        assert now["errors"] == [], f"a cell failed in {app}: {now['errors']}"
+        if now.get("idle", True) and now["pending"] == 0:
             return
         time.sleep(0.5)
-    raise AssertionError(f"the notebook did not finish in {NOTEBOOK_RUN_SECONDS} s: {state}")
+    raise AssertionError(f"the notebook did not finish in {NOTEBOOK_RUN_SECONDS} s: {now}")
+
+
+# Read through the classic notebook's own objects: which code cells ran, and their errors.
+CLASSIC_STATE = """() => {
+    const cells = Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code');
+    const errors = [];
+    for (const cell of cells) {
+        for (const out of cell.output_area.outputs) {
+            if (out.output_type === 'error') errors.push(out.ename + ': ' + out.evalue);
+        }
+    }
+    return {
+        pending: cells.filter(c => c.input_prompt_number === null || c.input_prompt_number === '*'
+                                   || c.input_prompt_number === undefined).length,
+        errors: errors,
+    };
+}"""
+
+
+def run_all_classic(page) -> None:
+    """Run every cell in Jupyter Notebook 6.5 (classic); fail at the first error."""
+    _run_all(
+        page,
+        "Notebook 6.5",
+        ready="() => window.Jupyter?.notebook?.kernel?.is_connected?.() === true",
+        run="() => Jupyter.notebook.execute_all_cells()",
+        state=CLASSIC_STATE,
+    )
+
+
+# Run code in the page's kernel and collect what it prints, up to a sentinel line.
+KERNEL_PRINT = {
+    "lab": """async ([code, end]) => {
+        const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+        const future = kernel.requestExecute({code: code, store_history: false});
+        let out = '';
+        future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
+        await future.done;
+        return out;
+    }""",
+    "notebook6": """([code, end]) => new Promise((resolve) => {
+        let out = '';
+        const output = (msg) => {
+            if (msg.msg_type === 'stream') out += msg.content.text;
+            if (out.includes(end)) resolve(out);
+        };
+        Jupyter.notebook.kernel.execute(code, {iopub: {output: output}}, {store_history: false});
+    })""",
+}
+
+
+def kernel_print(page, code: str, front: str = "lab") -> str:
+    """What ``code`` prints when run in the kernel of the notebook open in ``page`` (not in a cell)."""
+    end = "__kernel_print_end__"
+    out = page.evaluate(KERNEL_PRINT[front], [f"{code}\nprint({end!r})", end])
+    return str(out).split(end)[0].strip()

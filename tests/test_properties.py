@@ -66,8 +66,10 @@ def _extract_or_invalid(model_and_tokenizer, text: str, pair: str | None = None,
             return attnviz.extract(*model_and_tokenizer, text, pair)
         except attnviz.InvalidTextError as err:
             assert err.message_es and "\n" not in err.message_es
-            # Only text with nothing to read may be refused.
-            assert not any(ch.isalnum() for ch in text.replace("\x00", "")) or _all_unreadable(text)
+            # Only text with nothing to read may be refused, and the message names which one.
+            refused = pair if "segundo texto" in err.message_es else text
+            assert refused is not None
+            assert not any(ch.isalnum() for ch in refused.replace("\x00", "")) or _all_unreadable(refused)
             return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import threading
 import warnings
 from typing import Any
 
@@ -140,8 +141,9 @@ def is_causal(attention: Attention) -> bool:
     ``attention`` is ``[layer, head, n, n]``; a single token proves nothing.
     """
     n = attention.shape[-1]
-    # Layer by layer: np.triu of the whole stack would be a second 144 MiB copy at n=512.
-    return bool(n > 1 and not any(np.triu(layer, k=1).any() for layer in attention))
+    # Head by head: np.triu of the whole stack would be a second 144 MiB copy at n=512, and a
+    # bidirectional model is told apart by its first head (0.3 ms instead of 8 for a layer).
+    return bool(n > 1 and not any(np.triu(head, k=1).any() for layer in attention for head in layer))
 
 
 def forward_attention(model: Any, encoded: list[Encoded], pad_id: int = 0) -> np.ndarray:
@@ -170,13 +172,52 @@ def forward_attention(model: Any, encoded: list[Encoded], pad_id: int = 0) -> np
     device = next(model.parameters()).device
     inputs = {k: v.to(device) for k, v in inputs.items() if k in accepted}
     _ensure_eager(model)
-    with torch.inference_mode():
-        outputs = model(**inputs, output_attentions=True)
+    stack, paging_in = _page_in(_stack_shape(model, len(encoded), width))
+    try:
+        with torch.inference_mode():
+            outputs = model(**inputs, output_attentions=True)
+    finally:
+        if paging_in is not None:
+            paging_in.join()
     # Take the layers out of the output object so that _stack_attention can
     # free each tensor as soon as it is copied.
     layers = list(getattr(outputs, "attentions", None) or ())
     del outputs
-    return _stack_attention(layers, model, len(encoded), width)
+    return _stack_attention(layers, model, len(encoded), width, out=stack)
+
+
+#: Stacks at least this large are paged in beside the forward pass (n >= ~100 for BETO).
+_PAGE_IN_BYTES = 16 * 2**20
+
+
+def _stack_shape(model: Any, batch: int, n: int) -> tuple[int, ...] | None:
+    """``(batch, layers, heads, n, n)`` from the config, or None when the config does not say."""
+    config = model.config
+    # BERT's names; GPT-2 and DistilBERT map them onto their own (n_layer/n_layers...).
+    n_layers = getattr(config, "num_hidden_layers", None)
+    n_heads = getattr(config, "num_attention_heads", None)
+    if not (isinstance(n_layers, int) and isinstance(n_heads, int) and n_layers > 0 and n_heads > 0):
+        return None
+    return (batch, n_layers, n_heads, n, n)
+
+
+def _page_in(shape: tuple[int, ...] | None) -> tuple[np.ndarray | None, threading.Thread | None]:
+    """The stack's array, with its pages being touched on another thread for a large one.
+
+    Why: the first write to fresh memory costs page faults — 0.1 s for the 144 MiB of n=512,
+    up to 0.4 s when the kernel must assemble huge pages — which, done while copying after
+    the pass, was most of the time between the model's output and the first picture
+    (issue 13).  Touched during the pass, the copy afterwards takes ~20 ms.  The price: the
+    stack is resident during the pass, 144 MiB more at the peak for n=512.
+    """
+    if shape is None:
+        return None, None
+    stack = np.empty(shape, dtype=np.float32)
+    if stack.nbytes < _PAGE_IN_BYTES:
+        return stack, None
+    thread = threading.Thread(target=stack.fill, args=(0.0,), name="attnviz-page-in", daemon=True)
+    thread.start()
+    return stack, thread
 
 
 def _ensure_eager(model: Any) -> None:
@@ -190,8 +231,13 @@ def _ensure_eager(model: Any) -> None:
             model.set_attn_implementation("eager")
 
 
-def _stack_attention(attentions: list[Any], model: Any, batch: int, n: int) -> np.ndarray:
-    """One float32 ``[batch, layer, head, n, n]`` array; empties ``attentions`` as it copies."""
+def _stack_attention(
+    attentions: list[Any], model: Any, batch: int, n: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """One float32 ``[batch, layer, head, n, n]`` array; empties ``attentions`` as it copies.
+
+    ``out`` is used when it has that shape (see :func:`_page_in`).
+    """
     config = model.config
     n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
     hint_es = 'Cárgalo con attnviz.load_model(...) o con attn_implementation="eager".'
@@ -217,7 +263,8 @@ def _stack_attention(attentions: list[Any], model: Any, batch: int, n: int) -> n
     del first
     # Copy layer by layer into one array and drop each tensor as we go, so
     # that at most one copy of the stack (144 MiB at n=512 for BETO) is alive.
-    stack = np.empty((batch, len(attentions), n_heads, n, n), dtype=np.float32)
+    shape = (batch, len(attentions), n_heads, n, n)
+    stack = out if out is not None and out.shape == shape else np.empty(shape, dtype=np.float32)
     for i in range(len(attentions)):
         layer = attentions[i]
         if layer is None or tuple(layer.shape) != (batch, n_heads, n, n):

@@ -169,3 +169,54 @@ def test_a_result_makes_the_array_it_is_given_read_only(beto_result):
     assert mine.flags.writeable
     dataclasses.replace(beto_result, attention=mine)
     assert not mine.flags.writeable  # documented: no copy is made (144 MiB at 512 tokens)
+
+
+def test_a_long_text_is_copied_into_the_paged_in_stack(minilm, monkeypatch):
+    """Above the page-in size, extraction fills the array paged in beside the pass: same weights
+    as the recomputation from the model's own matrices, and the array is that one."""
+    from attnviz import extraction
+
+    model, tokenizer = minilm
+    text = "El perro que persiguió al gato cruzó la calle. " * 30
+    made = []
+    page_in = extraction._page_in
+
+    def spy(shape):
+        stack, thread = page_in(shape)
+        made.append((stack, thread))
+        return stack, thread
+
+    monkeypatch.setattr(extraction, "_page_in", spy)
+    result = attnviz.extract(model, tokenizer, text)
+    [(stack, thread)] = made
+    # 6 x 12 x n x n float32 is above the threshold: it was paged in on a thread, and used.
+    assert result.attention.nbytes >= extraction._PAGE_IN_BYTES
+    assert thread is not None and not thread.is_alive()
+    assert np.shares_memory(result.attention, stack)
+    expected = _recompute_attention(model, tokenizer, text)
+    np.testing.assert_allclose(result.attention, expected, atol=1e-5, rtol=0)
+
+
+def test_a_config_without_layer_or_head_counts_stacks_after_the_pass(minilm):
+    from attnviz import extraction
+
+    model, _ = minilm
+
+    class Unsaid:
+        config = type("Config", (), {})()
+
+    assert extraction._stack_shape(Unsaid(), 1, 10) is None
+    assert extraction._stack_shape(model, 2, 10) == (2, 6, 12, 10, 10)
+    assert extraction._page_in(None) == (None, None)
+
+
+def test_one_head_looking_ahead_anywhere_makes_a_model_bidirectional():
+    from attnviz.extraction import is_causal
+
+    causal = np.tril(np.ones((3, 4, 5, 5), dtype=np.float32))
+    assert is_causal(causal)
+    ahead = causal.copy()
+    ahead[2, 3, 1, 4] = 0.01  # last layer, last head
+    assert not is_causal(ahead)
+    assert not is_causal(np.ones((3, 4, 5, 5), dtype=np.float32))
+    assert not is_causal(np.ones((1, 1, 1, 1), dtype=np.float32))

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import InvalidInputTypeError
 from .labels import MAX_TITLE_CHARS, label_text
 from .result import AttentionResult, require_result
-from .style import CMAP, SCALES, Scale, check_scale, colorbar_label, font_sizes
+from .style import CMAP, SCALE_LABELS, SCALES, Scale, check_scale, colorbar_label, font_sizes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,6 +66,16 @@ VALUE_PAD_EM = 0.15
 HIGHLIGHT_PAD_EM = 0.2
 #: One dependency nesting level, in ems of the relation labels.
 DEP_LEVEL_EM = 2.2
+#: Where the colour bar goes: upright right of the arcs, or on a line of its own above them (a wide,
+#: short picture for a projector: the whole width goes to the tokens).
+ColorbarPlace = Literal["right", "top"]
+#: The ``"top"`` colour bar: length and thickness in ems of the notes' size, the gap between it and
+#: the texts at its ends, and the widest top of a scale (maxima are rounded to NICE_STEPS).
+TOP_BAR_EM = (10.0, 0.7)
+TOP_BAR_GAP_EM = 0.5
+TOP_BAR_LONGEST_END = "0.0125"
+#: Least height of the arcs' area when the figure's height is given, in ems of the token labels.
+MIN_ARC_AREA_EM = 3.0
 #: Name of the Axes that holds the dependency arcs (see :func:`dependency_axes`).
 DEPENDENCY_AXES_LABEL = "dependencias"
 
@@ -270,13 +280,17 @@ class ArcLayout:
     dot_clear: float
     #: Points from the baseline (the Axes' bottom) down to the token labels.
     label_pad: float
-    #: How far the labels reach below their anchor, and left of the first slot, in points.
+    #: How far the labels reach below their anchor, left of the first slot and (labels or
+    #: numbers) right of the last one, in points.
     label_depth: float
     left_overhang: float
+    right_overhang: float
     #: Width of the Axes in points, and the most lines the notes above it may take.
     axes_width: float
     _linear: np.ndarray = field(repr=False, compare=False)
     notes_lines: int = 1
+    #: Points above the Axes taken by the colour bar's own line (``colorbar="top"``), else 0.
+    legend: float = 0.0
 
     @classmethod
     def build(cls, tokens: tuple[str, ...], fontsize: float | None, axes_width: float) -> ArcLayout:
@@ -328,6 +342,10 @@ class ArcLayout:
             reach = np.full(n, line / 2)
         positions = np.arange(n) if not focus else np.zeros(n)
         overhang = _round_up(float(np.max(reach - (positions + lead) * slot, initial=0.0)), 6.0)
+        # Right of the last slot: half a number, or the last label (a highlighted one with its box).
+        last = float(widths[-1]) / 2 if n and rotation == 0 else line / 2 * (sin if rotation == 45 else 1.0)
+        trail = 0.4 if focus else 0.2  # x distance of the last slot from the Axes' right edge
+        right = _round_up(max(box[0] / 2, last + box_pad) - trail * slot, 6.0)
         return cls(
             n=n,
             sizes=sizes,
@@ -344,6 +362,7 @@ class ArcLayout:
             label_pad=label_pad,
             label_depth=depth,
             left_overhang=overhang,
+            right_overhang=right,
             axes_width=axes_width,
             _linear=np.arange(n, dtype=np.float64),
         )
@@ -361,7 +380,9 @@ class ArcLayout:
             self.label_pad,
             self.label_depth,
             self.left_overhang,
+            self.right_overhang,
             self.notes_lines,
+            self.legend,
             tuple(sorted(self.sizes.items())),
         )
 
@@ -477,9 +498,11 @@ def figure_layout(
     fontsize: float | None = None,
     *,
     width: float | None = None,
+    height: float | None = None,
     title: bool = True,
-    colorbar: bool = True,
+    colorbar: bool | ColorbarPlace = True,
     syntax: SyntaxAnnotation | None = None,
+    hides_links: bool = True,
 ) -> FigureLayout:
     """Lay out a new arc figure without drawing: its size and the rectangles of its Axes.
 
@@ -491,10 +514,22 @@ def figure_layout(
         Base text size (see :func:`attnviz.style.font_sizes`).
     width : float, optional
         Figure width in inches; default :func:`figure_size`.
-    title, colorbar : bool
-        Leave room for a title, and for a colour bar on the right.
+    height : float, optional
+        Figure height in inches: the arcs' area takes what the text leaves (at
+        least :data:`MIN_ARC_AREA_EM` ems of the labels; the figure grows
+        past ``height`` rather than squash it more).  Default: an arcs' area
+        :data:`ARC_AREA_IN` tall.
+    title : bool
+        Leave room for a title.
+    colorbar : bool, "right" or "top"
+        Leave room for a colour bar: upright on the right (``True``), or on a
+        line of its own above the arcs (``"top"``), which leaves the whole
+        width to the tokens.
     syntax : SyntaxAnnotation, optional
         Leave room below the labels for its dependency arcs.
+    hides_links : bool
+        Whether a view may hide weak links (``top_k`` or ``threshold``):
+        ``False`` leaves no room in the notes for counting them.
 
     Returns
     -------
@@ -504,46 +539,127 @@ def figure_layout(
     --------
     >>> figure_layout(result, fontsize=16).size
     (12.8, 5.9)
+    >>> figure_layout(result, fontsize=16, width=8, height=3.3, colorbar="top").size
+    (8.0, 3.3)
     """
     sizes = font_sizes(fontsize)
+    place = colorbar_place(colorbar)
     width = figure_size(result.n_tokens, fontsize) if width is None else float(width)
     total = width * 72.0
+    arcs = ARC_AREA_IN * 72.0 * (max(1.0, sizes["labels"] / 12.0) if place == "right" else 1.0)
+    plan = _plan_figure(result, fontsize, total, arcs, place, title, syntax, hides_links)
+    if height is not None:
+        # The right colour bar's label wraps to the arcs' height, which changes the room left for
+        # the tokens: a few rounds settle it (its lines change in whole steps).
+        for _ in range(3):
+            fitted = max(height * 72.0 - plan.top - plan.bottom, MIN_ARC_AREA_EM * sizes["labels"])
+            if abs(fitted - arcs) < 0.5:
+                break
+            arcs = fitted
+            plan = _plan_figure(result, fontsize, total, arcs, place, title, syntax, hides_links)
+    left, right, top, bottom, layout = plan.left, plan.right, plan.top, plan.bottom, plan.layout
+    figure_height = top + arcs + bottom
+    fraction = (left / total, bottom / figure_height, (total - left - right) / total, arcs / figure_height)
+    bar = None
+    if place == "right":
+        bar = (
+            (total - right + 10.0) / total,
+            (bottom + 0.1 * arcs) / figure_height,
+            12.0 / total,
+            0.8 * arcs / figure_height,
+        )
+    elif place == "top":
+        x, y, w, h = top_bar_box(layout)
+        bar = (
+            (total - right - x - w) / total,
+            (bottom + arcs + y) / figure_height,
+            w / total,
+            h / figure_height,
+        )
+    deps = None
+    if syntax is not None:
+        deps = (fraction[0], 4.0 / figure_height, fraction[2], (plan.dependencies - 6.0) / figure_height)
+    return FigureLayout((width, round(figure_height / 72.0, 3)), fraction, bar, deps, layout)
+
+
+class _FigurePlan(NamedTuple):
+    """Margins (points) around the arcs' Axes for one arcs' height, and the layout they give."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+    dependencies: float
+    layout: ArcLayout
+
+
+def _plan_figure(
+    result: AttentionResult,
+    fontsize: float | None,
+    total: float,
+    arcs: float,
+    place: ColorbarPlace | None,
+    title: bool,
+    syntax: SyntaxAnnotation | None,
+    hides_links: bool,
+) -> _FigurePlan:
+    sizes = font_sizes(fontsize)
     notes = sizes["notes"]
-    arcs = ARC_AREA_IN * 72.0 * max(1.0, sizes["labels"] / 12.0)
     right = 0.0
-    if colorbar:
+    if place == "right":
         # Bar, its tick labels ("0.0025"), and its label written sideways on as many lines as it needs.
         lines = 1 + max(colorbar_lines(scale, notes, 0.95 * arcs).count("\n") for scale in SCALES)
         right = 10.0 + 12.0 + 4.0 + text_width("0.0025", notes) + 6.0 + lines * LINE_EM * notes + 6.0
     left = 8.0
+    if place == "top":
+        # Nothing right of the arcs but what reaches past their last slot.
+        right = 8.0
     layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
-    if layout.left_overhang + 4.0 > left:
-        left = layout.left_overhang + 4.0
+    if layout.left_overhang + 4.0 > left or (place == "top" and layout.right_overhang + 4.0 > right):
+        left = max(left, layout.left_overhang + 4.0)
+        right = max(right, layout.right_overhang + 4.0) if place == "top" else right
         layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
-    layout = dataclasses.replace(layout, notes_lines=longest_notes(result, layout))
+    legend = top_bar_height(layout.sizes) if place == "top" else 0.0
+    lines = longest_notes(result, layout, hides_links)
+    layout = dataclasses.replace(layout, notes_lines=lines, legend=legend)
     dependencies = _dependency_height(layout, syntax) if syntax is not None else 0.0
     top = notes_height(layout) + ((LINE_EM * sizes["title"] + 8.0) if title else 0.0)
-    labels = layout.label_pad + layout.label_depth + 6.0
-    bottom = labels + dependencies
-    height = top + arcs + bottom
-    fraction = (left / total, bottom / height, (total - left - right) / total, arcs / height)
-    bar = None
-    if colorbar:
-        bar = (
-            (total - right + 10.0) / total,
-            (bottom + 0.1 * arcs) / height,
-            12.0 / total,
-            0.8 * arcs / height,
-        )
-    deps = None
-    if syntax is not None:
-        deps = (fraction[0], 4.0 / height, fraction[2], (dependencies - 6.0) / height)
-    return FigureLayout((width, round(height / 72.0, 3)), fraction, bar, deps, layout)
+    bottom = layout.label_pad + layout.label_depth + 6.0 + dependencies
+    return _FigurePlan(left, right, top, bottom, dependencies, layout)
+
+
+def colorbar_place(colorbar: object) -> ColorbarPlace | None:
+    """Where a ``colorbar=`` option puts the colour bar: ``"right"`` (``True``), ``"top"``, or None."""
+    if colorbar is True or colorbar == "right":
+        return "right"
+    if colorbar == "top":
+        return "top"
+    if colorbar is False or colorbar is None:
+        return None
+    raise InvalidInputTypeError(
+        f'colorbar debe ser True, False, "right" o "top", no {colorbar!r}.',
+        f'colorbar must be True, False, "right" or "top", not {colorbar!r}.',
+    )
+
+
+def top_bar_height(sizes: dict[str, float]) -> float:
+    """Points above the Axes for the colour bar's own line: one line of notes and a little air."""
+    return LINE_EM * sizes["notes"] + 6.0
+
+
+def top_bar_box(layout: ArcLayout) -> tuple[float, float, float, float]:
+    """Where the ``"top"`` colour bar goes, in points: (gap left of the Axes' right edge, height
+    above the Axes' top, width, thickness).  Its right end leaves room for the scale's top."""
+    size = layout.sizes["notes"]
+    length, thickness = (TOP_BAR_EM[0] * size, TOP_BAR_EM[1] * size)
+    gap = TOP_BAR_GAP_EM * size
+    end = gap + text_width(TOP_BAR_LONGEST_END, size)
+    return end, (layout.legend - thickness) / 2, length, thickness
 
 
 def notes_height(layout: ArcLayout, lines: int | None = None) -> float:
-    """Points above the Axes for the notes line(s): also the title's pad."""
-    return 6.0 + (lines or layout.notes_lines) * LINE_EM * layout.sizes["notes"] + 4.0
+    """Points above the Axes for the notes line(s) and the colour bar's line: also the title's pad."""
+    return layout.legend + 6.0 + (lines or layout.notes_lines) * LINE_EM * layout.sizes["notes"] + 4.0
 
 
 def wrap_notes(notes: str, size: float, width: float) -> str:
@@ -557,11 +673,15 @@ def wrap_notes(notes: str, size: float, width: float) -> str:
     return "\n".join(lines)
 
 
-def longest_notes(result: AttentionResult, layout: ArcLayout) -> int:
-    """Lines the longest notes of any view of ``result`` take: every part, with three-digit counts."""
+def longest_notes(result: AttentionResult, layout: ArcLayout, hides_links: bool = True) -> int:
+    """Lines the longest notes of any view of ``result`` take: every part, with three-digit counts.
+
+    ``hides_links=False``: no view hides a link (no ``top_k`` or threshold
+    applies), so the notes never count hidden ones.
+    """
     parts = [
         f"Índices desde 0 · {label_text(result.model_name, 60)}",
-        "999 enlaces débiles ocultos",
+        *(["999 enlaces débiles ocultos"] if hides_links else []),
         *([_unlabelled(999, result)] if layout.focus else []),
         "99 valores sin sitio",
         *([CAUSAL_NOTE] if result.causal else []),
@@ -571,7 +691,7 @@ def longest_notes(result: AttentionResult, layout: ArcLayout) -> int:
 
 def _unlabelled(count: int, result: AttentionResult) -> str:
     unit = result.unit_noun if count == 1 else f"{result.unit_noun}s"
-    return f"texto largo: {count} {unit} sin etiqueta (una marca gris cada uno)"
+    return f"texto largo: {count} {unit} sin etiqueta (marcas grises)"
 
 
 def _count(count: int, one: str, many: str) -> str:
@@ -619,6 +739,8 @@ class ArcArtists(NamedTuple):
     notes: Text
     colorbar: Colorbar | None
     rug: LineCollection
+    #: The ``"top"`` colour bar's texts: its label, "0" and the scale's top (empty otherwise).
+    colorbar_texts: tuple[Text, ...] = ()
 
 
 class _ArcPlotter:
@@ -787,7 +909,7 @@ class _ArcPlotter:
             0.0,
             1.0,
             notes_text,
-            transform=notes_transform(ax),
+            transform=notes_transform(ax, layout),
             fontsize=notes_size,
             color="0.35",
             va="bottom",
@@ -795,18 +917,91 @@ class _ArcPlotter:
             gid="notes",
         )
         bar = None
+        ends: list[Text] = []
         if colorbar is not False:
             mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-            if colorbar is True:
-                bar = ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01)
+            if layout.legend:
+                # The colour bar on its own line above the arcs (the layout left it that room).
+                cax = colorbar if colorbar is not True else top_bar_axes(ax, layout)
+                bar = ax.figure.colorbar(mappable, cax=cax, orientation="horizontal")
+                # Its ends say 0 and the top in texts of its own; a new scale would bring ticks back.
+                cax.xaxis.set_visible(False)
+                ends = top_bar_texts(cax, layout)
+                set_top_bar(ends, self.scale, self.vmax, layout)
             else:
-                bar = ax.figure.colorbar(mappable, cax=colorbar)
-            height = _points(bar.ax.get_window_extent().height, ax)
-            bar.set_label(colorbar_lines(self.scale, notes_size, height), fontsize=notes_size)
-            bar.ax.tick_params(labelsize=notes_size)
+                if colorbar is True:
+                    bar = ax.figure.colorbar(mappable, ax=ax, shrink=0.8, pad=0.01)
+                else:
+                    bar = ax.figure.colorbar(mappable, cax=colorbar)
+                height = _points(bar.ax.get_window_extent().height, ax)
+                bar.set_label(colorbar_lines(self.scale, notes_size, height), fontsize=notes_size)
+                bar.ax.tick_params(labelsize=notes_size)
         if syntax is not None and not layout.focus:
             draw_syntax(ax, self, syntax, dependencies)
-        return ArcArtists(arcs, self_dot, labels, texts, notes, bar, rug)
+        return ArcArtists(arcs, self_dot, labels, texts, notes, bar, rug, tuple(ends))
+
+
+def top_bar_axes(ax: Axes, layout: ArcLayout) -> Axes:
+    """An Axes for the ``"top"`` colour bar above ``ax``, placed (when drawn) where
+    :func:`top_bar_box` says: for a plot on an Axes the caller made."""
+    from matplotlib.transforms import Bbox
+
+    cax = ax.inset_axes((0.0, 1.0, 0.1, 0.1))
+
+    def above(_axes: Any, renderer: Any) -> Bbox:
+        main = ax.get_window_extent(renderer)
+        pixels = root_figure(ax).dpi / 72.0
+        x, y, width, height = (value * pixels for value in top_bar_box(layout))
+        box = Bbox.from_bounds(main.x1 - x - width, main.y1 + y, width, height)
+        return box.transformed(ax.figure.transSubfigure.inverted())
+
+    cax.set_axes_locator(above)
+    return cax
+
+
+def top_bar_texts(cax: Axes, layout: ArcLayout) -> list[Text]:
+    """The ``"top"`` colour bar's label, left of its "0", and the scale's top at its right end."""
+    from matplotlib.transforms import offset_copy
+
+    size = layout.sizes["notes"]
+    gap = TOP_BAR_GAP_EM * size
+    figure = root_figure(cax)
+    zero = text_width("0", size)
+    style: dict[str, Any] = {"fontsize": size, "va": "center_baseline"}
+    where = [
+        (0.0, -(2 * gap + zero), "right", "colorbar-label"),
+        (0.0, -gap, "right", "colorbar-min"),
+        (1.0, gap, "left", "colorbar-max"),
+    ]
+    return [
+        cax.text(
+            x,
+            0.5,
+            "",
+            transform=offset_copy(cax.transAxes, fig=figure, x=dx, units="points"),
+            ha=ha,
+            gid=gid,
+            **style,
+        )
+        for x, dx, ha, gid in where
+    ]
+
+
+def set_top_bar(texts: list[Text], scale: Scale, vmax: float, layout: ArcLayout) -> None:
+    """Write which scale the ``"top"`` colour bar shows, from 0 to ``vmax``, into its texts."""
+    label, low, high = texts
+    size = layout.sizes["notes"]
+    gap = TOP_BAR_GAP_EM * size
+    # The label may take the line left of the bar, up to the figure's left margin (as wide as the
+    # labels' overhang).  Short of room it names only the scale, which is what the bar must say.
+    x, _, length, _ = top_bar_box(layout)
+    room = layout.axes_width + layout.left_overhang - x - length - 3 * gap - text_width("0", size)
+    words = colorbar_label(scale)
+    if text_width(words, size) > room:
+        words = f"escala {SCALE_LABELS[scale]}"
+    label.set_text(fit_text(words, size, room))
+    low.set_text("0")
+    high.set_text(f"{vmax:g}")
 
 
 def colorbar_lines(scale: Scale, size: float, height: float) -> str:
@@ -829,10 +1024,12 @@ def rug_segments(x: np.ndarray) -> list[np.ndarray]:
     return [np.array([[xi, 0.0], [xi, 0.025]]) for xi in x.tolist()]
 
 
-def notes_transform(ax: Axes) -> Transform:
+def notes_transform(ax: Axes, layout: ArcLayout | None = None) -> Transform:
+    """Where the notes start: above the Axes, and above the colour bar's line when it has one."""
     from matplotlib.transforms import offset_copy
 
-    return offset_copy(ax.transAxes, fig=root_figure(ax), y=6.0, units="points")
+    legend = 0.0 if layout is None else layout.legend
+    return offset_copy(ax.transAxes, fig=root_figure(ax), y=6.0 + legend, units="points")
 
 
 def value_transform(ax: Axes, layout: ArcLayout, row: int) -> Transform:
@@ -999,11 +1196,12 @@ def plot_arcs(
     threshold: float = 0.0,
     values: Values = "top",
     scale: Scale | None = None,
-    colorbar: bool = True,
+    colorbar: bool | ColorbarPlace = True,
     matrix: np.ndarray | None = None,
     title: str | bool | None = None,
     fontsize: float | None = None,
     syntax: SyntaxAnnotation | bool | None = None,
+    figsize: tuple[float | None, float | None] | None = None,
 ) -> Axes:
     """Draw the attention from token ``source`` in one layer and head as arcs.
 
@@ -1038,8 +1236,10 @@ def plot_arcs(
         Top of the colour and width scale: the head's maximum (default,
         :data:`attnviz.style.DEFAULT_SCALE`), 1, or the source row's maximum;
         maxima are rounded up to round numbers.
-    colorbar : bool
-        Add a colour bar.
+    colorbar : bool, "right" or "top"
+        Add a colour bar: upright on the right (``True``), or on a line of
+        its own above the arcs (``"top"``: the whole width for the tokens,
+        for a wide and short picture).
     matrix : ndarray, optional
         An ``[n, n]`` matrix (an aggregate, see :mod:`attnviz.aggregate`) to draw instead of one head.
     title : str or False, optional
@@ -1057,6 +1257,10 @@ def plot_arcs(
         :class:`attnviz.syntax.ParserUnavailableError`).  The dependency arcs
         live in their own Axes under the labels: :func:`dependency_axes`
         returns it.  Not drawn when a long input is focused.
+    figsize : (float or None, float or None), optional
+        Width and height in inches of the new figure (``ax=None``); a None
+        keeps the default.  With a height, the arcs' area takes what the
+        text leaves (see :func:`figure_layout`).
 
     Returns
     -------
@@ -1069,22 +1273,36 @@ def plot_arcs(
     >>> ax = attnviz.plot_arcs(result, layer=3, head=5, source=2)
     >>> ax.figure.savefig("arcos.svg")
     >>> attnviz.plot_arcs(result, 3, 5, 2, fontsize=16, scale="absolute")  # for the projector
+    >>> attnviz.plot_arcs(result, 3, 5, 2, fontsize=16, colorbar="top", figsize=(8, 3.3))  # wide, short
     >>> attnviz.plot_arcs(result, 3, 0, 2, matrix=attnviz.rollout(result, 3), title="Rollout")
     """
     result = require_result(result)
     scale = check_scale(scale)
     annotation = check_syntax(result, syntax)
+    place = colorbar_place(colorbar)
     dependencies = None
-    colorbar_target: bool | Axes = colorbar
+    colorbar_target: bool | Axes = place is not None
     if ax is None:
         import matplotlib.pyplot as plt
 
-        plan = figure_layout(result, fontsize, title=title is not False, colorbar=colorbar, syntax=annotation)
+        width, height = figsize or (None, None)
+        plan = figure_layout(
+            result,
+            fontsize,
+            width=width,
+            height=height,
+            title=title is not False,
+            colorbar=place or False,
+            syntax=annotation,
+            hides_links=threshold > 0 or resolve_top_k(top_k, result.n_tokens) is not None,
+        )
         made = place_axes(plt.figure(figsize=plan.size), plan)
         ax, layout, dependencies = made.ax, made.layout, made.dependencies
         colorbar_target = made.colorbar if made.colorbar is not None else False
     else:
         layout = ArcLayout.build(result.tokens, fontsize, _points(ax.get_window_extent().width, ax))
+        if place == "top":
+            layout = dataclasses.replace(layout, legend=top_bar_height(layout.sizes))
     given = "" if title is False else (title if isinstance(title, str) else None)
     plotter = _ArcPlotter(result, layer, head, source, layout, top_k, threshold, values, scale, matrix, given)
     if given is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -42,6 +43,60 @@ MAX_WIDTH_PX = 1280
 MAX_TEXT_PICTURES = 2000
 #: Backgrounds kept per source in a focused layout (a whole canvas each, ~2.5 MB).
 MAX_SOURCE_BACKGROUNDS = 4
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One text of a picture as drawn."""
+
+    #: ``"token-<i>"`` or ``"value-<j>"`` (the token it belongs to).
+    gid: str
+    text: str
+    #: Font size in points.
+    fontsize: float
+    #: (left, top, right, bottom) of the text's own box (rotated text: the box around it; a
+    #: highlighted label's coloured box not included), in the PNG's pixels, origin top-left.
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PictureText:
+    """The token labels and numbers of an arc picture, as drawn: how large, and where.
+
+    With the size of the picture on a screen, it gives the size of its text
+    there (:meth:`on_screen`): what a projector test measures.
+    """
+
+    #: The PNG's size in pixels, and the figure's dots per inch.
+    width: int
+    height: int
+    dpi: float
+    #: The token labels in the picture, and the numbers (weights) printed under the tokens.
+    labels: tuple[TextBox, ...]
+    values: tuple[TextBox, ...]
+
+    def on_screen(self, fontsize: float, shown_width: float) -> float:
+        """The size of text ``fontsize`` points tall when the picture is shown ``shown_width`` wide.
+
+        Parameters
+        ----------
+        fontsize : float
+            A size in points, e.g. ``min(t.fontsize for t in text.labels)``.
+        shown_width : float
+            The picture's width on screen (CSS px, say).
+
+        Returns
+        -------
+        float
+            The text's size in the same unit as ``shown_width``.
+
+        Examples
+        --------
+        >>> text = renderer.picture_text()
+        >>> text.on_screen(min(t.fontsize for t in text.labels), shown_width=673)  # CSS px
+        18.69
+        """
+        return fontsize * self.dpi / 72.0 * shown_width / self.width
 
 
 class ArcGeometry:
@@ -117,6 +172,8 @@ class _ArcFigure:
         assert made.colorbar is not None and drawn.colorbar is not None
         self.cax: Axes = made.colorbar
         self.colorbar: Any = drawn.colorbar
+        #: The ``"top"`` colour bar's label and end values (drawn with its ticks' picture).
+        self.colorbar_texts = list(drawn.colorbar_texts)
         self.arcs = drawn.arcs
         self.self_dot = drawn.self_dot
         self.notes = drawn.notes
@@ -199,8 +256,13 @@ class ArcRenderer:
         Draw the title in the picture.  ``False`` leaves it out (and its room):
         a front end shows :func:`attnviz.arcs.arc_title` as text instead, and
         each redraw is about 3 ms cheaper.
-    width : float, optional
-        Figure width in inches (default: from the token count and text size).
+    width, height : float, optional
+        Figure size in inches (default: the width from the token count and
+        text size, the height from the text); with a height, the arcs' area
+        takes what the text leaves (:func:`attnviz.arcs.figure_layout`).
+    colorbar : "right" or "top"
+        The colour bar upright on the right, or on a line of its own above
+        the arcs (the whole width for the tokens: a wide, short picture).
     dpi : float, optional
         Default: 100, less if that would be wider than :data:`MAX_WIDTH_PX`.
     compress_level : int
@@ -213,6 +275,10 @@ class ArcRenderer:
     >>> renderer = ArcRenderer(result, fontsize=16, title=False)
     >>> png = renderer.render(3, 5, 2)
     >>> caption = arc_title(result, 3, 5, 2, mathtext=False)
+    >>> projector = ArcRenderer(result, fontsize=16, title=False, width=8, height=3.3, colorbar="top")
+    >>> png = projector.render(3, 5, 2)
+    >>> projector.picture_text().on_screen(16, shown_width=673)  # CSS px on a projector at 150 %
+    18.69
     """
 
     def __init__(
@@ -226,6 +292,8 @@ class ArcRenderer:
         syntax: SyntaxAnnotation | bool | None = None,
         title: bool = True,
         width: float | None = None,
+        height: float | None = None,
+        colorbar: Literal["right", "top"] = "right",
         dpi: float | None = None,
         compress_level: int = PNG_COMPRESS_LEVEL,
         palette: bool = True,
@@ -238,7 +306,17 @@ class ArcRenderer:
         self.syntax = arcs.check_syntax(result, syntax)
         self.title = bool(title)
         self.compress_level = compress_level
-        plan = arcs.figure_layout(result, fontsize, width=width, title=self.title, syntax=self.syntax)
+        self.colorbar = arcs.colorbar_place(colorbar) or "right"
+        plan = arcs.figure_layout(
+            result,
+            fontsize,
+            width=width,
+            height=height,
+            title=self.title,
+            colorbar=self.colorbar,
+            syntax=self.syntax,
+            hides_links=arcs.resolve_top_k(top_k, result.n_tokens) is not None,
+        )
         self.layout = plan.layout
         self._width = plan.size[0] * 72.0
         dpi = screen_dpi(plan.size[0]) if dpi is None else float(dpi)
@@ -252,7 +330,14 @@ class ArcRenderer:
             palette,
             compress_level,
         )
-        family = (self.title, dpi, palette, compress_level, tuple(sorted(plan.layout.sizes.items())))
+        family = (
+            self.title,
+            self.colorbar,
+            dpi,
+            palette,
+            compress_level,
+            tuple(sorted(plan.layout.sizes.items())),
+        )
         # A figure with dependency arcs draws this sentence's syntax into its background: its own.
         taken = _take_figure(key, family, self) if self.syntax is None else None
         if taken is None:
@@ -344,12 +429,14 @@ class ArcRenderer:
         for artist in dynamic:
             artist.set_visible(False)
         # The colour bar's ticks and label follow the scale; its gradient does not.
-        f.cax.yaxis.set_visible(False)
+        scale_texts = [f.cax.yaxis, *f.colorbar_texts]
+        for artist in scale_texts:
+            artist.set_visible(False)
         GlyphCache.install(f.canvas.get_renderer())
         f.canvas.draw()
         f.blank = f.canvas.copy_from_bbox(f.figure.bbox)
-        f.colorbar_box = self._colorbar_region(f)
-        for artist in [f.arcs, f.self_dot, f.notes, f.rug, f.cax.yaxis]:
+        f.colorbar_box = self._colorbar_region(f, layout)
+        for artist in [f.arcs, f.self_dot, f.notes, f.rug, *scale_texts]:
             artist.set_visible(True)
 
     def _attach(self) -> None:
@@ -361,6 +448,7 @@ class ArcRenderer:
         self._highlighted: list[int] = []
         self._shown_labels: list[Text] = []
         self._shown_values: list[Text] = []
+        self._window_labels: list[Text] = []
         self._value_keys: list[tuple[Any, ...]] = []
         renderer = self.canvas.get_renderer()
         GlyphCache.install(renderer)
@@ -412,13 +500,17 @@ class ArcRenderer:
         return view
 
     @staticmethod
-    def _colorbar_region(figure: _ArcFigure) -> Any:
-        """Pixels right of the arcs' Axes, as tall as the figure: the colour bar, its ticks and label."""
+    def _colorbar_region(figure: _ArcFigure, layout: arcs.ArcLayout) -> Any:
+        """The pixels of the colour bar, its ticks and label, where nothing else is drawn: right of
+        the arcs' Axes and as tall as the figure, or (``"top"``) the line between the Axes and the notes."""
         from matplotlib.transforms import Bbox
 
         figure_box = figure.figure.bbox
-        arcs_right = figure.ax.get_window_extent().x1
-        return Bbox.from_extents(arcs_right + 1, figure_box.y0, figure_box.x1, figure_box.y1)
+        main = figure.ax.get_window_extent()
+        if layout.legend:
+            line = layout.legend * figure.figure.dpi / 72.0
+            return Bbox.from_extents(figure_box.x0, main.y1 + 1, figure_box.x1, main.y1 + line)
+        return Bbox.from_extents(main.x1 + 1, figure_box.y0, figure_box.x1, figure_box.y1)
 
     # -- per redraw ----------------------------------------------------------
 
@@ -527,7 +619,11 @@ class ArcRenderer:
         ticks = f.colorbar_pictures.get(self._scale_key)
         if ticks is None:
             self._set_colorbar(*self._scale_key)
-            self.cax.yaxis.draw(renderer)
+            if f.colorbar_texts:
+                for text in f.colorbar_texts:
+                    text.draw(renderer)
+            else:
+                self.cax.yaxis.draw(renderer)
             f.colorbar_pictures[self._scale_key] = canvas.copy_from_bbox(f.colorbar_box)
         else:
             canvas.restore_region(ticks)
@@ -564,6 +660,9 @@ class ArcRenderer:
             return
         f.colorbar_key = (scale, vmax)
         self._colorbar.mappable.set_norm(self._view_norm)
+        if f.colorbar_texts:
+            arcs.set_top_bar(f.colorbar_texts, scale, vmax, self.layout)
+            return
         height = self.cax.get_position().height * self.figure.get_figheight() * 72.0
         size = self.layout.sizes["notes"]
         self._colorbar.set_label(arcs.colorbar_lines(scale, size, height), fontsize=size)
@@ -596,6 +695,40 @@ class ArcRenderer:
         if self.encoder is None:
             return encode_png(self.figure, self.compress_level, max_bytes=None)
         return self.encoder.encode(self.figure)
+
+    def picture_text(self) -> PictureText:
+        """The token labels and numbers of the last picture :meth:`render` made, as drawn.
+
+        Returns
+        -------
+        PictureText
+            Font sizes and boxes in the PNG's pixels, and the PNG's size and dpi.
+
+        Examples
+        --------
+        >>> png = renderer.render(3, 5, 2)
+        >>> text = renderer.picture_text()
+        >>> min(t.fontsize for t in text.labels), len(text.values)
+        (16.0, 5)
+        """
+        renderer = self.canvas.get_renderer()
+        width, height = self.canvas.get_width_height()
+        # Unfocused, every label is in the picture (in the background, or drawn again when highlighted).
+        labels = self._window_labels + self._shown_labels if self.layout.focus else self._labels
+
+        def boxes(texts: list[Text]) -> tuple[TextBox, ...]:
+            # A focused window's label drawn again highlighted is one label.
+            found: dict[str, TextBox] = {}
+            for text in texts:
+                if not (text.get_visible() and text.get_text()):
+                    continue
+                x0, y0, x1, y1 = text.get_window_extent(renderer).extents
+                corners = (float(x0), float(height - y1), float(x1), float(height - y0))
+                gid = str(text.get_gid())
+                found[gid] = TextBox(gid, text.get_text(), float(text.get_fontsize()), corners)
+            return tuple(found.values())
+
+        return PictureText(width, height, float(self.figure.dpi), boxes(labels), boxes(self._shown_values))
 
     def rgba(self) -> np.ndarray:
         """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""

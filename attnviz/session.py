@@ -40,7 +40,7 @@ from .labels import shorten
 from .loading import OFFLINE_ALIAS, OFFLINE_DISPLAY_NAME, display_name, load_model
 from .metrics import attention_metrics
 from .png import PNG_COMPRESS_LEVEL, encode_png
-from .render import ArcRenderer, FigureRenderer
+from .render import MAX_WIDTH_PX, ArcRenderer, FigureRenderer, PictureText
 from .result import AttentionResult
 from .style import CLASSROOM_FONTSIZE, DEFAULT_SCALE, SCALE_LABELS, SCALES
 from .syntax import PARSER_MODEL, SyntaxAnnotation, load_parser, parse
@@ -115,10 +115,14 @@ PICTURE_CACHE = 64
 HEATMAP_MAX_SIDE = 10.0
 #: Longest token text in a selector option, the weights table or a title shown as text.
 MAX_TEXT_CHARS = 40
-#: Arc figure width in classroom mode, in inches.  A 1280x720 projector at 150 % zoom with the
-#: sidebar closed shows the explorer's picture about 670 CSS px wide; a figure this wide, shown
-#: there, draws CLASSROOM_FONTSIZE-point labels about 18 px tall (16 pt * 670 / (8.3 * 72)).
+#: Arc figure size in classroom mode, in inches.  A 1280x720 projector at 150 % zoom with the
+#: sidebar closed shows the explorer's picture 673 CSS px wide: a figure 8 inches wide draws
+#: CLASSROOM_FONTSIZE-point labels 18.7 px tall there (16 pt * 673 / (8 * 72)).  JupyterLab 4 leaves
+#: 359 px of notebook under its bars; the layer slider's row and the title take 64 of them, so the
+#: picture may be 295 px tall: 3.5 inches at that width.  3.3 leave room for a long sentence's
+#: deeper labels (the figure grows rather than squash the arcs, tests/test_arcs_classroom.py).
 CLASSROOM_ARC_WIDTH = 8.0
+CLASSROOM_ARC_HEIGHT = 3.3
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,24 @@ class Controls:
     def arc_width(self) -> float | None:
         """Width of the arc figure in inches; None: from the token count and text size."""
         return CLASSROOM_ARC_WIDTH if self.classroom else None
+
+    @property
+    def arc_figure(self) -> dict[str, Any]:
+        """How the arc renderer lays its figure out (:class:`attnviz.render.ArcRenderer` options).
+
+        In classroom mode: a wide, short figure that fits under the sliders
+        on a projector's screen, its colour bar on a line above the arcs so
+        that the tokens get the whole width, and as many pixels as a
+        notebook shows (sharp at 150 % zoom).  Otherwise: {} (the defaults).
+        """
+        if not self.classroom:
+            return {}
+        return {
+            "width": CLASSROOM_ARC_WIDTH,
+            "height": CLASSROOM_ARC_HEIGHT,
+            "colorbar": "top",
+            "dpi": MAX_WIDTH_PX / CLASSROOM_ARC_WIDTH,
+        }
 
 
 @dataclass(frozen=True)
@@ -459,28 +481,64 @@ class Session:
         title: str | None,
         syntax: SyntaxAnnotation | None,
     ) -> tuple[bytes, str]:
-        built_with = _parameters(ArcRenderer)
-        # A renderer that can leave its title out does: the front end shows it as text, which
-        # reads at any zoom and spares each redraw laying it out (issue 14).
-        text_title = "title" in built_with
-        # What the renderer fixes when it is built (its layout) keys it; the rest goes per render.
-        built = {
-            "fontsize": c.fontsize,
-            "width": c.arc_width,
-            "syntax": syntax,
-            "title": False if text_title else None,
-        }
-        key = ("arcs", result.level, c.classroom, None if syntax is None else id(syntax))
-        if key not in self._renderers:
-            self._renderers[key] = call_supported(ArcRenderer, result, **built)
-        renderer: ArcRenderer = self._renderers[key]
+        renderer = self._arc_renderer(result, c, syntax)
         # The colour scale changes per picture; text size and syntax only if the build did not fix them.
+        built_with = _parameters(ArcRenderer)
         per_render = {"scale": c.scale, "fontsize": c.fontsize, "syntax": syntax}
         per_render = {k: v for k, v in per_render.items() if k == "scale" or k not in built_with}
         picture = call_supported(
             renderer.render, c.layer, c.head, c.source, matrix=matrix, title=title, **per_render
         )
-        return picture, self._text_title(result, c) if text_title else ""
+        # A renderer that can leave its title out does: the front end shows it as text (_text_title).
+        return picture, self._text_title(result, c) if "title" in built_with else ""
+
+    def _arc_renderer(
+        self, result: AttentionResult, c: Controls, syntax: SyntaxAnnotation | None
+    ) -> ArcRenderer:
+        """The arc renderer of these controls' mode and level (built once; it fixes the layout)."""
+        key = ("arcs", result.level, c.classroom, None if syntax is None else id(syntax))
+        if key not in self._renderers:
+            # Without its title the picture reads at any zoom with the title as text beside it, and
+            # each redraw is spared laying the title out (issue 14).
+            built = {"fontsize": c.fontsize, "syntax": syntax, "title": False, **c.arc_figure}
+            self._renderers[key] = call_supported(ArcRenderer, result, **built)
+        renderer: ArcRenderer = self._renderers[key]
+        return renderer
+
+    def picture_text(self, controls: Controls) -> PictureText:
+        """The token labels and numbers of the arc picture ``controls`` show: sizes and boxes.
+
+        Draws that view again from the cached result (a few milliseconds; the
+        model does not run), so that what is measured is what the picture shows.
+
+        Parameters
+        ----------
+        controls : Controls
+            An arc view (``view="arcs"``).
+
+        Returns
+        -------
+        PictureText
+            Font sizes (points), boxes in the PNG's pixels, and the PNG's size and dpi.
+
+        Examples
+        --------
+        >>> text = session.picture_text(Controls(layer=0, head=0, source=1, classroom=True))
+        >>> text.on_screen(min(t.fontsize for t in text.labels), shown_width=673)  # CSS px
+        18.69
+        """
+        if controls.view != "arcs":
+            raise InvalidInputTypeError(
+                f"Solo la vista de arcos describe su texto, no «{controls.view}».",
+                f"Only the arc view describes its text, not {controls.view!r}.",
+            )
+        self.frame(controls)  # checks the controls, as the picture on screen was
+        result = self.view_result(controls.words)
+        assert result is not None
+        syntax = self.annotation(controls.words) if controls.syntax else None
+        matrix, title = self._matrix(result, controls)
+        self._arcs_picture(result, controls, matrix, title, syntax)
+        return self._arc_renderer(result, controls, syntax).picture_text()
 
     @staticmethod
     def _text_title(result: AttentionResult, c: Controls) -> str:

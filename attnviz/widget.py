@@ -480,7 +480,7 @@ class Explorer(widgets.VBox):
             control.layout.display = None if visible else "none"
         # In classroom mode the picture takes the whole width; a square one (heat map, grid) would
         # then be taller than a projector's screen, so it is fitted to the screen's height instead.
-        # The arcs are sized for the projector (Controls.arc_width) and are never shrunk.
+        # The arcs are drawn wide and short for the projector (Controls.arc_figure) and never shrunk.
         fit = self.classroom and controls.view != "arcs"
         self.image.layout.max_height = "75vh" if fit else None
         self.image.layout.object_fit = "contain" if fit else None

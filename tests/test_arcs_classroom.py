@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import warnings
 
+import matplotlib.text
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -15,7 +16,8 @@ import attnviz
 from attnviz import arcs
 from attnviz.labels import MAX_LABEL_CHARS, PLACEHOLDER
 from attnviz.render import ArcRenderer
-from attnviz.style import CLASSROOM_FONTSIZE, SCALE_LABELS, font_sizes
+from attnviz.session import Controls
+from attnviz.style import CLASSROOM_FONTSIZE, SCALE_LABELS, colorbar_label, font_sizes
 
 from .conftest import SEED
 from .helpers import make_result, random_attention, synthetic_result
@@ -428,3 +430,164 @@ def test_a_move_at_fourteen_tokens_is_a_small_faithful_palette_png(beto_result):
         )
         assert difference.mean() < 0.5
         assert np.percentile(difference.max(axis=-1), 99.9) <= 16
+
+
+# --------------------------------------------------------------------------- projector: wide and short
+
+#: The explorer's classroom figure (attnviz.session.Controls.arc_figure): 8 x 3.3 inches, colour bar
+#: on its own line above the arcs.
+PROJECTOR = Controls(classroom=True).arc_figure
+PROJECTOR_SIZE = (PROJECTOR["width"], PROJECTOR["height"])
+#: The tallest picture under the explorer's sliders on a 1280x720 projector at 150 % zoom:
+#: JupyterLab leaves 359 - 64 CSS px under the slider's row and the title, at 673 CSS px wide.
+MAX_PROJECTOR_HEIGHT = 8.0 * (359 - 64) / 673
+
+
+def _projector_renderer(result, **options) -> ArcRenderer:
+    return ArcRenderer(result, fontsize=CLASSROOM_FONTSIZE, title=False, **{**PROJECTOR, **options})
+
+
+def _inside_figure(texts, renderer, figure) -> None:
+    box = figure.bbox
+    for text in texts:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1, f"{text.get_text()!r} is cut at a side"
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1, f"{text.get_text()!r} is cut at the top or bottom"
+
+
+def _drawn_texts(figure) -> list:
+    from matplotlib.text import Text
+
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert texts
+    return texts
+
+
+@pytest.fixture(scope="module")
+def seed_minilm(minilm):
+    return attnviz.extract(*minilm, SEED)
+
+
+@pytest.mark.parametrize("fixture", ["seed_minilm", "beto_result"])
+def test_the_projector_figure_labels_every_token_of_the_seed_and_keeps_its_size(request, fixture):
+    """Issue 10: at the explorer's classroom size every token of the seed keeps its label (19 with
+    the offline model, 14 with BETO); the colour bar's line leaves the whole width to them."""
+    result = request.getfixturevalue(fixture)
+    width, height = PROJECTOR_SIZE
+    plan = arcs.figure_layout(
+        result, CLASSROOM_FONTSIZE, width=width, height=height, title=False, colorbar="top"
+    )
+    assert plan.size == PROJECTOR_SIZE
+    assert not plan.layout.focus and plan.layout.rotation in (45, 90)
+    # The arcs' Axes spans the figure but for the labels' and numbers' overhang.
+    assert plan.main[2] >= 0.9
+    assert plan.main[3] * PROJECTOR_SIZE[1] * 72 >= arcs.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE
+    renderer = _projector_renderer(result)
+    png = renderer.render(0, 0, 1)
+    assert Image.open(io.BytesIO(png)).size == (1280, 528)  # as many pixels as a notebook shows
+    text = renderer.picture_text()
+    assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(result.n_tokens)]
+    drawn = renderer.canvas.get_renderer()
+    _outlines_apart(renderer._labels, drawn, "token labels")
+    _assert_apart(_extents(renderer._shown_values, drawn), "numbers")
+    _inside_figure(_drawn_texts(renderer.figure), drawn, renderer.figure)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "El perro que persiguió al gato cruzó la calle y se durmió bajo el árbol grande.",
+        "Los estudiantes de la universidad, que llegaron tarde a la clase de inteligencia artificial, "
+        "preguntaron por qué la atención no es una explicación.",
+    ],
+    ids=["30-tokens", "long-words"],
+)
+@pytest.mark.parametrize("model", ["minilm", "beto"])
+def test_a_long_sentence_on_the_projector_focuses_and_still_fits_under_the_sliders(request, model, text):
+    result = attnviz.extract(*request.getfixturevalue(model), text)
+    assert 22 <= result.n_tokens <= 48
+    renderer = _projector_renderer(result)
+    width, height = renderer.figure.get_size_inches()
+    assert width == PROJECTOR_SIZE[0] and PROJECTOR_SIZE[1] <= height <= MAX_PROJECTOR_HEIGHT
+    assert renderer.layout.focus
+    source = result.n_tokens // 2
+    for view in [(0, 0, 1), (2, 3, source), (1, 1, result.n_tokens - 1)]:
+        png = renderer.render(*view)
+        assert_same_picture(
+            canvas_after(renderer, png),
+            reference_pixels(renderer, *view, colorbar="top", figsize=PROJECTOR_SIZE),
+        )
+        drawn = renderer.canvas.get_renderer()
+        shown = renderer.picture_text()
+        assert len(shown.labels) >= 7 and {t.fontsize for t in shown.labels} == {CLASSROOM_FONTSIZE}
+        _assert_apart(_extents(renderer._shown_values, drawn), "numbers")
+        _inside_figure(_drawn_texts(renderer.figure), drawn, renderer.figure)
+
+
+@pytest.mark.parametrize("scale", ["head", "absolute", "row"])
+def test_the_top_colour_bar_names_its_scale_and_its_ends(seed_minilm, scale):
+    ax = attnviz.plot_arcs(
+        seed_minilm, 2, 9, 5, scale=scale, fontsize=CLASSROOM_FONTSIZE, colorbar="top", figsize=PROJECTOR_SIZE
+    )
+    vmax = arcs.scale_top(seed_minilm.attention[2, 9], 5, scale)
+    texts = {t.get_gid(): t.get_text() for t in ax.figure.findobj(matplotlib.text.Text) if t.get_gid()}
+    assert texts["colorbar-label"] == colorbar_label(scale)
+    assert (texts["colorbar-min"], texts["colorbar-max"]) == ("0", f"{vmax:g}")
+    bar = next(a for a in ax.figure.axes if a is not ax)
+    renderer = _drawn(ax)
+    notes = next(t for t in ax.texts if t.get_gid() == "notes").get_window_extent(renderer)
+    # A horizontal bar on its own line: above the arcs, below the notes, right-aligned with them.
+    box = bar.get_window_extent(renderer)
+    assert box.width > 5 * box.height
+    assert ax.get_window_extent(renderer).y1 < box.y0 and box.y1 < notes.y0
+    assert not bar.xaxis.get_visible()  # its ends are texts: no ticks to crowd the line
+    _inside_figure(_drawn_texts(ax.figure), renderer, ax.figure)
+
+
+def test_a_reused_projector_figure_draws_the_next_sentence_like_plot_arcs(seed_minilm, minilm):
+    import gc
+
+    first = _projector_renderer(seed_minilm)
+    first.render(0, 0, 1, scale="absolute")
+    figure = first.figure
+    del first
+    gc.collect()
+    # Another length: the spare figure is laid out again, and its colour bar keeps no ticks.
+    longer = attnviz.extract(*minilm, SEED + " Después se durmió.")
+    second = _projector_renderer(longer)
+    assert second.figure is figure
+    for view, scale in [((0, 0, 1), "head"), ((3, 2, 4), "row")]:
+        png = second.render(*view, scale=scale)
+        reference = reference_pixels(second, *view, scale=scale, colorbar="top", figsize=PROJECTOR_SIZE)
+        assert_same_picture(canvas_after(second, png), reference)
+
+
+def test_a_given_height_squeezes_the_arcs_no_further_than_their_least_height(seed_minilm):
+    tall = arcs.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=8.0, height=6.0, colorbar="top")
+    assert tall.size == (8.0, 6.0)
+    short = arcs.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=8.0, height=1.0, colorbar="top")
+    arcs_points = short.main[3] * short.size[1] * 72
+    assert arcs_points == pytest.approx(arcs.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE, abs=0.1)
+    assert short.size[1] > 1.0  # it grows rather than squash the arcs more
+    # With the colour bar on the right too: the height is kept.
+    right = arcs.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=12.8, height=5.0)
+    assert right.size == (12.8, 5.0)
+
+
+def test_an_unknown_colour_bar_place_is_a_spanish_error(seed_minilm):
+    with pytest.raises(attnviz.AttnvizError, match="colorbar debe ser"):
+        attnviz.plot_arcs(seed_minilm, 0, 0, 1, colorbar="left")
+
+
+def test_a_top_colour_bar_on_an_axes_of_ones_own_sits_above_it(seed_minilm):
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(8, 4), layout="constrained")
+    attnviz.plot_arcs(seed_minilm, 2, 9, 5, ax=ax, colorbar="top", fontsize=CLASSROOM_FONTSIZE)
+    renderer = _drawn(ax)
+    (bar,) = ax.child_axes
+    box, main = bar.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert main.y1 < box.y0 and box.x1 < main.x1 and box.width > 5 * box.height
+    notes = next(t for t in ax.texts if t.get_gid() == "notes").get_window_extent(renderer)
+    assert box.y1 < notes.y0
+    plt.close(figure)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import re
 
 import ipywidgets as widgets
-import matplotlib.text
 import numpy as np
 import pytest
+from PIL import Image
 
 import attnviz
 import attnviz.widget
@@ -409,15 +410,13 @@ def test_classroom_mode_puts_slider_and_picture_first_at_full_width(minilm):
     assert ex.layer_slider in above[1].children and ex.token_selector in above[1].children
     assert ex.image.layout.width == "100%"
     classroom_picture = bytes(ex.image.value)
-    # What the picture was drawn with: projector-sized text on a figure as wide as the screen shows it.
-    renderer = next(r for key, r in ex.session._renderers.items() if key[0] == "arcs" and key[2])
-    labels = [
-        t for t in renderer.figure.findobj(matplotlib.text.Text) if (t.get_gid() or "").startswith("token-")
-    ]
-    if Session.supports("arcs", "fontsize"):
-        assert {t.get_fontsize() for t in labels} == {attnviz.style.CLASSROOM_FONTSIZE}
-    if Session.supports("arcs", "width"):
-        assert renderer.figure.get_figwidth() == pytest.approx(attnviz.session.CLASSROOM_ARC_WIDTH)
+    # What the picture was drawn with: projector-sized text on a wide, short figure, every token labelled.
+    text = ex.session.picture_text(ex.controls)
+    assert {t.fontsize for t in text.labels} == {attnviz.style.CLASSROOM_FONTSIZE}
+    assert len(text.labels) == ex.result.n_tokens
+    width, height = attnviz.session.CLASSROOM_ARC_WIDTH, attnviz.session.CLASSROOM_ARC_HEIGHT
+    assert (text.width / text.dpi, text.height / text.dpi) == pytest.approx((width, height), abs=0.01)
+    assert Image.open(io.BytesIO(classroom_picture)).size == (text.width, text.height)
 
     ex.mode_toggle.value = False  # the toggle in the explorer switches back
     assert not ex.controls.classroom and ex.controls.fontsize is None and ex.image.layout.width is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import subprocess
 import sys
@@ -157,3 +158,57 @@ def test_messages_name_the_control_of_each_front_end():
             == f"No se puede cargar «beto»: sin red. Usa el modelo sin conexión ({hint})."
         )
         assert "load_model" not in caught.value.message_en
+
+
+# -- the text of the arc picture, for a test on a real screen ------------------------------------------
+
+
+def test_picture_text_describes_the_arc_picture_the_controls_show(session):
+    from attnviz.render import PictureText
+    from attnviz.style import CLASSROOM_FONTSIZE, font_sizes
+
+    from .test_render import decode
+
+    result = session.result
+    shown = Controls(layer=0, head=0, source=1, classroom=True)
+    picture = session.frame(shown).picture
+    # Another view in between: the renderer now holds that one, and the text must not describe it.
+    session.frame(dataclasses.replace(shown, layer=4, head=7, source=9))
+    text = session.picture_text(shown)
+    assert isinstance(text, PictureText)
+    assert decode(picture).shape[:2] == (text.height, text.width) == (528, 1280)
+    assert text.dpi == 160.0
+    assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(result.n_tokens)]
+    assert {t.fontsize for t in text.labels} == {CLASSROOM_FONTSIZE}
+    assert {t.fontsize for t in text.values} == {font_sizes(CLASSROOM_FONTSIZE)["values"]}
+    # The numbers are this view's weights, each under its own token's label.
+    row = result.attention[0, 0, 1]
+    labels = {t.gid.split("-")[1]: t.box for t in text.labels}
+    assert len(text.values) >= 3
+    for value in text.values:
+        j = value.gid.split("-")[1]
+        assert value.text == f"{row[int(j)]:.2f}"
+        left, _, right, bottom = value.box
+        label_left, label_top, label_right, _ = labels[j]
+        assert bottom < label_top and left < label_right and label_left < right
+    for box in (t.box for t in (*text.labels, *text.values)):
+        assert 0 <= box[0] < box[2] <= text.width and 0 <= box[1] < box[3] <= text.height
+    # Shown 673 CSS px wide (a 1280x720 projector at 150 %), 16-point labels are 18.7 px tall.
+    assert text.on_screen(CLASSROOM_FONTSIZE, 673) == pytest.approx(16 * 160 / 72 * 673 / 1280)
+    assert text.on_screen(CLASSROOM_FONTSIZE, 673) == pytest.approx(18.69, abs=0.01)
+    assert session.forward_count == 1
+
+
+def test_picture_text_in_normal_mode_and_at_word_level(session):
+    text = session.picture_text(Controls(layer=2, head=3, source=2, words=True))
+    words = session.view_result(True)
+    assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(words.n_tokens)]
+    assert [t.text for t in text.labels] == list(words.tokens)
+    assert {t.fontsize for t in text.labels} == {10.0} and text.dpi == 100.0
+
+
+def test_picture_text_is_only_for_the_arc_view(session):
+    with pytest.raises(attnviz.AttnvizError, match="Solo la vista de arcos"):
+        session.picture_text(Controls(view="heatmap"))
+    with pytest.raises(attnviz.AttnvizError):
+        session.picture_text(Controls(layer=99))

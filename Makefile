@@ -69,8 +69,9 @@ bench: setup
 bench-browser: setup browser
 	$(BIN)/python bench/browser_latency.py --threads 1
 
-# Oldest supported corner: transformers 4.41.2, ipywidgets 7.7.1, numpy 1.26, matplotlib 3.8.
-compat:
+# Oldest supported corner: transformers 4.41.2, ipywidgets 7.7.1, numpy 1.26, matplotlib 3.8;
+# then the lesson and the explorer in Notebook 6.5 + ipywidgets 7.7.1 in Chromium.
+compat: browser
 	bash tools/compat.sh
 
 clean:

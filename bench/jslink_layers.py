@@ -366,21 +366,21 @@ def widgets_shown(page, seconds: float = 30.0) -> bool:
 
 def measure_page(browser, url: str, folder: Path, front: str, presses: int, link: Any) -> dict[str, Any]:
     from browser_latency import percentile
-    from jupyter_browser import kernel_print, run_all_cells, run_all_classic
+    from jupyter_browser import kernel_print, open_classic, run_all_cells, run_all_classic
 
     version = 7 if front == "notebook6" else 8
     pause = 0.15 + (link.rtt_ms / 1000 if link else 0.0)
     page = browser.new_page(viewport={"width": 1400, "height": 2400})
     try:
-        page.goto(url, timeout=300_000)
-        run_all = run_all_classic if front == "notebook6" else run_all_cells
-        run_all(page)
-        if not widgets_shown(page):
-            # Notebook 6 with ipywidgets 7 sometimes loses the widgets of cells that run while its
-            # widget manager restores the kernel's widgets at start-up; run them again, once.
-            print("widgets missing after the first run: running the cells again", file=sys.stderr)
-            run_all(page)
-            assert widgets_shown(page), "the widgets did not appear"
+        if front == "notebook6":
+            # Notebook 6's widget manager redraws widget outputs at the end of its start-up:
+            # run the cells after it (see jupyter_browser.open_classic).
+            open_classic(page, url, timeout_ms=300_000)
+            run_all_classic(page)
+        else:
+            page.goto(url, timeout=300_000)
+            run_all_cells(page)
+        assert widgets_shown(page), "the widgets did not appear"
         header = page.locator("text=/^threads = /").first.inner_text().strip()
         layers = int(header.split("layers =")[1].split("|")[0])
         time.sleep(2 + (link.rtt_ms / 100 if link else 0))  # the first neighbours arrive

@@ -241,8 +241,45 @@ CLASSIC_STATE = """() => {
 }"""
 
 
+#: What widgetsnbextension 3.x logs when the kernel (ipywidgets 7) has no control comm and it
+#: falls back to asking the kernel for each widget: the start of its last start-up step.
+WIDGETS_FALLBACK = 'Failed to fetch ipywidgets through the "jupyter.widget.control" comm channel'
+
+# One comm_info round trip: the kernel answers shell requests in order, so its reply comes after
+# the reply to the widget manager's own comm_info request, sent before it.
+COMM_INFO_ROUND_TRIP = """() => new Promise((resolve) =>
+    Jupyter.notebook.kernel.comm_info('jupyter.widget', (msg) => resolve(msg.content.comms)))"""
+
+
+def open_classic(page, url: str, timeout_ms: int = SERVER_START_SECONDS * 1000) -> None:
+    """Open a notebook in Jupyter Notebook 6.5 and wait until its widget manager has started.
+
+    Why: widgetsnbextension 3.x ends its start-up by re-rendering every output that holds a
+    widget, and a widget displayed before that moment loses its view (the output's model_id
+    becomes ""): "Run all" pressed while the manager still loads — its last step, a comm_info
+    request, waits behind the queued cells — leaves the explorer's cell empty.  The manager's
+    start is over once that request is answered: the warning about the control comm says it
+    was sent, and a comm_info round trip of ours, answered after it, says it is done.
+    """
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.goto(url, timeout=timeout_ms)
+    page.wait_for_function(
+        "() => window.Jupyter?.notebook?.kernel?.is_connected?.() === true", timeout=timeout_ms
+    )
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not any(WIDGETS_FALLBACK in text for text in messages):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the widget manager never started its fallback: {messages[-10:]}")
+        page.wait_for_timeout(100)
+    page.evaluate(COMM_INFO_ROUND_TRIP)
+
+
 def run_all_classic(page) -> None:
-    """Run every cell in Jupyter Notebook 6.5 (classic); fail at the first error."""
+    """Run every cell in Jupyter Notebook 6.5 (classic); fail at the first error.
+
+    Open the page with :func:`open_classic` first, so that no widget is drawn mid start-up.
+    """
     _run_all(
         page,
         "Notebook 6.5",

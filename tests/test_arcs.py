@@ -8,7 +8,8 @@ import pytest
 from matplotlib.collections import LineCollection
 
 import attnviz
-from attnviz.arcs import AUTO_TOP_K, MAX_COLOR, SOURCE_COLOR, selected_targets
+from attnviz.arc_layout import AUTO_TOP_K, selected_targets
+from attnviz.arcs import MAX_COLOR, SOURCE_COLOR
 
 
 def _arcs(ax) -> LineCollection:

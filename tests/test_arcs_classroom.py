@@ -13,7 +13,7 @@ from matplotlib.colors import to_hex
 from PIL import Image
 
 import attnviz
-from attnviz import arcs
+from attnviz import arc_layout, arcs
 from attnviz.labels import MAX_LABEL_CHARS, PLACEHOLDER
 from attnviz.render import ArcRenderer
 from attnviz.session import Controls
@@ -51,7 +51,7 @@ def _outline(text, renderer) -> np.ndarray:
     width, height = box.width, box.height
     pad = 0.0
     if text.get_bbox_patch() is not None:
-        pad = arcs.HIGHLIGHT_PAD_EM * text.get_fontsize() * text.figure.dpi / 72
+        pad = arc_layout.HIGHLIGHT_PAD_EM * text.get_fontsize() * text.figure.dpi / 72
     x0 = {"left": 0.0, "center": -width / 2, "right": -width}[text.get_horizontalalignment()]
     y0 = {"bottom": 0.0, "center": -height / 2, "top": -height}[text.get_verticalalignment()]
     corners = np.array(
@@ -178,7 +178,7 @@ def _norm_and_label(ax):
 def test_default_scale_is_the_heads_maximum_and_says_so(minilm_result):
     r = minilm_result
     vmax, label = _norm_and_label(attnviz.plot_arcs(r, 2, 9, 5))
-    assert vmax == arcs.colour_scale_max(r.attention[2, 9])
+    assert vmax == arc_layout.colour_scale_max(r.attention[2, 9])
     assert vmax >= r.attention[2, 9].max()
     assert SCALE_LABELS["head"] in label.replace("\n", " ")
     # The same head from another token: the same scale, so one colour means one weight.
@@ -190,9 +190,9 @@ def test_every_scale_is_accepted_and_named(minilm_result, scale):
     r = minilm_result
     vmax, label = _norm_and_label(attnviz.plot_arcs(r, 2, 9, 5, scale=scale))
     expected = {
-        "row": arcs.colour_scale_max(r.attention[2, 9, 5]),
+        "row": arc_layout.colour_scale_max(r.attention[2, 9, 5]),
         "absolute": 1.0,
-        "head": arcs.colour_scale_max(r.attention[2, 9]),
+        "head": arc_layout.colour_scale_max(r.attention[2, 9]),
     }[scale]
     assert vmax == pytest.approx(expected)
     assert SCALE_LABELS[scale] in label.replace("\n", " ")
@@ -342,7 +342,7 @@ def test_long_input_focuses_on_the_source_with_readable_labels(long_result, font
     source = r.n_tokens // 2
     ax = attnviz.plot_arcs(r, 3, 5, source, fontsize=fontsize)
     renderer = _drawn(ax)
-    layout = arcs.ArcLayout.build(
+    layout = arc_layout.ArcLayout.build(
         r.tokens, fontsize, ax.get_window_extent(renderer).width * 72 / ax.figure.dpi
     )
     assert layout.focus
@@ -474,14 +474,14 @@ def test_the_projector_figure_labels_every_token_of_the_seed_and_keeps_its_size(
     the offline model, 14 with BETO); the colour bar's line leaves the whole width to them."""
     result = request.getfixturevalue(fixture)
     width, height = PROJECTOR_SIZE
-    plan = arcs.figure_layout(
+    plan = arc_layout.figure_layout(
         result, CLASSROOM_FONTSIZE, width=width, height=height, title=False, colorbar="top"
     )
     assert plan.size == PROJECTOR_SIZE
     assert not plan.layout.focus and plan.layout.rotation in (45, 90)
     # The arcs' Axes spans the figure but for the labels' and numbers' overhang.
     assert plan.main[2] >= 0.9
-    assert plan.main[3] * PROJECTOR_SIZE[1] * 72 >= arcs.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE
+    assert plan.main[3] * PROJECTOR_SIZE[1] * 72 >= arc_layout.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE
     renderer = _projector_renderer(result)
     png = renderer.render(0, 0, 1)
     assert Image.open(io.BytesIO(png)).size == (1280, 528)  # as many pixels as a notebook shows
@@ -529,7 +529,7 @@ def test_the_top_colour_bar_names_its_scale_and_its_ends(seed_minilm, scale):
     ax = attnviz.plot_arcs(
         seed_minilm, 2, 9, 5, scale=scale, fontsize=CLASSROOM_FONTSIZE, colorbar="top", figsize=PROJECTOR_SIZE
     )
-    vmax = arcs.scale_top(seed_minilm.attention[2, 9], 5, scale)
+    vmax = arc_layout.scale_top(seed_minilm.attention[2, 9], 5, scale)
     texts = {t.get_gid(): t.get_text() for t in ax.figure.findobj(matplotlib.text.Text) if t.get_gid()}
     assert texts["colorbar-label"] == colorbar_label(scale)
     assert (texts["colorbar-min"], texts["colorbar-max"]) == ("0", f"{vmax:g}")
@@ -563,14 +563,14 @@ def test_a_reused_projector_figure_draws_the_next_sentence_like_plot_arcs(seed_m
 
 
 def test_a_given_height_squeezes_the_arcs_no_further_than_their_least_height(seed_minilm):
-    tall = arcs.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=8.0, height=6.0, colorbar="top")
+    tall = arc_layout.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=8.0, height=6.0, colorbar="top")
     assert tall.size == (8.0, 6.0)
-    short = arcs.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=8.0, height=1.0, colorbar="top")
+    short = arc_layout.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=8.0, height=1.0, colorbar="top")
     arcs_points = short.main[3] * short.size[1] * 72
-    assert arcs_points == pytest.approx(arcs.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE, abs=0.1)
+    assert arcs_points == pytest.approx(arc_layout.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE, abs=0.1)
     assert short.size[1] > 1.0  # it grows rather than squash the arcs more
     # With the colour bar on the right too: the height is kept.
-    right = arcs.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=12.8, height=5.0)
+    right = arc_layout.figure_layout(seed_minilm, CLASSROOM_FONTSIZE, width=12.8, height=5.0)
     assert right.size == (12.8, 5.0)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attnviz import arcs
+from attnviz import arc_layout, arcs
 from attnviz.png import encode_png, is_palette_png, png_bytes
 from attnviz.render import ArcGeometry, ArcRenderer, FigureRenderer, new_figure
 from bench.redraw_speed import naive_render
@@ -44,7 +44,7 @@ def canvas_after(renderer: ArcRenderer, png: bytes) -> np.ndarray:
 def reference_pixels(renderer: ArcRenderer, layer: int, head: int, source: int, **kwargs) -> np.ndarray:
     """plot_arcs with the renderer's options on a new figure: the full-redraw reference.
 
-    Both lay the figure out the same way (attnviz.arcs.figure_layout), so
+    Both lay the figure out the same way (attnviz.arc_layout.figure_layout), so
     everything drawn must match.
     """
     options = {
@@ -141,7 +141,7 @@ def test_long_inputs_draw_the_24_strongest_links_by_default():
     renderer = ArcRenderer(result)
     renderer.render(0, 1, 40)
     row = result.attention[0, 1, 40]
-    expected = [int(j) for j in np.argsort(-row, kind="stable") if j != 40][: arcs.AUTO_TOP_K]
+    expected = [int(j) for j in np.argsort(-row, kind="stable") if j != 40][: arc_layout.AUTO_TOP_K]
     assert drawn_targets(renderer, 40) == set(expected)
     assert "75 enlaces débiles ocultos" in renderer._notes.get_text()
 
@@ -157,7 +157,7 @@ def test_picture_changes_with_layer_head_and_source(minilm_result):
 def test_geometry_matches_arc_paths():
     geometry = ArcGeometry(20)
     targets = np.array([0, 3, 19, 7])
-    np.testing.assert_allclose(geometry.paths(7, targets), arcs.arc_paths(20, 7)[targets])
+    np.testing.assert_allclose(geometry.paths(7, targets), arc_layout.arc_paths(20, 7)[targets])
 
 
 def test_png_bytes_round_trip():
@@ -217,7 +217,7 @@ def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result, fres
     renderer = ArcRenderer(minilm_result, scale="row")
     rows = minilm_result.attention
     views = [(layer, head, 1) for layer in range(6) for head in range(12)]
-    scales = [arcs.colour_scale_max(rows[layer, head, 1]) for layer, head, _ in views]
+    scales = [arc_layout.colour_scale_max(rows[layer, head, 1]) for layer, head, _ in views]
     # Two views with the same rounded scale, and a different one between them.
     first = next(i for i, s in enumerate(scales) if scales.count(s) > 1)
     again = next(i for i, s in enumerate(scales) if s == scales[first] and i != first)
@@ -274,15 +274,15 @@ def test_a_sentence_of_another_length_lays_a_spare_figure_out_again(fresh_figure
 def test_colour_scale_rounds_the_row_maximum_up(peak, expected):
     """Round numbers on the colour bar, and the strongest link still at 75 % or more of it."""
     row = np.array([peak / 3, peak, 0.0])
-    top = arcs.colour_scale_max(row)
+    top = arc_layout.colour_scale_max(row)
     assert top == pytest.approx(expected)
     assert peak / top >= 0.75
-    assert arcs.colour_scale_max(row, "absolute") == 1.0
+    assert arc_layout.colour_scale_max(row, "absolute") == 1.0
 
 
 def test_colour_scale_keeps_the_strongest_link_in_the_top_quarter():
     peaks = np.geomspace(1 / 512, 1.0, 2000)
-    ratios = [peak / arcs.colour_scale_max(np.array([peak])) for peak in peaks]
+    ratios = [peak / arc_layout.colour_scale_max(np.array([peak])) for peak in peaks]
     assert min(ratios) >= 0.75 - 1e-9 and max(ratios) <= 1.0
 
 

@@ -2,7 +2,7 @@
 
 :func:`attnviz.arcs.plot_arcs` is the reference picture; it builds a new
 figure each time.  :class:`ArcRenderer` lays that same picture out once
-(:func:`attnviz.arcs.figure_layout`: font metrics, no layout engine), draws
+(:func:`attnviz.arc_layout.figure_layout`: font metrics, no layout engine), draws
 what does not depend on the layer, head or source (axes, token labels,
 dependency arcs, the colour bar's gradient) into a cached background, and on
 each call restores it and draws only what changed (arcs, highlighted labels,
@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from . import arcs
+from . import arc_layout, arcs
 from ._glyph_cache import GlyphCache
-from .arcs import TopK, Values, _ArcPlotter
+from .arc_layout import TopK
+from .arcs import Values, _ArcPlotter
 from .png import PNG_COMPRESS_LEVEL, PaletteEncoder, encode_png
 from .result import AttentionResult
 from .style import CMAP, Scale, check_scale
@@ -106,13 +107,13 @@ class ArcGeometry:
     ``arc_paths(n, source)[targets]``.
     """
 
-    def __init__(self, n: int, points: int = arcs.ARC_POINTS) -> None:
+    def __init__(self, n: int, points: int = arc_layout.ARC_POINTS) -> None:
         self.n = n
         self.points = points
 
     def paths(self, source: int, targets: np.ndarray) -> np.ndarray:
         """``[len(targets), points, 2]``, equal to ``arc_paths(n, source)[targets]``."""
-        return arcs.arcs_between(float(source), np.asarray(targets, dtype=np.float64), self.points)
+        return arc_layout.arcs_between(float(source), np.asarray(targets, dtype=np.float64), self.points)
 
 
 def new_figure(
@@ -259,7 +260,7 @@ class ArcRenderer:
     width, height : float, optional
         Figure size in inches (default: the width from the token count and
         text size, the height from the text); with a height, the arcs' area
-        takes what the text leaves (:func:`attnviz.arcs.figure_layout`).
+        takes what the text leaves (:func:`attnviz.arc_layout.figure_layout`).
     colorbar : "right" or "top"
         The colour bar upright on the right, or on a line of its own above
         the arcs (the whole width for the tokens: a wide, short picture).
@@ -306,8 +307,8 @@ class ArcRenderer:
         self.syntax = arcs.check_syntax(result, syntax)
         self.title = bool(title)
         self.compress_level = compress_level
-        self.colorbar = arcs.colorbar_place(colorbar) or "right"
-        plan = arcs.figure_layout(
+        self.colorbar = arc_layout.colorbar_place(colorbar) or "right"
+        plan = arc_layout.figure_layout(
             result,
             fontsize,
             width=width,
@@ -315,7 +316,7 @@ class ArcRenderer:
             title=self.title,
             colorbar=self.colorbar,
             syntax=self.syntax,
-            hides_links=arcs.resolve_top_k(top_k, result.n_tokens) is not None,
+            hides_links=arc_layout.resolve_top_k(top_k, result.n_tokens) is not None,
         )
         self.layout = plan.layout
         self._width = plan.size[0] * 72.0
@@ -365,7 +366,7 @@ class ArcRenderer:
         self,
         key: tuple[Any, ...],
         family: tuple[Any, ...],
-        plan: arcs.FigureLayout,
+        plan: arc_layout.FigureLayout,
         dpi: float,
         palette: bool,
     ) -> _ArcFigure:
@@ -392,7 +393,7 @@ class ArcRenderer:
             _keep_figure(figure)
         return figure
 
-    def _lay_out_again(self, plan: arcs.FigureLayout, key: tuple[Any, ...]) -> None:
+    def _lay_out_again(self, plan: arc_layout.FigureLayout, key: tuple[Any, ...]) -> None:
         """Fit a spare figure of another shape to ``plan``: new size, Axes places, limits and
         offsets, then a new blank background.  Cheaper than new Axes and a new colour bar."""
         f, layout = self._f, plan.layout
@@ -403,7 +404,7 @@ class ArcRenderer:
         f.cax.set_position(plan.colorbar)
         f.ax.set_xlim(*layout.xlim)
         f.ax.set_ylim(0.0, layout.top)
-        f.ax.set_title("", fontsize=layout.sizes["title"], pad=arcs.notes_height(layout))
+        f.ax.set_title("", fontsize=layout.sizes["title"], pad=arc_layout.notes_height(layout))
         f.rug.set_segments([])
         transform = arcs.label_transform(f.ax, layout)
         for text in [*f.labels, *f.extra_labels]:
@@ -419,7 +420,7 @@ class ArcRenderer:
         _skip_colorbar_gradient(f.colorbar, True)
         self._draw_blank(layout)
 
-    def _draw_blank(self, layout: arcs.ArcLayout) -> None:
+    def _draw_blank(self, layout: arc_layout.ArcLayout) -> None:
         """Draw the figure without anything that changes with the sentence or the view, and keep it."""
         f = self._f
         f.value_rows = [arcs.value_transform(f.ax, layout, r) for r in range(layout.value_rows)]
@@ -496,11 +497,11 @@ class ArcRenderer:
         )
         if self.title and title is None:
             width = self._width - 16
-            view.title = arcs.fit_text(view.title, self.layout.sizes["title"], width)
+            view.title = arc_layout.fit_text(view.title, self.layout.sizes["title"], width)
         return view
 
     @staticmethod
-    def _colorbar_region(figure: _ArcFigure, layout: arcs.ArcLayout) -> Any:
+    def _colorbar_region(figure: _ArcFigure, layout: arc_layout.ArcLayout) -> Any:
         """The pixels of the colour bar, its ticks and label, where nothing else is drawn: right of
         the arcs' Axes and as tall as the figure, or (``"top"``) the line between the Axes and the notes."""
         from matplotlib.transforms import Bbox
@@ -665,7 +666,7 @@ class ArcRenderer:
             return
         height = self.cax.get_position().height * self.figure.get_figheight() * 72.0
         size = self.layout.sizes["notes"]
-        self._colorbar.set_label(arcs.colorbar_lines(scale, size, height), fontsize=size)
+        self._colorbar.set_label(arc_layout.colorbar_lines(scale, size, height), fontsize=size)
 
     def render(
         self,

@@ -62,9 +62,12 @@ PY
 # the checkout's (pytest, run from here, would hide the difference): it must be this checkout's
 # editable install, or the browser would show stale code (a venv copied from elsewhere, a plain
 # `pip install .`). Checked from / on every run; reinstalled when it is not.
-if ! (cd / && "$VENV/bin/python" -c 'import attnviz, os, sys
-sys.exit(os.path.realpath(attnviz.__file__) != os.path.join(sys.argv[1], "attnviz", "__init__.py"))' "$(pwd -P)" 2>/dev/null); then
-  echo "compat: el attnviz de $VENV no es el de $(pwd -P): se instala en modo editable"
+checkout="$(pwd -P)"
+venv_python="$(cd "$VENV" && pwd -P)/bin/python"
+if ! (cd / && "$venv_python" -c 'import attnviz, os, sys
+sys.exit(os.path.realpath(attnviz.__file__) != os.path.join(sys.argv[1], "attnviz", "__init__.py"))' \
+  "$checkout" 2>/dev/null); then
+  echo "compat: el attnviz de $VENV no es el de $checkout: se instala en modo editable"
   "$VENV/bin/python" -m pip install --quiet --no-deps -e .
 fi
 

@@ -155,11 +155,6 @@ class Controls:
         return CLASSROOM_FONTSIZE if self.classroom else None
 
     @property
-    def arc_width(self) -> float | None:
-        """Width of the arc figure in inches; None: from the token count and text size."""
-        return CLASSROOM_ARC_WIDTH if self.classroom else None
-
-    @property
     def arc_figure(self) -> dict[str, Any]:
         """How the arc renderer lays its figure out (:class:`attnviz.render.ArcRenderer` options).
 
@@ -426,7 +421,7 @@ class Session:
         self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
     ) -> tuple[bytes, str]:
         """PNG bytes, and the title as text when the picture leaves it out ("" otherwise)."""
-        syntax = self.annotation(c.words) if c.syntax and self.supports(c.view, "syntax") else None
+        syntax = self._syntax(c)
         if c.view == "arcs":
             return self._arcs_picture(result, c, matrix, title, syntax)
         options = {"scale": c.scale, "fontsize": c.fontsize, "source": c.source, "syntax": syntax}
@@ -532,13 +527,17 @@ class Session:
                 f"Solo la vista de arcos describe su texto, no «{controls.view}».",
                 f"Only the arc view describes its text, not {controls.view!r}.",
             )
-        self.frame(controls)  # checks the controls, as the picture on screen was
         result = self.view_result(controls.words)
+        if result is not None:
+            # Out of the picture cache, so that frame() draws it and the renderer holds this view.
+            self._pictures.pop((controls, result.level), None)
+        self.frame(controls)  # also checks the controls, as for the picture on screen
         assert result is not None
-        syntax = self.annotation(controls.words) if controls.syntax else None
-        matrix, title = self._matrix(result, controls)
-        self._arcs_picture(result, controls, matrix, title, syntax)
-        return self._arc_renderer(result, controls, syntax).picture_text()
+        return self._arc_renderer(result, controls, self._syntax(controls)).picture_text()
+
+    def _syntax(self, c: Controls) -> SyntaxAnnotation | None:
+        """The annotation the view of ``c`` draws, or None."""
+        return self.annotation(c.words) if c.syntax and self.supports(c.view, "syntax") else None
 
     @staticmethod
     def _text_title(result: AttentionResult, c: Controls) -> str:

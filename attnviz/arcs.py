@@ -10,6 +10,7 @@ draws it with matplotlib.  :func:`plot_arcs` and the explorer's fast renderer
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
@@ -49,15 +50,18 @@ from .style import CMAP, SCALE_LABELS, Scale, check_scale, colorbar_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.collections import LineCollection
     from matplotlib.colorbar import Colorbar
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.text import Text
     from matplotlib.transforms import Transform
 
     from .syntax import SyntaxAnnotation
 
+#: Line width of the weakest and the strongest arc, in points.
+ARC_WIDTHS = (0.6, 7.6)
 SOURCE_COLOR = "#1f5fbf"
 MAX_COLOR = "#d62728"
 TOP_VALUES = 5
@@ -75,7 +79,7 @@ class ArcArtists(NamedTuple):
     """What :func:`plot_arcs` drew, for a caller that redraws it in place (:mod:`attnviz.render`)."""
 
     arcs: LineCollection
-    self_dot: PathCollection
+    self_dot: Line2D
     labels: list[Text]
     values: list[Text]
     notes: Text
@@ -140,18 +144,29 @@ class _ArcPlotter:
 
     def widths(self) -> np.ndarray:
         """Line width of each drawn arc, in points: thicker for heavier links."""
-        return 0.6 + 7.0 * np.clip(self.weights / max(self.vmax, 1e-12), 0.0, 1.0)
+        thinnest, widest = ARC_WIDTHS
+        return thinnest + (widest - thinnest) * np.clip(self.weights / max(self.vmax, 1e-12), 0.0, 1.0)
 
-    def alphas(self) -> list[float] | None:
-        """Opacity of each drawn arc: faint weak links keep the eye on the strong ones."""
-        if not len(self.weights):  # a causal model's first token attends to nothing else
-            return None
+    def alphas(self) -> list[float]:
+        """Opacity of each drawn arc: faint weak links keep the eye on the strong ones.
+
+        Empty when no arc is drawn (a causal model's first token attends to nothing else).
+        """
+        if not len(self.weights):
+            return []
         return (0.3 + 0.7 * np.clip(self.weights / self.vmax, 0.0, 1.0)).tolist()
 
     def dot_size(self) -> float:
         """Area of the dot that shows the source's attention to itself, in points²."""
         low, high = DOT_AREA
         return low + (high - low) * min(self.self_weight / self.vmax, 1.0)
+
+    def dot_style(self, norm: Any = None) -> dict[str, Any]:
+        """The self-attention dot as a marker: diameter (points) and colour on the arcs' scale."""
+        import matplotlib.pyplot as plt
+
+        colour = plt.get_cmap(CMAP)((norm or self.norm())(self.self_weight))
+        return {"markersize": math.sqrt(self.dot_size()), "markerfacecolor": colour}
 
     def paths(self) -> np.ndarray:
         """``[len(draw_order), points, 2]`` arc shapes, weakest first."""
@@ -202,23 +217,24 @@ class _ArcPlotter:
         )
         arcs.set_array(self.weights)
         alphas = self.alphas()
-        if alphas is not None:
+        if alphas:
             arcs.set_alpha(alphas)
         arcs.set_gid("arcs")
         ax.add_collection(arcs)
 
-        self_dot = ax.scatter(
+        # A line's marker rather than a scatter: drawn alike, and a scatter of one point spends
+        # ~0.5 ms per draw measuring its circle's Bézier extents (the renderer redraws it each move).
+        (self_dot,) = ax.plot(
             [self.x[self.source]],
             [0.0],
-            s=[self.dot_size()],
-            c=[self.self_weight],
-            cmap=cmap,
-            norm=norm,
+            linestyle="none",
+            marker="o",
+            markeredgecolor="black",
+            markeredgewidth=0.8,
             zorder=3,
-            edgecolors="black",
-            linewidths=0.8,
             gid="self",
             clip_on=False,
+            **self.dot_style(norm),
         )
         rug = LineCollection(
             [], colors="0.6", linewidths=0.6, transform=ax.get_xaxis_transform(), gid="rug", zorder=1

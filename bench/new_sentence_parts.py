@@ -27,7 +27,7 @@ from typing import Any
 from redraw_speed import beto_shaped_model, limited_length, sentence
 
 
-def timed(owner: Any, name: str, log: list[float]) -> None:
+def time_calls(owner: Any, name: str, log: list[float]) -> None:
     """Replace ``owner.name`` by a wrapper that appends its milliseconds to ``log``."""
     original: Callable[..., Any] = getattr(owner, name)
 
@@ -61,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     forward: list[float] = []
     copy: list[float] = []
     frame: list[float] = []
-    timed(model, "forward", forward)
-    timed(extraction, "_stack_attention", copy)
-    timed(Session, "frame", frame)
+    time_calls(model, "forward", forward)
+    time_calls(extraction, "_stack_attention", copy)
+    time_calls(Session, "frame", frame)
     load_before = os.getloadavg()
     rows = []
     with limited_length(tokenizer, args.n):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import queue
 import threading
 import time
 import warnings
@@ -173,21 +174,23 @@ def forward_attention(model: Any, encoded: list[Encoded], pad_id: int = 0) -> np
     device = next(model.parameters()).device
     inputs = {k: v.to(device) for k, v in inputs.items() if k in accepted}
     _ensure_eager(model)
-    stack, paging_in = _page_in(_stack_shape(model, len(encoded), width))
+    stack = _new_stack(_stack_shape(model, len(encoded), width))
+    copier = _LayerCopier(model, stack) if stack is not None and stack.nbytes >= _PAGE_IN_BYTES else None
     try:
         with torch.inference_mode():
             outputs = model(**inputs, output_attentions=True)
     finally:
-        if paging_in is not None:
-            paging_in.join()
+        if copier is not None:
+            copier.stop()
     # Take the layers out of the output object so that _stack_attention can
     # free each tensor as soon as it is copied.
     layers = list(getattr(outputs, "attentions", None) or ())
     del outputs
-    return _stack_attention(layers, model, len(encoded), width, out=stack)
+    copied = copier is not None and copier.copied(layers)
+    return _stack_attention(layers, model, len(encoded), width, out=stack, copied=copied)
 
 
-#: Stacks at least this large are paged in beside the forward pass (n >= ~100 for BETO).
+#: Stacks at least this large (n >= ~170 for BETO) are paged in and copied layer by layer during the pass.
 _PAGE_IN_BYTES = 16 * 2**20
 
 
@@ -202,23 +205,86 @@ def _stack_shape(model: Any, batch: int, n: int) -> tuple[int, ...] | None:
     return (batch, n_layers, n_heads, n, n)
 
 
-def _page_in(shape: tuple[int, ...] | None) -> tuple[np.ndarray | None, threading.Thread | None]:
-    """The stack's array, with its pages being touched on another thread for a large one.
+def _new_stack(shape: tuple[int, ...] | None) -> np.ndarray | None:
+    return None if shape is None else np.empty(shape, dtype=np.float32)
 
-    Why: the first write to fresh memory costs page faults — 0.1 s for the 144 MiB of n=512,
-    up to 0.4 s when the kernel must assemble huge pages — which, done while copying after
-    the pass, was most of the time between the model's output and the first picture
-    (issue 13).  Touched during the pass, the copy afterwards takes ~20 ms.  The price: the
-    stack is resident during the pass, 144 MiB more at the peak for n=512.
+
+class _LayerCopier:
+    """Copies each layer's attention into a large stack while the model computes the next one.
+
+    Why: copying 144 MiB after the pass at n=512 took 11-16 ms of the 50 ms the first picture
+    may take after it (issue 13); a layer is done ~100 ms before the next one, so on another
+    thread the copy costs the first picture ~1 ms (the last layer's).  The same thread first
+    touches the stack's pages: the first write to fresh memory costs page faults, 0.1 s for
+    n=512 and up to 0.4 s when the kernel assembles huge pages.  The price: the stack is
+    resident during the pass, 144 MiB more at the peak for n=512.
+
+    The layers are caught by forward hooks on every module, as the first output of the
+    expected shape ``(batch, heads, n, n)`` with new storage.  Nothing is assumed about which
+    module returns them: :meth:`copied` accepts the copy only when the model's own
+    ``outputs.attentions`` are those very tensors, in that order; otherwise the caller copies
+    them after the pass, as for a small stack.
     """
-    if shape is None:
-        return None, None
-    stack = np.empty(shape, dtype=np.float32)
-    if stack.nbytes < _PAGE_IN_BYTES:
-        return stack, None
-    thread = threading.Thread(target=stack.fill, args=(0.0,), name="attnviz-page-in", daemon=True)
-    thread.start()
-    return stack, thread
+
+    def __init__(self, model: Any, stack: np.ndarray) -> None:
+        batch, self._n_layers, heads, n, _ = stack.shape
+        self._stack = stack
+        self._expected = (batch, heads, n, n)
+        self._caught: list[Any] = []  # held until the end, so that no storage is reused meanwhile
+        self._storage: set[int] = set()
+        self._work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._ok = True
+        self._thread = threading.Thread(target=self._run, name="attnviz-copy", daemon=True)
+        self._thread.start()
+        self._hooks = [module.register_forward_hook(self._catch) for module in model.modules()]
+
+    def _catch(self, module: Any, args: Any, output: Any) -> None:
+        # An exception here would break the student's forward pass: any surprise only
+        # switches the copy back to after the pass.
+        try:
+            for item in output if isinstance(output, tuple) else (output,):
+                if getattr(item, "ndim", None) == 4 and tuple(item.shape) == self._expected:
+                    storage = item.data_ptr()
+                    if storage not in self._storage:
+                        self._storage.add(storage)
+                        self._caught.append(item)
+                        if len(self._caught) <= self._n_layers:
+                            self._work.put(len(self._caught) - 1)
+        except Exception:
+            self._ok = False
+
+    def _run(self) -> None:
+        try:
+            self._stack.fill(0.0)
+            while (layer := self._work.get()) is not None:
+                if self._ok:
+                    np.copyto(self._stack[:, layer], _as_array(self._caught[layer]))
+        except Exception:
+            self._ok = False
+            while self._work.get() is not None:  # stop() still waits for its end mark
+                pass
+
+    def stop(self) -> None:
+        """Remove the hooks and wait for the copies (the last layer's, ~1 ms, is usually left)."""
+        for hook in self._hooks:
+            hook.remove()
+        self._work.put(None)
+        self._thread.join()
+
+    def copied(self, layers: list[Any]) -> bool:
+        """True when the stack holds ``layers``: the model's outputs are the tensors copied."""
+        caught, self._caught = self._caught, []
+        return (
+            self._ok
+            and len(caught) == len(layers) == self._n_layers
+            and all(
+                layer is not None
+                and layer.data_ptr() == mine.data_ptr()
+                and tuple(layer.shape) == tuple(mine.shape)
+                and layer.stride() == mine.stride()
+                for layer, mine in zip(layers, caught, strict=True)
+            )
+        )
 
 
 def _ensure_eager(model: Any) -> None:
@@ -233,11 +299,17 @@ def _ensure_eager(model: Any) -> None:
 
 
 def _stack_attention(
-    attentions: list[Any], model: Any, batch: int, n: int, out: np.ndarray | None = None
+    attentions: list[Any],
+    model: Any,
+    batch: int,
+    n: int,
+    out: np.ndarray | None = None,
+    copied: bool = False,
 ) -> np.ndarray:
     """One float32 ``[batch, layer, head, n, n]`` array; empties ``attentions``.
 
-    ``out`` is used when it has that shape (see :func:`_page_in`).
+    ``out`` is used when it has that shape; ``copied`` says that it holds ``attentions``
+    already (see :class:`_LayerCopier`).
     """
     config = model.config
     n_layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
@@ -277,23 +349,25 @@ def _stack_attention(
             stack[:, i] = _as_array(attentions[i])
             attentions[i] = None
         return stack
-    # The paged-in stack (see _page_in) is whole already, so freeing early would save nothing
-    # at the peak.  Two threads copy (numpy lets go of the GIL: 12 -> 9 ms at n=512), and the
-    # tensors are returned to the system on another thread, one by one so that this one keeps
-    # drawing the first picture meanwhile (12-17 ms at n=512, measured).
-    half = len(attentions) // 2
-    failures: list[BaseException] = []
-    helper = threading.Thread(target=_copy_layers, args=(attentions, out, half, len(attentions), failures))
-    helper.start()
-    _copy_layers(attentions, out, 0, half, failures)
-    helper.join()
-    if failures:
-        raise failures[0]
+    # The paged-in stack (see _LayerCopier) is whole already, so freeing early would save
+    # nothing at the peak.  When the layers were not copied during the pass, two threads copy
+    # them (numpy lets go of the GIL: 12 -> 9 ms at n=512).  The tensors are returned to the
+    # system on another thread, one by one so that this one keeps drawing the first picture
+    # meanwhile (12-17 ms at n=512, measured).
+    if not copied:
+        half = len(attentions) // 2
+        failures: list[BaseException] = []
+        helper = threading.Thread(
+            target=_copy_layers, args=(attentions, out, half, len(attentions), failures)
+        )
+        helper.start()
+        _copy_layers(attentions, out, 0, half, failures)
+        helper.join()
+        if failures:
+            raise failures[0]
     held = list(attentions)
     attentions.clear()
-    # Not a daemon: the interpreter waits for it (~20 ms) before it exits, as torch aborts the
-    # process when a tensor is freed during its shutdown.
-    threading.Thread(target=_drop_one_by_one, args=(held,), name="attnviz-release").start()
+    _release_later(held)
     return out
 
 
@@ -312,8 +386,33 @@ def _copy_layers(
         failures.append(err)
 
 
-def _drop_one_by_one(tensors: list[Any]) -> None:
-    """Free the tensors with pauses: each free holds the GIL for the ~1 ms the system takes."""
+#: How long the model's tensors outlive a long extraction.  Each free holds the GIL for
+#: the ~1 ms the system takes to unmap it, and twelve of them interleaved with the first
+#: picture's drawing made it slower (PNG encoding 6.7 -> 12.8 ms at n=512, measured).
+_RELEASE_AFTER_S = 0.2
+_release_lock = threading.Lock()
+_last_release: threading.Event | None = None
+
+
+def _release_later(tensors: list[Any]) -> None:
+    """Free ``tensors`` on another thread once the first picture has had its time.
+
+    A new release makes the one before it free at once, so at most one pass's tensors wait.
+    The thread is not a daemon: the interpreter waits for it before it exits, as torch
+    aborts the process when a tensor is freed during its shutdown.
+    """
+    global _last_release
+    now = threading.Event()
+    with _release_lock:
+        if _last_release is not None:
+            _last_release.set()
+        _last_release = now
+    threading.Thread(target=_drop_one_by_one, args=(tensors, now), name="attnviz-release").start()
+
+
+def _drop_one_by_one(tensors: list[Any], now: threading.Event) -> None:
+    """Wait, then free the tensors with pauses, so that the thread drawing keeps the GIL."""
+    now.wait(_RELEASE_AFTER_S)
     while tensors:
         tensors.pop()
         time.sleep(0.0005)

@@ -4,9 +4,10 @@ The explorer runs the model once per new sentence; the goal is a first
 picture at most 50 ms after the forward pass.  `redraw_speed.py` compares the
 explorer with a forward pass run alone right after it, which carries the
 pass's own variation (±50 ms at n=512).  This measures inside one run instead:
-the model's ``forward`` is timed where the explorer calls it, and so are the
-copy of the attention into one array and the first frame (picture, table and
-metrics), for ``--sentences`` new sentences of ``--n`` tokens with the
+the model's ``forward`` is timed where the explorer calls it, and so are what
+is left of the copy of the attention into one array once the pass has ended
+(a long text's layers are copied during the pass) and the first frame
+(picture, table and metrics), for ``--sentences`` new sentences of ``--n`` tokens with the
 BETO-shaped model (BETO's vocabulary, random weights).
 
 Usage: python bench/new_sentence_parts.py [--n 512] [--sentences 6] [--threads 1]
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     copy: list[float] = []
     frame: list[float] = []
     time_calls(model, "forward", forward)
+    time_calls(extraction._LayerCopier, "stop", copy)
     time_calls(extraction, "_stack_attention", copy)
     time_calls(Session, "frame", frame)
     load_before = os.getloadavg()
@@ -76,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             total = (time.perf_counter() - start) * 1000.0
             assert len(forward) == 1 and len(frame) == 1, "one pass and one first frame per sentence"
             after = total - forward[0]
-            rows.append((total, forward[0], after, copy[0], frame[0], after - copy[0] - frame[0]))
+            rows.append((total, forward[0], after, sum(copy), frame[0], after - sum(copy) - frame[0]))
 
     print(f"Frase nueva en el explorador, n = {args.n}, {args.threads} hilo(s) de torch (ms)")
     print()
     print(
-        "| frase | total | pasada del modelo | después de la pasada | copiar la atención | "
+        "| frase | total | pasada del modelo | después de la pasada | copia de la atención tras la pasada | "
         "primera imagen + tabla + métricas | resto |"
     )
     print("|---|---|---|---|---|---|---|")

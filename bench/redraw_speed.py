@@ -371,19 +371,25 @@ def measure_size(
     forward = forward_ms(model, tokenizer, n, 3 if n == 512 else 5)
     put("pasada del modelo sola (forward con atención), ms p50", n, f"{statistics.median(forward):.0f}")
 
-    # The explorer end to end: new sentences, each followed by a forward pass alone, so that the
-    # pairs see the same machine (one sample varied by +-100 ms at n=512).
+    # The explorer end to end: new sentences, each paired with a forward pass alone, so that the
+    # pairs see the same machine (one sample varied by +-100 ms at n=512).  The pass alone comes
+    # after the sentence in even pairs and before it in odd ones: whichever runs second was
+    # measured up to 60 ms faster or slower in a fixed order.
     firsts, excess = [], []
     with limited_length(tokenizer, n), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explorer = Explorer((model, tokenizer), sentence(n))
-        for i in range(7 if n == 512 else 5):  # n=512: more pairs, its forward varies by +-50 ms
+        for i in range(8 if n == 512 else 6):  # n=512: more pairs, its forward varies by +-50 ms
+            alone = forward_ms(model, tokenizer, n, 1, warm=False)[0] if i % 2 else None
             start = time.perf_counter()
             explorer.text.value = sentence(n) + f" Otra {i}."
             firsts.append((time.perf_counter() - start) * 1000.0)
-            excess.append(firsts[-1] - forward_ms(model, tokenizer, n, 1, warm=False)[0])
+            if alone is None:
+                alone = forward_ms(model, tokenizer, n, 1, warm=False)[0]
+            excess.append(firsts[-1] - alone)
     put(
-        "explorador: frase nueva → primera imagen, ms p50; menos la pasada sola justo después, p50 (máx)",
+        "explorador: frase nueva → primera imagen, ms p50; "
+        "menos la pasada sola justo antes o después, p50 (máx)",
         n,
         f"{statistics.median(firsts):.0f}; {statistics.median(excess):+.0f} ({max(excess):+.0f})",
     )

@@ -174,30 +174,139 @@ def test_a_result_makes_the_array_it_is_given_read_only(beto_result):
     assert not mine.flags.writeable  # documented: no copy is made (144 MiB at 512 tokens)
 
 
-def test_a_long_text_is_copied_into_the_paged_in_stack(minilm, monkeypatch):
-    """Above the page-in size, extraction fills the array paged in beside the pass: same weights
-    as the recomputation from the model's own matrices, and the array is that one."""
+LONG_TEXT = "El perro que persiguió al gato cruzó la calle. " * 30
+
+
+def _spy_on_copiers(monkeypatch) -> list:
+    """Each _LayerCopier made, with what its copied() answered."""
+    from attnviz import extraction
+
+    made = []
+
+    class Spy(extraction._LayerCopier):
+        def __init__(self, model, stack):
+            super().__init__(model, stack)
+            self.stack, self.answers = stack, []
+            made.append(self)
+
+        def copied(self, layers):
+            answer = super().copied(layers)
+            self.answers.append(answer)
+            return answer
+
+    monkeypatch.setattr(extraction, "_LayerCopier", Spy)
+    return made
+
+
+def _forward_hooks(model) -> list[int]:
+    """The forward hooks on each module (transformers 5 adds its own, to record outputs, at the
+    first pass that returns attention: the count is read after one)."""
+    return [len(module._forward_hooks) for module in model.modules()]
+
+
+def test_a_long_text_is_copied_layer_by_layer_during_the_pass(minilm, monkeypatch):
+    """Above the page-in size, each layer is copied as the model returns it: the result is the
+    copier's array, its weights equal the recomputation from the model's own matrices, and no
+    hook is left on the model."""
     from attnviz import extraction
 
     model, tokenizer = minilm
-    text = "El perro que persiguió al gato cruzó la calle. " * 30
-    made = []
-    page_in = extraction._page_in
+    made = _spy_on_copiers(monkeypatch)
+    after_pass = []
+    original = extraction._stack_attention
 
-    def spy(shape):
-        stack, thread = page_in(shape)
-        made.append((stack, thread))
-        return stack, thread
+    def stack_attention(layers, *args, **kwargs):
+        after_pass.append(kwargs["copied"])
+        return original(layers, *args, **kwargs)
 
-    monkeypatch.setattr(extraction, "_page_in", spy)
-    result = attnviz.extract(model, tokenizer, text)
-    [(stack, thread)] = made
-    # 6 x 12 x n x n float32 is above the threshold: it was paged in on a thread, and used.
+    attnviz.extract(model, tokenizer, "Hola.")  # short: copied after the pass
+    hooks = _forward_hooks(model)
+    monkeypatch.setattr(extraction, "_stack_attention", stack_attention)
+    result = attnviz.extract(model, tokenizer, LONG_TEXT)
+    [copier] = made
+    # 6 x 12 x n x n float32 is above the threshold.
     assert result.attention.nbytes >= extraction._PAGE_IN_BYTES
-    assert thread is not None and not thread.is_alive()
-    assert np.shares_memory(result.attention, stack)
-    expected = _recompute_attention(model, tokenizer, text)
+    assert copier.answers == [True] and after_pass == [True]
+    assert np.shares_memory(result.attention, copier.stack)
+    assert not copier._thread.is_alive() and _forward_hooks(model) == hooks
+    expected = _recompute_attention(model, tokenizer, LONG_TEXT)
     np.testing.assert_allclose(result.attention, expected, atol=1e-5, rtol=0)
+
+
+def test_attention_the_hooks_did_not_see_is_copied_after_the_pass(minilm, monkeypatch):
+    """A model whose returned attention is not what its modules returned (here: each row
+    reversed at the end) is copied after the pass: the result is what the model returned."""
+    model, tokenizer = minilm
+    made = _spy_on_copiers(monkeypatch)
+
+    class ReversedAtTheEnd(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.config, self.forward = model, model.config, model.forward
+
+        def __call__(self, **kwargs):
+            out = model(**kwargs)
+            out.attentions = tuple(layer.flip(-1) for layer in out.attentions)
+            return out
+
+    attnviz.extract(model, tokenizer, "Hola.")
+    hooks = _forward_hooks(model)
+    result = attnviz.extract(ReversedAtTheEnd(), tokenizer, LONG_TEXT)
+    assert [copier.answers for copier in made] == [[False]]
+    assert np.shares_memory(result.attention, made[0].stack)  # the same array, filled afterwards
+    expected = _recompute_attention(model, tokenizer, LONG_TEXT)[..., ::-1]
+    np.testing.assert_allclose(result.attention, expected, atol=1e-5, rtol=0)
+    assert _forward_hooks(model) == hooks
+
+
+def test_a_pass_that_fails_leaves_no_hook_and_no_thread(minilm, monkeypatch):
+    model, tokenizer = minilm
+    made = _spy_on_copiers(monkeypatch)
+    attnviz.extract(model, tokenizer, "Hola.")
+    hooks = _forward_hooks(model)
+
+    def fail(*args):
+        raise RuntimeError("capa rota")
+
+    handle = model.encoder.layer[3].register_forward_hook(fail)
+    try:
+        with pytest.raises(RuntimeError, match="capa rota"):
+            attnviz.extract(model, tokenizer, LONG_TEXT)
+    finally:
+        handle.remove()
+    [copier] = made
+    assert _forward_hooks(model) == hooks and not copier._thread.is_alive()
+    # The model still works afterwards, and copies during the pass again.
+    assert attnviz.extract(model, tokenizer, LONG_TEXT).n_tokens > 200
+    assert made[1].answers == [True]
+
+
+def test_the_tensors_are_freed_after_a_pause_or_when_the_next_pass_ends(monkeypatch):
+    import gc
+    import weakref
+
+    from attnviz import extraction
+
+    monkeypatch.setattr(extraction, "_RELEASE_AFTER_S", 30.0)
+    first, second = _layers(3), _layers(3)
+    alive_first, alive_second = [weakref.ref(t) for t in first], [weakref.ref(t) for t in second]
+    extraction._release_later(first)
+    del first
+    gc.collect()
+    assert all(ref() is not None for ref in alive_first)  # kept while the first picture is drawn
+    extraction._release_later(second)  # a new pass's tensors: the last ones go at once
+    del second
+    for thread in [t for t in threading.enumerate() if t.name == "attnviz-release"]:
+        thread.join(timeout=10 if thread.is_alive() and alive_first[0]() is not None else 0.5)
+    gc.collect()
+    assert [ref() for ref in alive_first] == [None] * 3
+    assert all(ref() is not None for ref in alive_second)
+    monkeypatch.setattr(extraction, "_RELEASE_AFTER_S", 0.0)
+    extraction._release_later([])  # frees the second at once too
+    for thread in [t for t in threading.enumerate() if t.name == "attnviz-release"]:
+        thread.join(timeout=10)
+    gc.collect()
+    assert [ref() for ref in alive_second] == [None] * 3
 
 
 class _Layer:
@@ -222,7 +331,7 @@ def _layers(count: int, broken: int | None = None) -> list:
     return [_Layer(rng.random((1, 2, 3, 3), dtype=np.float32), i == broken) for i in range(count)]
 
 
-def test_a_paged_in_stack_is_filled_by_two_threads_and_the_tensors_are_let_go(minilm, monkeypatch):
+def test_a_paged_in_stack_not_copied_during_the_pass_is_filled_by_two_threads(minilm, monkeypatch):
     import gc
     import weakref
 
@@ -284,7 +393,7 @@ def test_a_config_without_layer_or_head_counts_stacks_after_the_pass(minilm):
 
     assert extraction._stack_shape(Unsaid(), 1, 10) is None
     assert extraction._stack_shape(model, 2, 10) == (2, 6, 12, 10, 10)
-    assert extraction._page_in(None) == (None, None)
+    assert extraction._new_stack(None) is None
 
 
 def test_one_head_looking_ahead_anywhere_makes_a_model_bidirectional():

@@ -16,31 +16,13 @@ Usage: python bench/new_sentence_parts.py [--n 512] [--sentences 6] [--threads 1
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import time
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 # A sibling module: run as a script, this file's folder is first on sys.path.
-from redraw_speed import beto_shaped_model, limited_length, sentence
-
-
-def time_calls(owner: Any, name: str, log: list[float]) -> None:
-    """Replace ``owner.name`` by a wrapper that appends its milliseconds to ``log``."""
-    original: Callable[..., Any] = getattr(owner, name)
-
-    @functools.wraps(original)  # the model's signature is read to filter its inputs
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            log.append((time.perf_counter() - start) * 1000.0)
-
-    setattr(owner, name, wrapper)
+from redraw_speed import beto_shaped_model, limited_length, sentence, time_calls
 
 
 def main(argv: list[str] | None = None) -> int:

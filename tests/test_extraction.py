@@ -406,3 +406,20 @@ def test_one_head_looking_ahead_anywhere_makes_a_model_bidirectional():
     assert not is_causal(ahead)
     assert not is_causal(np.ones((3, 4, 5, 5), dtype=np.float32))
     assert not is_causal(np.ones((1, 1, 1, 1), dtype=np.float32))
+
+
+def test_a_module_that_refuses_hooks_leaves_the_copy_for_after_the_pass(minilm, monkeypatch):
+    model, tokenizer = minilm
+    made = _spy_on_copiers(monkeypatch)
+    attnviz.extract(model, tokenizer, "Hola.")
+    hooks = _forward_hooks(model)
+    refusing = model.encoder.layer[2].attention
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("este módulo no admite ganchos")
+
+    monkeypatch.setattr(refusing, "register_forward_hook", refuse)
+    result = attnviz.extract(model, tokenizer, LONG_TEXT)
+    assert made[0].answers == [False] and not made[0]._thread.is_alive()
+    assert _forward_hooks(model) == hooks
+    np.testing.assert_allclose(result.attention, _recompute_attention(model, tokenizer, LONG_TEXT), atol=1e-5)

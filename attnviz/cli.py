@@ -9,26 +9,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .aggregate import AGGREGATES, SEGMENT_BLOCKS, filter_segments
-from .arcs import from_source, plot_arcs
-from .corpus import corpus_profile, load_corpus
-from .errors import AttnvizError, OfflineFallbackWarning, OutputPathError, TruncationWarning
-from .export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
-from .extraction import extract
-from .grid import plot_grid
-from .heatmap import plot_heatmap
-from .loading import load_model
-from .metrics import head_metrics, layer_profile
-from .profile import plot_profile
-from .session import SEED_SENTENCE, VIEWS, call_supported, explorer_wording, plot_graph, plot_text
-from .style import SCALE_LABELS, SCALES
-from .words import to_words
+from .core.aggregate import AGGREGATES, SEGMENT_BLOCKS, filter_segments
+from .core.corpus import SEED_SENTENCE, corpus_profile, load_corpus
+from .core.errors import AttnvizError, OfflineFallbackWarning, OutputPathError, TruncationWarning
+from .core.export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
+from .core.extraction import extract
+from .core.loading import load_model, offline_hint
+from .core.metrics import head_metrics
+from .core.words import to_words
+from .plots.arcs import from_source
+from .plots.style import SCALE_LABELS, SCALES
+from .plots.views import VIEWS
 
 if TYPE_CHECKING:
     import numpy as np
     from matplotlib.axes import Axes
 
-    from .result import AttentionResult
+    from .core.result import AttentionResult
 
 FORMATS = {".png", ".svg", ".pdf"}
 #: The command as installed (``[project.scripts]``); ``python -m attnviz`` passes its own.
@@ -43,9 +40,17 @@ class _SpanishHelpFormatter(argparse.HelpFormatter):
 class _SpanishParser(argparse.ArgumentParser):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(formatter_class=_SpanishHelpFormatter, **kwargs)
-        # argparse's own headings are English unless the system has a translation.
-        self._positionals.title = "argumentos"
-        self._optionals.title = "opciones"
+        # argparse's own headings are English unless the system has a translation: every
+        # argument goes to one of two groups titled in Spanish, and --help leaves out the
+        # default groups, left empty (documented for add_argument_group).
+        self._spanish_arguments = self.add_argument_group("argumentos")
+        self._spanish_options = self.add_argument_group("opciones")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """Add to the Spanish group: a name without a leading ``-`` is a positional argument."""
+        positional = bool(args) and not any(str(name)[:1] in self.prefix_chars for name in args)
+        group = self._spanish_arguments if positional else self._spanish_options
+        return group.add_argument(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:  # one line, non-zero, in Spanish
         for english, spanish in _ARGPARSE_ES:
@@ -303,7 +308,7 @@ def _run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
 
-    with warnings.catch_warnings(record=True) as caught, explorer_wording("cli"):
+    with warnings.catch_warnings(record=True) as caught, offline_hint("--model minilm", "--model minilm"):
         warnings.simplefilter("always")
         model, tokenizer = load_model(args.model)
         result = extract(model, tokenizer, args.text, args.pair)
@@ -336,9 +341,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _relations(args: argparse.Namespace, result: AttentionResult, model: Any, tokenizer: Any) -> str:
     """The best head per syntactic relation, for the sentence or (``--corpus``) the bundled corpus."""
-    from .corpus import corpus_results
-    from .syntax import load_parser
-    from .syntax_metrics import relation_scores, relation_table
+    from .core.corpus import corpus_results
+    from .syntax.metrics import relation_scores, relation_table
+    from .syntax.parsing import load_parser
 
     nlp = load_parser()  # first, so that a missing parser fails before the corpus runs
     if not args.corpus:
@@ -370,54 +375,33 @@ def _draw(
     tokenizer: Any,
 ) -> Axes:
     values_all = args.all_values
-    # Options the views may not all take: passed only to those whose signature has them.
-    look = {"scale": args.scale, "fontsize": args.fontsize}
-    if args.view == "heatmap":
-        return call_supported(
-            plot_heatmap,
-            result,
-            layer,
-            head,
-            matrix=matrix,
-            values=values_all or result.n_tokens <= 16,
-            segments=args.segments,
-            title=label,
-            **look,
-        )
-    if args.view == "grid":
-        return call_supported(plot_grid, result, selected=(layer, head), **look)
-    if args.view == "profile":
-        compare = None
-        if args.corpus:
-            # Same level as the sentence, so that the two profiles compare like with like.
-            compare = corpus_profile(model, tokenizer, words=result.level == "word")
-        return call_supported(
-            plot_profile, layer_profile(head_metrics(result)), compare=compare, fontsize=args.fontsize
-        )
-    if args.segments:
+    compare = None
+    if args.view == "profile" and args.corpus:
+        # Same level as the sentence, so that the two profiles compare like with like.
+        compare = corpus_profile(model, tokenizer, words=result.level == "word")
+    if args.segments and args.view in ("arcs", "text", "graph"):
         matrix = filter_segments(result, matrix, args.segments)
-    title = None if label is None else f"{label} · {from_source(result, token)}"
-    if args.view == "graph":
-        assert plot_graph is not None  # only offered when attnviz.graph is there
-        return call_supported(plot_graph, result, layer, head, matrix=matrix, title=label, **look)
-    if args.view == "text":
-        assert plot_text is not None  # only offered when attnviz.textview is there
-        return call_supported(plot_text, result, layer, head, token, matrix=matrix, title=title, **look)
+    title = label
+    if label is not None and args.view in ("arcs", "text"):
+        title = f"{label} · {from_source(result, token)}"
     syntax = None
     if args.syntax:
-        from .syntax import parse
+        from .syntax.parsing import parse
 
         syntax = parse(result)
-    return call_supported(
-        plot_arcs,
+    heatmap = args.view == "heatmap"
+    return VIEWS[args.view].draw(
         result,
         layer,
         head,
         token,
-        top_k=args.top_k if args.top_k else "auto",
-        values="all" if values_all else "top",
         matrix=matrix,
         title=title,
+        scale=args.scale,
+        fontsize=args.fontsize,
         syntax=syntax,
-        **look,
+        top_k=args.top_k if args.top_k else "auto",
+        values=(values_all or result.n_tokens <= 16) if heatmap else ("all" if values_all else "top"),
+        segments=args.segments,
+        compare=compare,
     )

@@ -13,7 +13,7 @@ image has been decoded.
   draws (what a student gets on a view not seen before).  The kernel's own time per move is
   logged to tell the two apart.
 
-The same is measured again through :mod:`slow_link` (``--links``, default 150 ms round trip at
+The same is measured again through ``tests/slow_link.py`` (``--links``, default 150 ms round trip at
 10 and at 5 Mbit/s), a loopback proxy between Chromium and the Jupyter server that imitates a
 remote kernel behind a student's link, with the bytes each move puts on the wire.
 
@@ -38,9 +38,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Sibling modules: run as a script, this file's folder is first on sys.path.
-from jupyter_browser import CHROMIUM, chromium, jupyter_server, run_all_cells
-from slow_link import SlowLink
+# The servers, the browser and the slow link are the browser tests' (tests/jupyter_browser.py,
+# tests/slow_link.py). Run as a script, this file's folder is first on sys.path, not the repository's.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.jupyter_browser import CHROMIUM, chromium, jupyter_server, run_all_cells
+from tests.slow_link import SlowLink
 
 # 14 tokens with the offline model's tokenizer ([CLS] and [SEP] included), like the seed with BETO.
 DEFAULT_TEXT = "The big dog that chased the cat crossed the busy street."

@@ -28,12 +28,12 @@ import numpy as np
 # A sibling module: run as a script, this file's folder is first on sys.path.
 from redraw_speed import result_of_length
 
-from attnviz.aggregate import head_mean, rollout
-from attnviz.heatmap import figure_size, plot_heatmap
-from attnviz.heatmap_render import MAX_SIDE, HeatmapRenderer
-from attnviz.loading import load_model
-from attnviz.render import FigureRenderer
-from attnviz.result import AttentionResult
+from attnviz.core.aggregate import head_mean, rollout
+from attnviz.core.loading import load_model
+from attnviz.core.result import AttentionResult
+from attnviz.explore.canvas import FigureRenderer
+from attnviz.explore.heatmap_render import MAX_SIDE, HeatmapRenderer
+from attnviz.plots.heatmap import figure_size, plot_heatmap
 
 SIZES = (14, 128, 300, 512)
 TARGET_MS = 100.0

@@ -4,9 +4,8 @@ The explorer runs the model once per new sentence; the goal is a first
 picture at most 50 ms after the forward pass.  `redraw_speed.py` compares the
 explorer with a forward pass run alone right after it, which carries the
 pass's own variation (±50 ms at n=512).  This measures inside one run instead:
-the model's ``forward`` is timed where the explorer calls it, and so are what
-is left of the copy of the attention into one array once the pass has ended
-(a long text's layers are copied during the pass) and the first frame
+the model's ``forward`` is timed where the explorer calls it, and so are the
+copy of the attention into one array after the pass and the first frame
 (picture, table and metrics), for ``--sentences`` new sentences of ``--n`` tokens with the
 BETO-shaped model (BETO's vocabulary, random weights).
 
@@ -34,9 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from attnviz import extraction
-    from attnviz.session import Session
-    from attnviz.widget import Explorer
+    from attnviz.core import extraction
+    from attnviz.explore.session import Session
+    from attnviz.explore.widget import Explorer
 
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
@@ -45,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     copy: list[float] = []
     frame: list[float] = []
     time_calls(model, "forward", forward)
-    time_calls(extraction._LayerCopier, "stop", copy)
     time_calls(extraction, "_stack_attention", copy)
     time_calls(Session, "frame", frame)
     load_before = os.getloadavg()

@@ -41,11 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from attnviz.arcs import plot_arcs, root_figure
-from attnviz.extraction import extract
-from attnviz.png import encode_png
-from attnviz.render import ArcRenderer
-from attnviz.result import AttentionResult
+from attnviz.core.extraction import extract
+from attnviz.core.result import AttentionResult
+from attnviz.explore.canvas import ArcRenderer
+from attnviz.explore.png import encode_png
+
+# The naive redraw is the tests' (tests/baseline.py, checked by tests/test_render.py). Run as a script,
+# this file's folder is first on sys.path, not the repository's.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.baseline import naive_render
 
 SIZES = (14, 64, 128, 512)
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "beto-cased"
@@ -94,17 +99,6 @@ def check_vocabulary(tokenizer: Any) -> float:
 def sentence(n: int) -> str:
     """A Spanish text of at least ``n`` tokens (extraction cuts it to exactly ``n``)."""
     return TEXT * (1 + n // 40)
-
-
-def naive_render(result: AttentionResult, layer: int, head: int, source: int, **kwargs: Any) -> bytes:
-    """The approach the speed targets compare against: new figure, plot_arcs, savefig PNG."""
-    import matplotlib.pyplot as plt
-
-    figure = root_figure(plot_arcs(result, layer, head, source, **kwargs))
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    plt.close(figure)
-    return out.getvalue()
 
 
 def result_of_length(model: Any, tokenizer: Any, n: int) -> Any:
@@ -247,7 +241,7 @@ def first_picture_ms(
 ) -> tuple[float, float, float]:
     """Milliseconds from a new sentence's result to its first arc picture, in the three cases
     the renderer has: no spare figure, a spare one of another length, one of the same length."""
-    from attnviz import render
+    from attnviz.explore import canvas as render
 
     def build() -> float:
         start = time.perf_counter()
@@ -326,7 +320,7 @@ def measure_size(
     notes: list[str],
 ) -> None:
     """Every measurement at one sentence length, in the order a student meets them."""
-    from attnviz.widget import Explorer
+    from attnviz.explore.widget import Explorer
 
     before = machine_state()
     redraws = 12 if quick else 40

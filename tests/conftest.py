@@ -82,7 +82,7 @@ def minilm_result(minilm):
 @pytest.fixture(autouse=True)
 def _fresh_corpus_cache():
     """Each test starts with no corpus run kept from another test."""
-    from attnviz.corpus import clear_corpus_cache
+    from attnviz.core.corpus import clear_corpus_cache
 
     clear_corpus_cache()
     yield

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from attnviz.result import AttentionResult
+from attnviz.core.result import AttentionResult
 
 TOKENS = ("[CLS]", "El", "gato", "duerme", ".", "[SEP]")
 SPECIAL = (True, False, False, False, False, True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.aggregate import (
+from attnviz.core.aggregate import (
     SEGMENT_BLOCKS,
     filter_segments,
     head_max,

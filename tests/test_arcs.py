@@ -9,8 +9,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 
 import attnviz
-from attnviz.arc_layout import AUTO_TOP_K, DOT_AREA, selected_targets
-from attnviz.arcs import MAX_COLOR, SOURCE_COLOR
+from attnviz.plots.arc_layout import AUTO_TOP_K, DOT_AREA, selected_targets
+from attnviz.plots.arcs import MAX_COLOR, SOURCE_COLOR
 
 
 def _arcs(ax) -> LineCollection:

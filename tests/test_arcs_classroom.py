@@ -13,11 +13,11 @@ from matplotlib.colors import to_hex
 from PIL import Image
 
 import attnviz
-from attnviz import arc_layout, arcs
-from attnviz.labels import MAX_LABEL_CHARS, PLACEHOLDER
-from attnviz.render import ArcRenderer
-from attnviz.session import Controls
-from attnviz.style import CLASSROOM_FONTSIZE, SCALE_LABELS, colorbar_label, font_sizes
+from attnviz.explore.canvas import ArcRenderer
+from attnviz.explore.session import Controls
+from attnviz.plots import arc_layout, arcs
+from attnviz.plots.labels import MAX_LABEL_CHARS, PLACEHOLDER
+from attnviz.plots.style import CLASSROOM_FONTSIZE, SCALE_LABELS, colorbar_label, font_sizes
 
 from .conftest import SEED
 from .helpers import make_result, random_attention, synthetic_result
@@ -140,8 +140,8 @@ def test_the_renderer_places_numbers_like_plot_arcs_and_apart(beto_result, fonts
     renderer = ArcRenderer(beto_result, fontsize=fontsize, values="all")
     for view in [(3, 5, 2), (0, 0, 7), (11, 11, 13)]:
         png = renderer.render(*view)
-        drawn = renderer.canvas.get_renderer()
-        _assert_apart(_extents(renderer._shown_values, drawn), "numbers")
+        drawn = renderer.canvas.renderer()
+        _assert_apart(_extents(renderer.plot.artists.values, drawn), "numbers")
         assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
 
 
@@ -226,7 +226,7 @@ def seed_syntax(beto):
 
 @pytest.mark.parametrize("fontsize", SIZES, ids=["normal", "clase"])
 def test_dependency_arcs_hang_below_the_tokens_one_per_dependency(seed_syntax, fontsize):
-    from attnviz.syntax_plots import POS_COLORS
+    from attnviz.syntax.plots import POS_COLORS
 
     result, annotation = seed_syntax
     ax = attnviz.plot_arcs(result, 3, 5, 2, syntax=annotation, fontsize=fontsize)
@@ -374,7 +374,7 @@ def test_long_input_renderer_equals_plot_arcs_and_stays_focused(long_result):
     for view in [(3, 5, n // 2), (0, 0, 1), (11, 2, n - 2)]:
         png = renderer.render(*view)
         assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
-        _outlines_apart(renderer._shown_labels, renderer.canvas.get_renderer(), "token labels")
+        _outlines_apart(renderer._shown_labels, renderer.canvas.renderer(), "token labels")
 
 
 # --------------------------------------------------------------------------- hostile text
@@ -437,7 +437,7 @@ def test_a_move_at_fourteen_tokens_is_a_small_faithful_palette_png(beto_result):
 
 # --------------------------------------------------------------------------- projector: wide and short
 
-#: The explorer's classroom figure (attnviz.session.Controls.arc_figure): 8 x 3.3 inches, colour bar
+#: The explorer's classroom figure (attnviz.explore.session.Controls.arc_figure): 8 x 3.3 inches, colour bar
 #: on its own line above the arcs.
 PROJECTOR = Controls(classroom=True).arc_figure
 PROJECTOR_SIZE = (PROJECTOR["width"], PROJECTOR["height"])
@@ -490,9 +490,9 @@ def test_the_projector_figure_labels_every_token_of_the_seed_and_keeps_its_size(
     assert Image.open(io.BytesIO(png)).size == (1280, 528)  # as many pixels as a notebook shows
     text = renderer.picture_text()
     assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(result.n_tokens)]
-    drawn = renderer.canvas.get_renderer()
-    _outlines_apart(renderer._labels, drawn, "token labels")
-    _assert_apart(_extents(renderer._shown_values, drawn), "numbers")
+    drawn = renderer.canvas.renderer()
+    _outlines_apart(renderer._all_labels, drawn, "token labels")
+    _assert_apart(_extents(renderer.plot.artists.values, drawn), "numbers")
     _inside_figure(_drawn_texts(renderer.figure), drawn, renderer.figure)
 
 
@@ -520,10 +520,10 @@ def test_a_long_sentence_on_the_projector_focuses_and_still_fits_under_the_slide
             canvas_after(renderer, png),
             reference_pixels(renderer, *view, colorbar="top", figsize=PROJECTOR_SIZE),
         )
-        drawn = renderer.canvas.get_renderer()
+        drawn = renderer.canvas.renderer()
         shown = renderer.picture_text()
         assert len(shown.labels) >= 7 and {t.fontsize for t in shown.labels} == {CLASSROOM_FONTSIZE}
-        _assert_apart(_extents(renderer._shown_values, drawn), "numbers")
+        _assert_apart(_extents(renderer.plot.artists.values, drawn), "numbers")
         _inside_figure(_drawn_texts(renderer.figure), drawn, renderer.figure)
 
 
@@ -548,16 +548,12 @@ def test_the_top_colour_bar_names_its_scale_and_its_ends(seed_minilm, scale):
 
 
 def test_a_reused_projector_figure_draws_the_next_sentence_like_plot_arcs(seed_minilm, minilm):
-    import gc
-
     first = _projector_renderer(seed_minilm)
     first.render(0, 0, 1, scale="absolute")
     figure = first.figure
-    del first
-    gc.collect()
-    # Another length: the spare figure is laid out again, and its colour bar keeps no ticks.
+    # Another length: the figure handed over is laid out again, and its colour bar keeps no ticks.
     longer = attnviz.extract(*minilm, SEED + " Después se durmió.")
-    second = _projector_renderer(longer)
+    second = _projector_renderer(longer, previous=first)
     assert second.figure is figure
     for view, scale in [((0, 0, 1), "head"), ((3, 2, 4), "row")]:
         png = second.render(*view, scale=scale)

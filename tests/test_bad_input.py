@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz import errors
 from attnviz.cli import main
+from attnviz.core import errors
 
 from .conftest import SEED
 
@@ -599,6 +599,7 @@ def _probe(runs, name, index: int = 0) -> dict:
     return json.loads(stdout.strip().splitlines()[index])
 
 
+@pytest.mark.slow  # network_runs: seven fresh interpreters
 def test_offline_mode_asking_for_beto_by_name(network_runs):
     out = _probe(network_runs, "api-offline", 0)
     assert out["error"] == "ModelUnavailableError"
@@ -608,24 +609,28 @@ def test_offline_mode_asking_for_beto_by_name(network_runs):
     assert out["warnings"] == []
 
 
+@pytest.mark.slow  # network_runs: seven fresh interpreters
 def test_offline_mode_default_falls_back_with_visible_warning(network_runs):
     out = _probe(network_runs, "api-offline", 1)
     assert out["ok"] == "BertModel" and out["layers"] == 6
     assert out["warnings"] == [errors.OfflineFallbackWarning.__name__]
 
 
+@pytest.mark.slow  # network_runs: seven fresh interpreters
 def test_unreachable_endpoint_gives_clear_error(network_runs):
     out = _probe(network_runs, "api-closed-port")
     assert out["error"] == errors.ModelUnavailableError.__name__
     assert "no hay conexión con http://127.0.0.1:" in out["es"] and "minilm" in out["es"]
 
 
+@pytest.mark.slow  # network_runs: seven fresh interpreters
 def test_unknown_hub_id(network_runs):
     out = _probe(network_runs, "api-unknown-id")
     assert out["error"] == errors.ModelNotFoundError.__name__
     assert "«nadie/no-existe-este-modelo» no existe en el hub" in out["es"]
 
 
+@pytest.mark.slow  # network_runs: seven fresh interpreters
 @pytest.mark.parametrize(
     "name,fragment",
     [
@@ -641,6 +646,7 @@ def test_network_and_model_errors_through_python_m_attnviz(network_runs, name, f
     assert fragment in _one_error_line(stderr)
 
 
+@pytest.mark.slow  # network_runs: seven fresh interpreters
 def test_cli_default_model_offline_falls_back_and_renders_xss_text_escaped(network_runs):
     code, _, stderr = network_runs["cli-offline-default-xss"]
     assert code == 0, stderr

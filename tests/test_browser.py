@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 # free_port, server_env, stop and wait_for_port are re-exported for the other browser tests.
-from bench.jupyter_browser import (  # noqa: F401
+from .jupyter_browser import (  # noqa: F401
     CHROMIUM,
     NOTEBOOK_RUN_SECONDS,
     SERVER_START_SECONDS,
@@ -224,7 +224,7 @@ print(_view != (0, 0, 1))
 """
 
 # The text of the picture on screen, through the session's public API: font sizes, boxes in the
-# PNG's pixels, the PNG's size and dpi (attnviz.render.PictureText).
+# PNG's pixels, the PNG's size and dpi (attnviz.explore.canvas.PictureText).
 PICTURE_TEXT_PROBE = """
 import dataclasses, json
 
@@ -270,7 +270,7 @@ def overlapping(boxes) -> list[tuple[str, str]]:
 
 def picture_text(data: dict):
     """The kernel's PictureText, rebuilt from its JSON."""
-    from attnviz.render import PictureText, TextBox
+    from attnviz.explore.canvas import PictureText, TextBox
 
     def boxes(key: str) -> tuple:
         return tuple(TextBox(**{**box, "box": tuple(box["box"])}) for box in data[key])
@@ -402,12 +402,12 @@ def test_classroom_mode_is_readable_on_a_projector(browser, tmp_path: Path, zoom
 
 
 def test_slow_link_forwards_every_byte_both_ways_and_counts_them() -> None:
-    """bench/slow_link.py moves bytes unchanged in both directions and counts what it moved."""
+    """tests/slow_link.py moves bytes unchanged in both directions and counts what it moved."""
     import socket
     import socketserver
     import threading
 
-    from bench.slow_link import SlowLink
+    from .slow_link import SlowLink
 
     upload = bytes(range(256)) * 400  # 102400 bytes
     answer = b"attnviz " * 30000  # 240000 bytes
@@ -436,7 +436,7 @@ def test_slow_link_forwards_every_byte_both_ways_and_counts_them() -> None:
 
 def test_slow_link_books_each_chunk_on_the_link_like_a_bottleneck() -> None:
     """The link model: a chunk leaves when the link is free, takes 8·bytes/rate, then rtt/2."""
-    from bench.slow_link import Direction
+    from .slow_link import Direction
 
     link = Direction(delay_s=0.075, bytes_per_s=10e6 / 8)  # 150 ms round trip, 10 Mbit/s
     assert link.arrival(0.0, 12_500) == pytest.approx(0.010 + 0.075)

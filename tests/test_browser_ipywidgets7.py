@@ -6,8 +6,8 @@ corner's venv (``make compat``: ipywidgets 7.7.1, notebook 6.5.7), where the mai
 servers are absent; the main run deselects it (marker ``ipywidgets7``).
 
 It used to fail about one run in two: the explorer's cell came out empty (its output's model_id "").
-The cause is widgetsnbextension's start-up, not the explorer: see ``bench.jupyter_browser.open_classic``,
-which the test waits on before "Run all".
+The cause is widgetsnbextension's start-up, not the explorer: see ``open_classic`` in
+``tests/jupyter_browser.py``, which the test waits on before "Run all".
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.jupyter_browser import CLASSIC_STATE, chromium, jupyter_server, open_classic, run_all_classic
-
+from .jupyter_browser import CLASSIC_STATE, chromium, jupyter_server, open_classic, run_all_classic
 from .test_browser import (
     EXPLORER_IMAGE,
     assert_picture_changed,

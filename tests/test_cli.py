@@ -12,6 +12,7 @@ from attnviz.cli import main
 from .conftest import SEED
 
 
+@pytest.mark.slow  # a fresh interpreter loads the offline model
 def test_module_entry_point_draws_png_with_offline_model(tmp_path):
     out = tmp_path / "arcas.png"
     done = subprocess.run(
@@ -149,6 +150,14 @@ def test_help_headings_are_spanish(capsys):
         main(["--help"])
     text = capsys.readouterr().out
     assert text.startswith("uso: ") and "opciones:" in text and "options:" not in text
+    headings = [line for line in text.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert headings == ["argumentos:", "opciones:"]
+    for english in ("usage:", "positional arguments", "optional arguments", "options"):
+        assert english not in text
+    # Each argument under its own heading: the text under "argumentos", every option under "opciones".
+    arguments, options = text.split("\nargumentos:\n")[1].split("\nopciones:\n")
+    assert arguments.split() == ["texto", "la", "frase", "a", "analizar", "(entre", "comillas)"]
+    assert "-h, --help" in options and "--layer CAPA" in options and "--metrics ARCHIVO.csv" in options
 
 
 def test_empty_second_text_is_named(capsys):

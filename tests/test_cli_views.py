@@ -10,9 +10,9 @@ import pytest
 
 import attnviz
 import attnviz.cli
-import attnviz.session
+import attnviz.explore.session
 from attnviz.cli import main
-from attnviz.session import VIEWS
+from attnviz.explore.session import VIEWS
 
 from .conftest import SEED
 
@@ -53,10 +53,10 @@ def test_real_model_folder_and_svg(beto_dir, tmp_path):
 
 
 def test_profile_against_the_corpus(fake_load, tmp_path, capsys, monkeypatch):
-    import attnviz.corpus
+    import attnviz.core.corpus
 
     # A slice of the corpus keeps the test fast; the whole one runs in test_metrics.
-    monkeypatch.setattr(attnviz.corpus, "load_corpus", lambda: attnviz.load_corpus()[:10])
+    monkeypatch.setattr(attnviz.core.corpus, "load_corpus", lambda: attnviz.load_corpus()[:10])
     out = tmp_path / "profile.png"
     assert main([SEED, "--words", "--view", "profile", "--corpus", "--out", str(out)]) == 0
     assert _is_png(out)
@@ -197,26 +197,18 @@ def _drawn(beto, beto_result, argv):
 
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_fontsize_reaches_every_view(beto, beto_result, view):
-    import inspect
+    from attnviz.plots.views import VIEWS as TABLE
 
     ax = _drawn(beto, beto_result, ["--view", view, "--fontsize", "17"])
     sizes = {round(t.get_fontsize(), 1) for t in ax.figure.findobj(matplotlib.text.Text) if t.get_text()}
-    function = {
-        "arcs": attnviz.plot_arcs,
-        "heatmap": attnviz.plot_heatmap,
-        "grid": attnviz.plot_grid,
-        "profile": attnviz.plot_profile,
-        "text": attnviz.session.plot_text,
-        "graph": attnviz.session.plot_graph,
-    }[view]
-    if "fontsize" in inspect.signature(function).parameters:
-        assert 17.0 in sizes  # the base size: token labels (or the profile's tick labels)
+    assert "fontsize" in TABLE[view].options  # every view takes it
+    assert 17.0 in sizes  # the base size: token labels (or the profile's tick labels)
     default = _drawn(beto, beto_result, ["--view", view])
     assert 17.0 not in {round(t.get_fontsize(), 1) for t in default.figure.findobj(matplotlib.text.Text)}
 
 
 def test_scale_names_itself_on_the_colour_bar(beto, beto_result):
-    from attnviz.style import SCALE_LABELS
+    from attnviz.plots.style import SCALE_LABELS
 
     for scale in ("absolute", "row"):
         ax = _drawn(beto, beto_result, ["--scale", scale])
@@ -248,9 +240,9 @@ def test_without_spacy_one_spanish_line_names_the_install_command(
     import attnviz.syntax
 
     def missing(*args, **kwargs):
-        raise attnviz.syntax._unavailable("spaCy no está instalado", "spaCy is not installed")
+        raise attnviz.syntax.parsing._unavailable("spaCy no está instalado", "spaCy is not installed")
 
-    monkeypatch.setattr(attnviz.syntax, "load_parser", missing)
+    monkeypatch.setattr(attnviz.syntax.parsing, "load_parser", missing)
     argv = [str(tmp_path / "a.png") if a == "ARCS" else a for a in argv]
     assert main([SEED, *argv]) == 1
     err = capsys.readouterr().err

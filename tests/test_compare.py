@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz import style
-from attnviz.aggregate import head_mean
-from attnviz.compare import WordNotFoundError, find_word, plot_compare, plot_compare_layers
+from attnviz.core.aggregate import head_mean
+from attnviz.plots import style
+from attnviz.plots.compare import WordNotFoundError, find_word, plot_compare, plot_compare_layers
 
 from .view_checks import outside_after_first_draw
 
@@ -63,7 +63,7 @@ def test_heatmaps_side_by_side_share_one_scale(banks):
     words = [attnviz.to_words(r) for r in banks]
     axes = plot_compare(banks, 3, 5, source="banco", words=True)
     assert len(axes) == 2
-    expected = max(float(w.attention[3, 5].max()) for w in words)
+    expected = max(style.scale_top(w.attention[3, 5], None, "head") for w in words)
     assert _norms(axes) == [pytest.approx(expected)] * 2
     for ax, w in zip(axes, words, strict=True):
         np.testing.assert_allclose(np.ma.getdata(ax.images[0].get_array()), w.attention[3, 5], rtol=1e-6)
@@ -77,7 +77,7 @@ def test_heatmaps_side_by_side_share_one_scale(banks):
 def test_texts_of_the_head_mean_share_one_scale(banks):
     axes = plot_compare(banks, 2, None, source="banco", kind="text", scale="row")
     rows = [head_mean(r, 2)[find_word(r, "banco")] for r in banks]
-    assert _norms(axes) == [pytest.approx(max(float(r.max()) for r in rows))] * 2
+    assert _norms(axes) == [pytest.approx(max(style.colour_scale_max(r) for r in rows))] * 2
     for ax, row in zip(axes, rows, strict=True):
         (boxes,) = [c for c in ax.collections if c.get_gid() == "boxes"]
         np.testing.assert_allclose(boxes.get_array(), row, rtol=1e-6)
@@ -115,7 +115,7 @@ def test_layer_by_layer_on_one_scale(banks):
         np.testing.assert_allclose(np.ma.getdata(image.get_array()), expected, rtol=1e-6)
         assert [t.get_text() for t in ax.get_yticklabels()] == [f"capa {i}" for i in range(12)]
         tops.append(float(expected.max()))
-    assert _norms(axes) == [pytest.approx(max(tops))] * 2
+    assert _norms(axes) == [pytest.approx(style.colour_scale_max(np.array(tops)))] * 2
 
 
 def test_layer_by_layer_can_leave_special_tokens_out_of_the_scale(banks):
@@ -129,7 +129,7 @@ def test_layer_by_layer_can_leave_special_tokens_out_of_the_scale(banks):
         source = w.tokens.index("banco")
         tops.append(float(w.attention[[0, 5, 11], 4, source][:, ~special].max()))
         assert "[CLS] y [SEP] rayados" in ax.get_title()
-    assert _norms(axes) == [pytest.approx(max(tops))] * 2
+    assert _norms(axes) == [pytest.approx(style.colour_scale_max(np.array(tops)))] * 2
 
 
 def test_first_draw_keeps_every_title_and_the_colour_bar_inside(banks):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import attnviz
-import attnviz.corpus as corpus_module
-from attnviz.corpus import CACHE_SIZE, clear_corpus_cache, corpus_metrics, corpus_profile
-from attnviz.metrics import METRIC_NAMES, HeadMetrics, head_metrics, mean_metrics
+import attnviz.core.corpus as corpus_module
+from attnviz.core.corpus import CACHE_SIZE, clear_corpus_cache, corpus_metrics, corpus_profile
+from attnviz.core.metrics import METRIC_NAMES, HeadMetrics, head_metrics, mean_metrics
 
 SENTENCES = [
     "Hola.",
@@ -134,7 +134,7 @@ def test_corpus_profile_cache_is_bounded_clearable_and_lets_models_go(monkeypatc
 
 def test_corpus_results_equal_one_by_one_extraction(minilm) -> None:
     import attnviz
-    from attnviz.corpus import corpus_results
+    from attnviz.core.corpus import corpus_results
 
     model, tokenizer = minilm
     sentences = attnviz.load_corpus()[:5]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnviz.exercises import check_distance_metric, uniform_distance
+from attnviz.lesson.exercises import check_distance_metric, uniform_distance
 
 
 def correct(r):

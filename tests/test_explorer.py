@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 import attnviz
-import attnviz.widget
-from attnviz.aggregate import AGGREGATES
-from attnviz.session import EXPLORER_VIEWS, Session, weights_table
-from attnviz.widget import Explorer
+import attnviz.explore.widget
+from attnviz.core.aggregate import AGGREGATES
+from attnviz.explore.session import EXPLORER_VIEWS, Session, weights_table
+from attnviz.explore.widget import Explorer
 
 from .conftest import SEED
 
@@ -177,7 +177,7 @@ def test_model_as_object_with_tokenizer_or_missing_tokenizer(beto):
 
 
 def test_views_aggregates_and_word_level_come_from_the_cache(explorer):
-    from attnviz import aggregate
+    from attnviz.core import aggregate
 
     first = bytes(explorer.image.value)
     pictures = {first}
@@ -245,10 +245,10 @@ class SlowExtract:
 
 @pytest.fixture
 def slow(monkeypatch) -> SlowExtract:
-    import attnviz.session
+    import attnviz.explore.session
 
-    slow = SlowExtract(attnviz.session.extract)
-    monkeypatch.setattr(attnviz.session, "extract", slow)
+    slow = SlowExtract(attnviz.explore.session.extract)
+    monkeypatch.setattr(attnviz.explore.session, "extract", slow)
     return slow
 
 
@@ -401,7 +401,7 @@ def test_an_empty_model_box_shows_the_model_in_use_and_no_stale_error(explorer):
 def test_classroom_mode_puts_slider_and_picture_first_at_full_width(minilm):
     ex = attnviz.explorer(minilm, SEED, modo="clase")
     assert ex.classroom and ex.mode_toggle.value
-    assert ex.controls.classroom and ex.controls.fontsize == attnviz.style.CLASSROOM_FONTSIZE
+    assert ex.controls.classroom and ex.controls.fontsize == attnviz.plots.style.CLASSROOM_FONTSIZE
     rows = [child for child in ex.children if isinstance(child, widgets.HBox)]
     picture = list(ex.children).index(ex.image)
     above = [row for row in rows if list(ex.children).index(row) < picture]
@@ -412,9 +412,9 @@ def test_classroom_mode_puts_slider_and_picture_first_at_full_width(minilm):
     classroom_picture = bytes(ex.image.value)
     # What the picture was drawn with: projector-sized text on a wide, short figure, every token labelled.
     text = ex.session.picture_text(ex.controls)
-    assert {t.fontsize for t in text.labels} == {attnviz.style.CLASSROOM_FONTSIZE}
+    assert {t.fontsize for t in text.labels} == {attnviz.plots.style.CLASSROOM_FONTSIZE}
     assert len(text.labels) == ex.result.n_tokens
-    width, height = attnviz.session.CLASSROOM_ARC_WIDTH, attnviz.session.CLASSROOM_ARC_HEIGHT
+    width, height = attnviz.explore.session.CLASSROOM_ARC_WIDTH, attnviz.explore.session.CLASSROOM_ARC_HEIGHT
     assert (text.width / text.dpi, text.height / text.dpi) == pytest.approx((width, height), abs=0.01)
     assert Image.open(io.BytesIO(classroom_picture)).size == (text.width, text.height)
 
@@ -422,14 +422,14 @@ def test_classroom_mode_puts_slider_and_picture_first_at_full_width(minilm):
     assert not ex.controls.classroom and ex.controls.fontsize is None and ex.image.layout.width is None
     rows = [child for child in ex.children if isinstance(child, widgets.HBox)]
     assert len([row for row in rows if list(ex.children).index(row) < list(ex.children).index(ex.image)]) == 5
-    if attnviz.session.Session.supports("arcs", "fontsize"):
+    if attnviz.explore.session.Session.supports("arcs", "fontsize"):
         assert bytes(ex.image.value) != classroom_picture  # larger text is another picture
     assert ex.forward_count == 1
     assert_consistent(ex)
 
 
 def test_the_title_is_text_beside_the_picture_when_the_renderer_leaves_it_out(explorer):
-    from attnviz.arcs import arc_title
+    from attnviz.plots.arcs import arc_title
 
     explorer.layer_slider.value, explorer.head_slider.value, explorer.token_selector.value = 3, 5, 2
     if not Session.supports("arcs", "title"):
@@ -453,7 +453,7 @@ def test_unknown_mode_is_one_spanish_sentence(minilm):
 
 
 def test_scale_selector_offers_the_shared_scales_where_a_view_uses_them(explorer):
-    from attnviz.style import DEFAULT_SCALE, SCALE_LABELS, SCALES
+    from attnviz.plots.style import DEFAULT_SCALE, SCALE_LABELS, SCALES
 
     assert [value for _, value in explorer.scale_selector.options] == list(SCALES)
     assert [label for label, _ in explorer.scale_selector.options] == [SCALE_LABELS[s] for s in SCALES]
@@ -513,7 +513,7 @@ def test_metrics_line_names_the_aggregate_and_explains_its_words(explorer):
 
 
 def test_without_spacy_there_is_no_syntax_checkbox_and_the_explorer_works(minilm, monkeypatch):
-    monkeypatch.setattr(attnviz.widget, "parser_installed", lambda: False)
+    monkeypatch.setattr(attnviz.explore.widget, "parser_installed", lambda: False)
     ex = attnviz.explorer(minilm, SEED)
     assert ex.syntax_toggle.layout.display == "none"
     ex.syntax_toggle.value = True  # even if something ticks it, nothing asks for a parser
@@ -523,15 +523,16 @@ def test_without_spacy_there_is_no_syntax_checkbox_and_the_explorer_works(minilm
 
 
 def test_a_parser_that_cannot_load_gives_the_install_command_and_hides_the_checkbox(minilm, monkeypatch):
-    import attnviz.session
-    from attnviz.syntax import ParserUnavailableError, _unavailable
+    import attnviz.explore.session
+    from attnviz.syntax import ParserUnavailableError
+    from attnviz.syntax.parsing import _unavailable
 
     def broken(*args, **kwargs):
         raise _unavailable("spaCy no está instalado", "spaCy is not installed")
 
-    monkeypatch.setattr(attnviz.widget, "parser_installed", lambda: True)
-    monkeypatch.setattr(attnviz.session, "load_parser", broken)
-    monkeypatch.setattr(attnviz.session.Session, "supports", staticmethod(lambda view, option: True))
+    monkeypatch.setattr(attnviz.explore.widget, "parser_installed", lambda: True)
+    monkeypatch.setattr(attnviz.explore.session, "load_parser", broken)
+    monkeypatch.setattr(attnviz.explore.session.Session, "supports", staticmethod(lambda view, option: True))
     ex = attnviz.explorer(minilm, SEED)
     assert ex.syntax_toggle.layout.display != "none"
     before = bytes(ex.image.value)

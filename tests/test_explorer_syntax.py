@@ -11,10 +11,10 @@ import pytest
 
 import attnviz
 import attnviz.cli
-import attnviz.session
+import attnviz.explore.session
 from attnviz.cli import main
 from attnviz.syntax import load_parser, parse
-from attnviz.syntax_metrics import relation_scores, relation_table
+from attnviz.syntax.metrics import relation_scores, relation_table
 
 from .conftest import SEED
 
@@ -28,7 +28,7 @@ def parses(monkeypatch) -> list[str]:
         texts.append(result.text)
         return parse(result, nlp)
 
-    monkeypatch.setattr(attnviz.session, "parse", counted)
+    monkeypatch.setattr(attnviz.explore.session, "parse", counted)
     return texts
 
 
@@ -69,7 +69,7 @@ def test_the_syntax_checkbox_draws_the_parse_under_the_arcs_parsing_once_per_sen
 
 
 def test_the_annotation_sits_beside_the_result(beto):
-    session = attnviz.session.Session()
+    session = attnviz.explore.session.Session()
     session.load(beto)
     session.analyze(SEED)
     tokens, words = session.annotation(), session.annotation(words=True)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.export import WEIGHT_COLUMNS, metrics_to_csv, save_npy, weights_to_csv
-from attnviz.metrics import METRIC_NAMES, head_metrics
+from attnviz.core.export import WEIGHT_COLUMNS, metrics_to_csv, save_npy, weights_to_csv
+from attnviz.core.metrics import METRIC_NAMES, head_metrics
 
 
 def _rows(path):

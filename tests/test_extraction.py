@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import subprocess
-import sys
-import threading
 
 import numpy as np
 import pytest
 import torch
 
 import attnviz
-from attnviz.errors import InvalidTextError, TruncationWarning
+from attnviz.core.errors import InvalidTextError, TruncationWarning
 
 from .conftest import SEED
 
@@ -177,67 +174,19 @@ def test_a_result_makes_the_array_it_is_given_read_only(beto_result):
 LONG_TEXT = "El perro que persiguió al gato cruzó la calle. " * 30
 
 
-def _spy_on_copiers(monkeypatch) -> list:
-    """Each _LayerCopier made, with what its copied() answered."""
-    from attnviz import extraction
-
-    made = []
-
-    class Spy(extraction._LayerCopier):
-        def __init__(self, model, stack):
-            super().__init__(model, stack)
-            self.stack, self.answers = stack, []
-            made.append(self)
-
-        def copied(self, layers):
-            answer = super().copied(layers)
-            self.answers.append(answer)
-            return answer
-
-    monkeypatch.setattr(extraction, "_LayerCopier", Spy)
-    return made
-
-
-def _forward_hooks(model) -> list[int]:
-    """The forward hooks on each module (transformers 5 adds its own, to record outputs, at the
-    first pass that returns attention: the count is read after one)."""
-    return [len(module._forward_hooks) for module in model.modules()]
-
-
-def test_a_long_text_is_copied_layer_by_layer_during_the_pass(minilm, monkeypatch):
-    """Above the page-in size, each layer is copied as the model returns it: the result is the
-    copier's array, its weights equal the recomputation from the model's own matrices, and no
-    hook is left on the model."""
-    from attnviz import extraction
-
+def test_a_long_text_equals_the_recomputation(minilm):
     model, tokenizer = minilm
-    made = _spy_on_copiers(monkeypatch)
-    after_pass = []
-    original = extraction._stack_attention
-
-    def stack_attention(layers, *args, **kwargs):
-        after_pass.append(kwargs["copied"])
-        return original(layers, *args, **kwargs)
-
-    attnviz.extract(model, tokenizer, "Hola.")  # short: copied after the pass
-    hooks = _forward_hooks(model)
-    monkeypatch.setattr(extraction, "_stack_attention", stack_attention)
     result = attnviz.extract(model, tokenizer, LONG_TEXT)
-    [copier] = made
-    # 6 x 12 x n x n float32 is above the threshold.
-    assert result.attention.nbytes >= extraction._PAGE_IN_BYTES
-    assert copier.answers == [True] and after_pass == [True]
-    assert np.shares_memory(result.attention, copier.stack)
-    assert not copier._thread.is_alive() and _forward_hooks(model) == hooks
+    assert result.n_tokens > 300
+    assert result.attention.flags.c_contiguous and result.attention.dtype == np.float32
     expected = _recompute_attention(model, tokenizer, LONG_TEXT)
     np.testing.assert_allclose(result.attention, expected, atol=1e-5, rtol=0)
 
 
-def test_attention_the_hooks_did_not_see_is_copied_after_the_pass(minilm, monkeypatch):
-    """A model whose returned attention is not what its modules returned (here: each row
-    reversed at the end) is copied after the pass: the result is what the model returned."""
+def test_the_attention_is_what_the_model_returns_by_name(minilm):
+    """Read from ``outputs.attentions``, not from inside the model: here each row is reversed at
+    the end, so the result is the reversed recomputation."""
     model, tokenizer = minilm
-    made = _spy_on_copiers(monkeypatch)
 
     class ReversedAtTheEnd(torch.nn.Module):
         def __init__(self):
@@ -249,155 +198,63 @@ def test_attention_the_hooks_did_not_see_is_copied_after_the_pass(minilm, monkey
             out.attentions = tuple(layer.flip(-1) for layer in out.attentions)
             return out
 
-    attnviz.extract(model, tokenizer, "Hola.")
-    hooks = _forward_hooks(model)
-    result = attnviz.extract(ReversedAtTheEnd(), tokenizer, LONG_TEXT)
-    assert [copier.answers for copier in made] == [[False]]
-    assert np.shares_memory(result.attention, made[0].stack)  # the same array, filled afterwards
-    expected = _recompute_attention(model, tokenizer, LONG_TEXT)[..., ::-1]
+    result = attnviz.extract(ReversedAtTheEnd(), tokenizer, SEED)
+    expected = _recompute_attention(model, tokenizer, SEED)[..., ::-1]
     np.testing.assert_allclose(result.attention, expected, atol=1e-5, rtol=0)
-    assert _forward_hooks(model) == hooks
 
 
-def test_a_pass_that_fails_leaves_no_hook_and_no_thread(minilm, monkeypatch):
-    model, tokenizer = minilm
-    made = _spy_on_copiers(monkeypatch)
-    attnviz.extract(model, tokenizer, "Hola.")
-    hooks = _forward_hooks(model)
-
-    def fail(*args):
-        raise RuntimeError("capa rota")
-
-    handle = model.encoder.layer[3].register_forward_hook(fail)
-    try:
-        with pytest.raises(RuntimeError, match="capa rota"):
-            attnviz.extract(model, tokenizer, LONG_TEXT)
-    finally:
-        handle.remove()
-    [copier] = made
-    assert _forward_hooks(model) == hooks and not copier._thread.is_alive()
-    # The model still works afterwards, and copies during the pass again.
-    assert attnviz.extract(model, tokenizer, LONG_TEXT).n_tokens > 200
-    assert made[1].answers == [True]
-
-
-def test_the_tensors_are_freed_after_a_pause_or_when_the_next_pass_ends(monkeypatch):
-    import gc
+def test_the_stack_is_one_copy_and_each_layer_is_freed_once_copied(minilm):
     import weakref
 
-    from attnviz import extraction
+    from attnviz.core.extraction import _stack_attention
 
-    monkeypatch.setattr(extraction, "_RELEASE_AFTER_S", 30.0)
-    first, second = _layers(3), _layers(3)
-    alive_first, alive_second = [weakref.ref(t) for t in first], [weakref.ref(t) for t in second]
-    extraction._release_later(first)
-    del first
-    gc.collect()
-    assert all(ref() is not None for ref in alive_first)  # kept while the first picture is drawn
-    extraction._release_later(second)  # a new pass's tensors: the last ones go at once
-    del second
-    for thread in [t for t in threading.enumerate() if t.name == "attnviz-release"]:
-        thread.join(timeout=10 if thread.is_alive() and alive_first[0]() is not None else 0.5)
-    gc.collect()
-    assert [ref() for ref in alive_first] == [None] * 3
-    assert all(ref() is not None for ref in alive_second)
-    monkeypatch.setattr(extraction, "_RELEASE_AFTER_S", 0.0)
-    extraction._release_later([])  # frees the second at once too
-    for thread in [t for t in threading.enumerate() if t.name == "attnviz-release"]:
-        thread.join(timeout=10)
-    gc.collect()
-    assert [ref() for ref in alive_second] == [None] * 3
-
-
-class _Layer:
-    """A stand-in for one layer's attention tensor: what _stack_attention calls on it."""
-
-    def __init__(self, values: np.ndarray, broken: bool = False) -> None:
-        self.values, self.broken, self.shape, self.ndim = values, broken, values.shape, values.ndim
-
-    def detach(self):
-        return self
-
-    float = cpu = detach
-
-    def numpy(self) -> np.ndarray:
-        if self.broken:
-            raise RuntimeError("copia imposible")
-        return self.values
-
-
-def _layers(count: int, broken: int | None = None) -> list:
-    rng = np.random.default_rng(0)
-    return [_Layer(rng.random((1, 2, 3, 3), dtype=np.float32), i == broken) for i in range(count)]
-
-
-def test_a_paged_in_stack_not_copied_during_the_pass_is_filled_by_two_threads(minilm, monkeypatch):
-    import gc
-    import weakref
-
-    from attnviz import extraction
-
-    monkeypatch.setattr(extraction, "_PAGE_IN_BYTES", 0)  # a paged-in stack, however small
     model, _ = minilm  # 6 layers
-    layers = _layers(6)
-    expected = np.stack([layer.values for layer in layers], axis=1)
+    layers = [torch.rand(2, 3, 4, 4) for _ in range(6)]
+    expected = torch.stack(layers, dim=1).numpy().copy()
     alive = [weakref.ref(layer) for layer in layers]
-    out = np.zeros((1, 6, 2, 3, 3), dtype=np.float32)
-    stack = extraction._stack_attention(layers, model, 1, 3, out=out)
-    assert stack is out
-    np.testing.assert_array_equal(stack, expected)  # both halves, each layer in its place
-    assert layers == []
-    # Freed on another thread, which ends once every tensor is gone.
-    for thread in [t for t in threading.enumerate() if t.name == "attnviz-release"]:
-        thread.join(timeout=10)
-    gc.collect()
-    assert [ref() for ref in alive] == [None] * 6
+    stack = _stack_attention(layers, model, 2, 4)
+    np.testing.assert_array_equal(stack, expected)
+    assert stack.shape == (2, 6, 3, 4, 4) and stack.dtype == np.float32
+    assert layers == [None] * 6 and [ref() for ref in alive] == [None] * 6
 
 
-@pytest.mark.parametrize("broken", [1, 4], ids=["first half", "second half (helper thread)"])
-def test_a_layer_that_cannot_be_copied_fails_the_extraction_on_either_thread(minilm, broken, monkeypatch):
-    from attnviz import extraction
+def _sdpa_minilm():
+    from transformers import AutoModel
 
-    monkeypatch.setattr(extraction, "_PAGE_IN_BYTES", 0)
-    model, _ = minilm
-    out = np.zeros((1, 6, 2, 3, 3), dtype=np.float32)
-    with pytest.raises(RuntimeError, match="copia imposible"):
-        extraction._stack_attention(_layers(6, broken), model, 1, 3, out=out)
+    return AutoModel.from_pretrained(attnviz.offline_model_path(), attn_implementation="sdpa").eval()
 
 
-def test_a_script_that_exits_right_after_a_long_extraction_exits_cleanly():
-    # The model's tensors are freed on another thread after a long extraction; a script that
-    # ends at once must wait for it (torch aborted the process when freed during shutdown).
-    script = (
-        "import attnviz\n"
-        "from attnviz import extraction\n"
-        "extraction._PAGE_IN_BYTES = 0\n"
-        "m, t = attnviz.load_model('minilm')\n"
-        "r = attnviz.extract(m, t, 'El perro que persiguió al gato cruzó la calle. ' * 20)\n"
-        "print(r.n_tokens)\n"
+def test_a_model_loaded_with_sdpa_gives_the_eager_weights(minilm):
+    """SDPA returns no weights (an empty tuple on transformers 5): extract switches the model with
+    transformers' public set_attn_implementation (4.41 has none; its BERT SDPA falls back itself)."""
+    model, tokenizer = minilm
+    sdpa = _sdpa_minilm()
+    result = attnviz.extract(sdpa, tokenizer, SEED)
+    expected = attnviz.extract(model, tokenizer, SEED)
+    np.testing.assert_allclose(result.attention, expected.attention, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        result.attention, _recompute_attention(model, tokenizer, SEED), atol=1e-5, rtol=0
     )
-    for _ in range(3):
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert "terminate called" not in done.stderr
-        assert int(done.stdout.split()[-1]) > 200
 
 
-def test_a_config_without_layer_or_head_counts_stacks_after_the_pass(minilm):
-    from attnviz import extraction
+def test_a_model_that_cannot_switch_to_eager_is_a_clear_error(minilm, monkeypatch):
+    """When the switch fails, the forward pass's own check says what to do."""
+    _, tokenizer = minilm
+    sdpa = _sdpa_minilm()
+    if not hasattr(sdpa, "set_attn_implementation"):  # transformers 4.41: BERT falls back by itself
+        assert attnviz.extract(sdpa, tokenizer, SEED).attention.shape[0] == 6
+        return
 
-    model, _ = minilm
+    def refuse(implementation):
+        raise ValueError(f"{implementation} no disponible")
 
-    class Unsaid:
-        config = type("Config", (), {})()
-
-    assert extraction._stack_shape(Unsaid(), 1, 10) is None
-    assert extraction._stack_shape(model, 2, 10) == (2, 6, 12, 10, 10)
-    assert extraction._new_stack(None) is None
+    monkeypatch.setattr(sdpa, "set_attn_implementation", refuse)
+    with pytest.raises(attnviz.NoAttentionError, match="eager"):
+        attnviz.extract(sdpa, tokenizer, SEED)
 
 
 def test_one_head_looking_ahead_anywhere_makes_a_model_bidirectional():
-    from attnviz.extraction import is_causal
+    from attnviz.core.extraction import is_causal
 
     causal = np.tril(np.ones((3, 4, 5, 5), dtype=np.float32))
     assert is_causal(causal)
@@ -406,20 +263,3 @@ def test_one_head_looking_ahead_anywhere_makes_a_model_bidirectional():
     assert not is_causal(ahead)
     assert not is_causal(np.ones((3, 4, 5, 5), dtype=np.float32))
     assert not is_causal(np.ones((1, 1, 1, 1), dtype=np.float32))
-
-
-def test_a_module_that_refuses_hooks_leaves_the_copy_for_after_the_pass(minilm, monkeypatch):
-    model, tokenizer = minilm
-    made = _spy_on_copiers(monkeypatch)
-    attnviz.extract(model, tokenizer, "Hola.")
-    hooks = _forward_hooks(model)
-    refusing = model.encoder.layer[2].attention
-
-    def refuse(*args, **kwargs):
-        raise RuntimeError("este módulo no admite ganchos")
-
-    monkeypatch.setattr(refusing, "register_forward_hook", refuse)
-    result = attnviz.extract(model, tokenizer, LONG_TEXT)
-    assert made[0].answers == [False] and not made[0]._thread.is_alive()
-    assert _forward_hooks(model) == hooks
-    np.testing.assert_allclose(result.attention, _recompute_attention(model, tokenizer, LONG_TEXT), atol=1e-5)

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from attnviz import style
-from attnviz.graph import circle_positions, graph_edges, labelled_nodes, plot_graph
+from attnviz.plots import style
+from attnviz.plots.graph import circle_positions, graph_edges, labelled_nodes, plot_graph
 
 from .helpers import make_result, previous_token_matrix, random_attention
 from .view_checks import drawn_extents, glyph_warnings, ink_overlaps, long_result, outside_after_first_draw
@@ -35,7 +35,7 @@ def test_arrows_are_the_links_above_the_threshold(beto_result):
     expected = {(i, j) for i, j in np.argwhere(weights >= 0.1).tolist() if i != j}
     edges = _edges(ax)
     assert set(edges) == expected
-    top = float(weights.max())
+    top = style.scale_top(weights, None, "head")
     for (i, j), patch in edges.items():
         np.testing.assert_allclose(patch.get_edgecolor()[:3], COOLWARM(weights[i, j] / top)[:3], atol=1 / 255)
     # Heavier links are drawn wider.
@@ -46,6 +46,18 @@ def test_arrows_are_the_links_above_the_threshold(beto_result):
     np.testing.assert_allclose(nodes.get_array(), np.diag(weights), rtol=1e-6)
     assert nodes.norm.vmax == pytest.approx(top)
     assert ax.get_title() == "Capa 4 · cabeza 2 · grafo"
+
+
+def test_row_scale_without_a_source_puts_each_row_on_its_own_top(beto_result):
+    weights = beto_result.attention[4, 2].astype(np.float64)
+    ax = plot_graph(beto_result, 4, 2, threshold=0.1, scale="row")
+    tops = style.row_tops(weights)
+    for (i, j), patch in _edges(ax).items():
+        colour = COOLWARM(weights[i, j] / tops[i])[:3]
+        np.testing.assert_allclose(patch.get_edgecolor()[:3], colour, atol=1 / 255)
+    (nodes,) = [c for c in ax.collections if c.get_gid() == "nodes"]
+    np.testing.assert_allclose(nodes.get_array(), np.diag(weights) / tops, rtol=1e-6)
+    assert nodes.norm.vmax == 1.0
 
 
 def test_previous_token_head_is_a_ring_of_short_arrows():

@@ -5,9 +5,18 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pytest
 
-from attnviz import style
-from attnviz.errors import AttnvizError
-from attnviz.labels import BLANK, ELLIPSIS, PLACEHOLDER, drawable, join_lines, label_text, shorten, text_width
+from attnviz.core.errors import AttnvizError
+from attnviz.plots import style
+from attnviz.plots.labels import (
+    BLANK,
+    ELLIPSIS,
+    PLACEHOLDER,
+    drawable,
+    join_lines,
+    label_text,
+    shorten,
+    text_width,
+)
 
 from .view_checks import glyph_warnings
 
@@ -47,6 +56,25 @@ def test_join_lines_breaks_between_parts_at_the_width():
     narrow = join_lines(parts, text_width(parts[1], 10) + 1, 10)
     assert narrow.split("\n") == parts
     assert all(text_width(line, 10) <= text_width(parts[1], 10) + 1 for line in narrow.split("\n")[:2])
+
+
+@pytest.mark.parametrize("bold", [False, True])
+@pytest.mark.parametrize("size", [10.0, style.CLASSROOM_FONTSIZE])
+def test_text_width_is_what_matplotlib_draws(size, bold):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(dpi=72)  # one pixel per point
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    texts = ["perro", "electroencefalografista", "Índices desde 0 · all-MiniLM-L6-v2", "«banco»", "WAVE Tíñ"]
+    for text in [*texts, label_text("$5 cada uno")]:
+        drawn = figure.text(0, 0.5, text, fontsize=size, fontweight="bold" if bold else "normal")
+        drawn_width = drawn.get_window_extent(renderer).width
+        assert text_width(text, size, bold) == pytest.approx(drawn_width, rel=0.06)
+    # The bold face is measured, not the regular one (it is 10 % or more wider).
+    assert text_width(texts[1], size, True) > 1.1 * text_width(texts[1], size, False)
+    # A mathtext-escaped dollar draws one character.
+    assert text_width(label_text("$5"), size, bold) == text_width("$5", size, bold)
 
 
 def test_text_colour_reads_on_every_coolwarm_colour():

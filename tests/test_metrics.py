@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from attnviz.metrics import (
+from attnviz.core.metrics import (
     METRIC_NAMES,
     HeadMetrics,
     head_metrics,

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.corpus import corpus_metrics
-from attnviz.metrics import METRIC_NAMES, head_metrics, mean_metrics
+from attnviz.core.corpus import corpus_metrics
+from attnviz.core.metrics import METRIC_NAMES, head_metrics, mean_metrics
 
 from .conftest import BETO_FILES, SEED
 
@@ -196,7 +196,7 @@ def test_roberta_specials_pairs_and_limit(loaded, results):
     np.testing.assert_allclose(m.cls, att[..., 0].mean(-1), rtol=1e-6)  # <s> counts as [CLS]
     np.testing.assert_allclose(m.sep, att[..., -1].mean(-1), rtol=1e-6)  # </s> counts as [SEP]
     model, tokenizer = loaded["roberta"]
-    assert attnviz.extraction.max_tokens(model, tokenizer) == MAX_POSITIONS
+    assert attnviz.core.extraction.max_tokens(model, tokenizer) == MAX_POSITIONS
     pair = attnviz.extract(model, tokenizer, "Hola amigo.", "¿Qué tal?")
     assert pair.segments[0] == 0 and pair.segments[-1] == 1
     assert set(pair.segments) == {0, 1}

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import attnviz
-from attnviz.metrics import METRIC_NAMES, SHARE_METRICS, head_metrics, layer_profile
+from attnviz.core.metrics import METRIC_NAMES, SHARE_METRICS, head_metrics, layer_profile
 
 #: Pieces that stress tokenizers: combining marks, surrogates, controls, scripts, markup, markers.
 FRAGMENTS = st.one_of(
@@ -135,6 +135,7 @@ def _check_every_plot(result: attnviz.AttentionResult, metrics) -> None:
     plt.close("all")
 
 
+@pytest.mark.slow  # 19 texts through every view (make test; not make test-fast)
 @SETTINGS
 @given(text=TEXTS)
 @example(text="")
@@ -152,6 +153,7 @@ def test_random_unicode_through_every_view_minilm(minilm, text):
     _check_every_plot(result, metrics)
 
 
+@pytest.mark.slow  # 11 texts through every view (make test; not make test-fast)
 @settings(SETTINGS, max_examples=10)
 @given(text=TEXTS)
 @example(text="e\u0301\u0301 \ud800 猫")
@@ -164,6 +166,7 @@ def test_random_unicode_through_every_view_beto(beto, text):
     _check_every_plot(words, _check_metrics(words))
 
 
+@pytest.mark.slow  # texts of thousands of characters (make test; not make test-fast)
 @settings(SETTINGS, max_examples=6)
 @given(text=LONG_TEXTS)
 @example(text="persiguió " * 400)

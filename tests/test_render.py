@@ -8,21 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attnviz import arc_layout, arcs
-from attnviz.png import encode_png, is_palette_png, png_bytes
-from attnviz.render import ArcGeometry, ArcRenderer, FigureRenderer, new_figure
-from bench.redraw_speed import naive_render
+from attnviz.explore.canvas import ArcRenderer, FigureRenderer, new_figure
+from attnviz.explore.png import encode_png, is_palette_png, png_bytes
+from attnviz.plots import arc_layout, arcs
 
+from .baseline import naive_render
 from .helpers import make_result, random_attention, synthetic_result
-
-
-@pytest.fixture
-def fresh_figures(monkeypatch):
-    """No laid-out figure (attnviz.render._FIGURES) nor glyph left by another test."""
-    from attnviz import _glyph_cache, render
-
-    monkeypatch.setattr(render, "_FIGURES", [])
-    monkeypatch.setattr(_glyph_cache, "SHARED", _glyph_cache._Store())
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -44,7 +35,7 @@ def canvas_after(renderer: ArcRenderer, png: bytes) -> np.ndarray:
 def reference_pixels(renderer: ArcRenderer, layer: int, head: int, source: int, **kwargs) -> np.ndarray:
     """plot_arcs with the renderer's options on a new figure: the full-redraw reference.
 
-    Both lay the figure out the same way (attnviz.arc_layout.figure_layout), so
+    Both lay the figure out the same way (attnviz.plots.arc_layout.figure_layout), so
     everything drawn must match.
     """
     options = {
@@ -115,52 +106,6 @@ def test_a_causal_models_first_token_after_another_source_draws_no_arc():
         assert arcs_shown.get_visible() is (source != 0)
 
 
-def _count_label_draws(monkeypatch) -> list[str]:
-    """Every token label drawn from now on (their gids), pasted ones excluded."""
-    from matplotlib.text import Text
-
-    drawn: list[str] = []
-    original = Text.draw
-
-    def draw(self, renderer):
-        if (self.get_gid() or "").startswith("token-"):
-            drawn.append(self.get_gid())
-        return original(self, renderer)
-
-    monkeypatch.setattr(Text, "draw", draw)
-    return drawn
-
-
-def test_highlighted_labels_drawn_once_are_pasted_back_exactly(minilm_result, monkeypatch, fresh_figures):
-    renderer = ArcRenderer(minilm_result)
-    drawn = _count_label_draws(monkeypatch)
-    views = [(0, 0, 1), (2, 3, 1), (4, 1, 6), (0, 0, 1), (2, 3, 1)]
-    draws_per_view = []
-    for view in views:
-        before = len(drawn)
-        png = renderer.render(*view)
-        draws_per_view.append(len(drawn) - before)
-        assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
-    # The first views draw their source and most attended labels; seen again, both are pasted.
-    assert draws_per_view[0] >= 1
-    assert draws_per_view[3:] == [0, 0]
-
-
-def test_labels_that_touch_each_other_are_drawn_over_the_arcs_every_time(monkeypatch, fresh_figures):
-    # A causal model's 30 labels all change colour with the source, and neighbours' boxes meet.
-    result = synthetic_result(30, causal=True)
-    renderer = ArcRenderer(result)
-    drawn = _count_label_draws(monkeypatch)
-    counts = []
-    for source in (1, 2, 1):
-        before = len(drawn)
-        png = renderer.render(0, 0, source)
-        counts.append(len(drawn) - before)
-        assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, 0, 0, source))
-    # The second visit of source 1 pastes the lone labels but draws the ones that touch.
-    assert 0 < counts[2] < counts[0]
-
-
 def test_long_input_blits_the_reference_with_top_k():
     result = synthetic_result(80, seed=3)
     renderer = ArcRenderer(result)
@@ -175,8 +120,8 @@ def drawn_targets(renderer: ArcRenderer, source: int) -> set[int]:
     """Each arc ends at its target's x position (the token's index, or its place in a focused layout)."""
     x = renderer.layout.positions(source)
     index = {round(float(xi), 6): i for i, xi in enumerate(x)}
-    ends = {index[round(float(seg[-1][0]), 6)] for seg in renderer._arcs.get_segments()}
-    starts = {index[round(float(seg[0][0]), 6)] for seg in renderer._arcs.get_segments()}
+    ends = {index[round(float(seg[-1][0]), 6)] for seg in renderer.plot.artists.arcs.get_segments()}
+    starts = {index[round(float(seg[0][0]), 6)] for seg in renderer.plot.artists.arcs.get_segments()}
     assert starts == {source}
     return ends
 
@@ -201,7 +146,7 @@ def test_long_inputs_draw_the_24_strongest_links_by_default():
     row = result.attention[0, 1, 40]
     expected = [int(j) for j in np.argsort(-row, kind="stable") if j != 40][: arc_layout.AUTO_TOP_K]
     assert drawn_targets(renderer, 40) == set(expected)
-    assert "75 enlaces débiles ocultos" in renderer._notes.get_text()
+    assert "75 enlaces débiles ocultos" in renderer.plot.artists.notes.get_text()
 
 
 def test_picture_changes_with_layer_head_and_source(minilm_result):
@@ -210,12 +155,6 @@ def test_picture_changes_with_layer_head_and_source(minilm_result):
     assert len(set(pictures)) == 4
     # The same view gives the same bytes: nothing accumulates on the reused figure.
     assert renderer.render(0, 0, 1) == pictures[0]
-
-
-def test_geometry_matches_arc_paths():
-    geometry = ArcGeometry(20)
-    targets = np.array([0, 3, 19, 7])
-    np.testing.assert_allclose(geometry.paths(7, targets), arc_layout.arc_paths(20, 7)[targets])
 
 
 def test_png_bytes_round_trip():
@@ -238,7 +177,7 @@ def test_naive_render_and_figure_renderer_give_pngs(beto_result):
 
 
 def test_word_level_result_renders(beto_result):
-    from attnviz.words import to_words
+    from attnviz.core.words import to_words
 
     words = to_words(beto_result)
     renderer = ArcRenderer(words)
@@ -260,7 +199,7 @@ def test_palette_pictures_are_faithful_and_a_third_of_the_bytes():
 
 
 def test_figure_renderer_heatmap_equals_a_plain_draw(beto_result):
-    from attnviz.heatmap import plot_heatmap
+    from attnviz.plots.heatmap import plot_heatmap
 
     renderer = FigureRenderer((6, 5))
     renderer.render(lambda ax: plot_heatmap(beto_result, 1, 1, ax))
@@ -271,7 +210,7 @@ def test_figure_renderer_heatmap_equals_a_plain_draw(beto_result):
     assert_same_picture(cached, np.asarray(figure.canvas.buffer_rgba()).astype(np.int16))
 
 
-def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result, fresh_figures):
+def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result):
     renderer = ArcRenderer(minilm_result, scale="row")
     rows = minilm_result.attention
     views = [(layer, head, 1) for layer in range(6) for head in range(12)]
@@ -282,13 +221,11 @@ def test_a_colour_bar_drawn_before_is_reused_and_still_exact(minilm_result, fres
     other = next(i for i, s in enumerate(scales) if s != scales[first])
     for index in (first, other, again):
         png = renderer.render(*views[index])
-    assert len(renderer._colorbar_pictures) == 2
+    assert sum(key[0] == "colorbar" for key in renderer.canvas.pictures) == 2
     assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *views[again]))
 
 
-def test_a_new_sentence_of_the_same_length_takes_over_the_figure(fresh_figures):
-    import gc
-
+def test_a_new_sentence_of_the_same_length_takes_over_the_figure():
     rng = np.random.default_rng(7)
     first = make_result(random_attention(rng, (2, 2, 6, 6)))
     second = make_result(
@@ -297,32 +234,26 @@ def test_a_new_sentence_of_the_same_length_takes_over_the_figure(fresh_figures):
     renderer = ArcRenderer(first)
     renderer.render(0, 1, 2)
     figure = renderer.figure
-    del renderer
-    gc.collect()
-    again = ArcRenderer(second)
+    again = ArcRenderer(second, previous=renderer)
     assert again.figure is figure  # no new figure, Axes or colour bar
-    assert [label.get_text() for label in again._labels] == list(second.tokens)
+    assert [label.get_text() for label in again._all_labels] == list(second.tokens)
     for view in [(1, 0, 3), (0, 1, 1)]:
         assert_same_picture(canvas_after(again, again.render(*view)), reference_pixels(again, *view))
-    # A figure serves one live renderer at a time.
-    assert ArcRenderer(second).figure is not figure
+    # Built with other options, a renderer makes a figure of its own.
+    assert ArcRenderer(second, previous=again, fontsize=16).figure is not figure
 
 
-def test_a_sentence_of_another_length_lays_a_spare_figure_out_again(fresh_figures):
-    import gc
-
+def test_a_sentence_of_another_length_lays_a_spare_figure_out_again():
     sentences = [synthetic_result(12, seed=1), synthetic_result(20, seed=2), synthetic_result(100, seed=3)]
     sentences.append(synthetic_result(6, seed=4, causal=True))
-    figure = None
+    figure, renderer = None, None
     for result in sentences:
-        renderer = ArcRenderer(result)
+        renderer = ArcRenderer(result, previous=renderer)
         assert figure is None or renderer.figure is figure  # one figure, laid out again each time
         figure = renderer.figure
         for view in [(0, 1, 2), (1, 0, result.n_tokens - 2)]:
             png = renderer.render(*view)
             assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
-        del renderer
-        gc.collect()
 
 
 @pytest.mark.parametrize(
@@ -348,146 +279,9 @@ def test_a_long_sentence_keeps_one_palette_and_a_faithful_picture():
     result = synthetic_result(200)
     renderer = ArcRenderer(result)
     first = renderer.render(0, 0, 5)
-    palette = renderer.encoder.palette
+    palette = renderer.canvas.encoder.palette
     second = renderer.render(0, 1, 7)
     # One palette for every frame of the figure, chosen from the first.
-    assert renderer.encoder.palette is palette
+    assert renderer.canvas.encoder.palette is palette
     assert is_palette_png(first) and is_palette_png(second)
     canvas_after(renderer, second)
-
-
-#: The private matplotlib APIs the glyph cache calls: (module, class or None, name).
-GLYPH_CACHE_APIS = [
-    ("matplotlib.ft2font", "FT2Font", "_layout"),
-    ("matplotlib.ft2font", "FT2Font", "_render_glyph"),
-    ("matplotlib.ft2font", "FT2Font", "_set_transform"),
-    ("matplotlib.backends.backend_agg", "RendererAgg", "_prepare_font"),
-    ("matplotlib.backends.backend_agg", None, "get_hinting_flag"),
-    ("matplotlib.ft2font", None, "RenderMode"),
-]
-
-
-def _without(monkeypatch, module: str, owner: str | None, name: str) -> None:
-    """Remove one private API, as on a matplotlib without it.
-
-    matplotlib 3.11's own text drawing uses these APIs too; a matplotlib
-    without them draws text its own way, which is simulated by putting the
-    API back only while matplotlib itself draws or measures text.
-    """
-    import contextlib
-    import importlib
-
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    target = importlib.import_module(module)
-    if owner is not None:
-        target = getattr(target, owner)
-    if not hasattr(target, name):
-        return  # this matplotlib (3.8, say) lacks it already: the real case the test is about
-    value = getattr(target, name)
-    monkeypatch.delattr(target, name)
-
-    depth = [0]  # matplotlib's text functions call each other: put back once, remove once
-
-    @contextlib.contextmanager
-    def present():
-        if depth[0] == 0:
-            setattr(target, name, value)
-        depth[0] += 1
-        try:
-            yield
-        finally:
-            depth[0] -= 1
-            if depth[0] == 0:
-                delattr(target, name)
-
-    from matplotlib.text import Text
-
-    text_methods = [(RendererAgg, "draw_text"), (RendererAgg, "get_text_width_height_descent")]
-    text_methods += [(RendererAgg, "draw_mathtext"), (Text, "_get_layout")]
-    for cls, method in text_methods:
-        own = getattr(cls, method)
-
-        def its_own_way(self, *args, _own=own, **kwargs):
-            with present():
-                return _own(self, *args, **kwargs)
-
-        monkeypatch.setattr(cls, method, its_own_way)
-
-
-@pytest.mark.parametrize("module,owner,name", GLYPH_CACHE_APIS, ids=[api[2] for api in GLYPH_CACHE_APIS])
-def test_without_a_private_text_api_there_is_no_glyph_cache_and_the_same_picture(
-    monkeypatch, module, owner, name
-):
-    from attnviz._glyph_cache import GlyphCache
-
-    _without(monkeypatch, module, owner, name)
-    result = synthetic_result(12, seed=4)
-    renderer = ArcRenderer(result)
-    assert GlyphCache.install(renderer.canvas.get_renderer()) is None
-    assert "draw_text" not in vars(renderer.canvas.get_renderer())  # matplotlib's own, untouched
-    png = renderer.render(1, 0, 5, title="una vista nueva")
-    assert_same_picture(
-        canvas_after(renderer, png), reference_pixels(renderer, 1, 0, 5, title="una vista nueva")
-    )
-
-
-def test_a_failure_inside_the_glyph_cache_uninstalls_it_and_draws_the_normal_way(monkeypatch):
-    from attnviz._glyph_cache import GlyphCache
-
-    result = synthetic_result(12, seed=5)
-    renderer = ArcRenderer(result)
-    cache = GlyphCache.install(renderer.canvas.get_renderer())
-    if cache is None:
-        # An older matplotlib without the private APIs: no cache, so nothing can fail inside it.
-        assert not GlyphCache.supported(renderer.canvas.get_renderer())
-        assert "draw_text" not in vars(renderer.canvas.get_renderer())
-        return
-    assert cache.active
-
-    def changed(*args, **kwargs):
-        raise TypeError("a private matplotlib API changed")
-
-    monkeypatch.setattr(cache, "draw_text", changed)
-    png = renderer.render(0, 1, 3, title="un título nuevo")
-    assert not cache.active
-    assert "draw_text" not in vars(renderer.canvas.get_renderer())  # matplotlib's own again
-    assert_same_picture(
-        canvas_after(renderer, png), reference_pixels(renderer, 0, 1, 3, title="un título nuevo")
-    )
-
-
-def test_the_glyph_caches_are_bounded(minilm_result, monkeypatch, fresh_figures):
-    from attnviz._glyph_cache import GlyphCache
-
-    monkeypatch.setattr(GlyphCache, "MAX_LAYOUTS", 3)
-    monkeypatch.setattr(GlyphCache, "MAX_GLYPHS", 10)
-    renderer = ArcRenderer(minilm_result)
-    cache = GlyphCache.install(renderer.canvas.get_renderer())
-    if cache is None:
-        assert not GlyphCache.supported(renderer.canvas.get_renderer())  # older matplotlib: nothing to bound
-        return
-    for source in range(1, 6):
-        renderer.render(0, 0, source, title=f"título {source}")
-    assert len(cache.layouts) <= 3 and len(cache.glyphs) <= 10
-
-
-def test_labels_in_the_way_are_found_as_bbox_overlaps_finds_them():
-    from matplotlib.transforms import Bbox
-
-    from attnviz.render import _touching
-
-    rng = np.random.default_rng(5)
-    corners = rng.uniform(0, 100, size=(40, 2))
-    boxes = np.hstack([corners, corners + rng.uniform(1, 12, size=(40, 2))])
-    # Two boxes apart from the rest whose edges meet: they count as touching.
-    boxes[0], boxes[1] = [0.0, -50.0, 10.0, -40.0], [10.0, -48.0, 15.0, -45.0]
-    reach = np.array([0.0, 60.0, 100.0, 100.0])
-    as_bboxes = [Bbox.from_extents(*box) for box in boxes]
-    expected = [
-        box.overlaps(Bbox.from_extents(*reach)) or any(box.overlaps(o) for o in as_bboxes if o is not box)
-        for box in as_bboxes
-    ]
-    found = _touching(boxes, reach)
-    assert found.tolist() == expected
-    assert found[0] and found[1] and 0 < sum(expected) < 40

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.errors import InvalidModelError
+from attnviz.core.errors import InvalidModelError
 
 from .conftest import SEED
 
@@ -118,7 +118,7 @@ def _assert_escaped(markup: str) -> None:
 
 @pytest.fixture(scope="module")
 def xss_explorer(minilm):
-    from attnviz.explorer import explorer
+    from attnviz import explorer
 
     return explorer(model=minilm, text=f"{XSS} <script>alert(2)</script> hola")
 
@@ -157,7 +157,7 @@ def test_explorer_banner_escapes_a_model_name(xss_explorer):
 
 
 def test_weights_table_escapes_every_cell():
-    from attnviz.session import weights_table
+    from attnviz.explore.session import weights_table
 
     result = attnviz.AttentionResult(
         tokens=("[CLS]", XSS, "<b onmouseover=x>", "[SEP]"),
@@ -272,7 +272,7 @@ def test_no_trust_remote_code_true_in_the_sources():
 def test_hub_offline_env_is_respected_without_network(monkeypatch):
     # A named hub model in offline mode fails in our code, before transformers tries the network.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from attnviz import loading
+    from attnviz.core import loading
 
     monkeypatch.setattr(loading, "hub_reachable", lambda *a, **k: pytest.fail("network probed offline"))
     with pytest.raises(attnviz.ModelUnavailableError, match="HF_HUB_OFFLINE"):

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.aggregate import AGGREGATES
-from attnviz.session import AGGREGATE_CHOICES, EXPLORER_VIEWS, VIEWS, Controls, Session
+from attnviz.core.aggregate import AGGREGATES
+from attnviz.explore.session import AGGREGATE_CHOICES, EXPLORER_VIEWS, VIEWS, Controls, Session
 
 from .conftest import SEED
 
@@ -26,7 +26,7 @@ def session(minilm) -> Session:
 
 
 def test_the_session_needs_no_widgets():
-    code = "import sys, attnviz.session; print('ipywidgets' in sys.modules, 'IPython' in sys.modules)"
+    code = "import sys, attnviz.explore.session; print('ipywidgets' in sys.modules, 'IPython' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
@@ -106,7 +106,7 @@ def test_an_unexpected_failure_becomes_one_spanish_sentence(session, monkeypatch
 
 
 def test_previous_share_is_the_metric_head_metrics_reports(minilm_result):
-    from attnviz.session import previous_share
+    from attnviz.explore.session import previous_share
 
     from .helpers import synthetic_result
 
@@ -115,7 +115,7 @@ def test_previous_share_is_the_metric_head_metrics_reports(minilm_result):
 
 
 def test_the_suggested_view_is_a_pure_previous_token_head_when_there_is_one():
-    from attnviz.session import suggest_view
+    from attnviz.explore.session import suggest_view
 
     from .helpers import TOKENS, make_result, previous_token_matrix
 
@@ -134,17 +134,12 @@ def test_the_suggested_view_is_a_pure_previous_token_head_when_there_is_one():
     )
 
 
-def test_options_reach_only_the_functions_that_take_them():
-    from attnviz.session import call_supported
-
-    def view(result, *, scale="head", fontsize=None):
-        return result, scale, fontsize
-
-    assert call_supported(view, 1, scale="row", fontsize=None, syntax=object()) == (1, "row", None)
-
-
 def test_messages_name_the_control_of_each_front_end():
-    from attnviz.session import explorer_wording
+    from attnviz.core.loading import offline_hint
+    from attnviz.explore.session import OFFLINE_HINTS
+
+    def explorer_wording(place):
+        return offline_hint(*OFFLINE_HINTS[place])
 
     error = attnviz.ModelUnavailableError(
         "No se puede cargar «beto»: sin red. Usa el modelo sin conexión (load_model('minilm')).",
@@ -164,8 +159,8 @@ def test_messages_name_the_control_of_each_front_end():
 
 
 def test_picture_text_describes_the_arc_picture_the_controls_show(session):
-    from attnviz.render import PictureText
-    from attnviz.style import CLASSROOM_FONTSIZE, font_sizes
+    from attnviz.explore.canvas import PictureText
+    from attnviz.plots.style import CLASSROOM_FONTSIZE, font_sizes
 
     from .test_render import decode
 

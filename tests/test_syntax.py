@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import attnviz
 from attnviz import syntax
-from attnviz.errors import AttnvizError
-from attnviz.result import AttentionResult
+from attnviz.core.errors import AttnvizError
+from attnviz.core.result import AttentionResult
 from attnviz.syntax import (
     ParserUnavailableError,
     SyntaxAnnotation,
@@ -30,14 +30,14 @@ from attnviz.syntax import (
     read_conllu,
     word_char_spans,
 )
-from attnviz.syntax_metrics import (
+from attnviz.syntax.metrics import (
     DEFAULT_RELATIONS,
     pos_matrix,
     relation_scores,
     relation_table,
     syntax_profile,
 )
-from attnviz.syntax_plots import (
+from attnviz.syntax.plots import (
     draw_dependencies,
     plot_dependencies,
     plot_pos_matrix,

@@ -6,10 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from attnviz import style
-from attnviz.errors import IndexOutOfRangeError
-from attnviz.labels import ELLIPSIS, PLACEHOLDER
-from attnviz.textview import (
+from attnviz.core.errors import IndexOutOfRangeError
+from attnviz.plots import style
+from attnviz.plots.labels import ELLIPSIS, PLACEHOLDER
+from attnviz.plots.textview import (
     MAX_TOKEN_CHARS,
     PIECE_GAP_PT,
     WORD_GAP_EM,
@@ -40,7 +40,7 @@ def test_box_colours_are_the_weights_from_the_source(beto_result):
     row = beto_result.attention[3, 5, 2].astype(np.float64)
     boxes = _boxes(ax)
     np.testing.assert_allclose(boxes.get_array(), row, rtol=1e-6)
-    assert boxes.norm.vmax == pytest.approx(float(beto_result.attention[3, 5].max()))  # "head" scale
+    assert boxes.norm.vmax == pytest.approx(style.scale_top(beto_result.attention[3, 5], 2, "head"))
     np.testing.assert_allclose(boxes.get_facecolors(), COOLWARM(row / boxes.norm.vmax), atol=1 / 255)
     # Each word's text contrasts with its box.
     for text, colour in zip(_tokens(ax), boxes.get_facecolors(), strict=True):
@@ -55,7 +55,7 @@ def test_box_colours_are_the_weights_from_the_source(beto_result):
 @pytest.mark.parametrize(("scale", "top"), [("absolute", 1.0), ("row", "row")])
 def test_scales(beto_result, scale, top):
     ax = plot_text(beto_result, 0, 1, 4, scale=scale)
-    expected = float(beto_result.attention[0, 1, 4].max()) if top == "row" else top
+    expected = style.scale_top(beto_result.attention[0, 1], 4, "row") if top == "row" else top
     assert _boxes(ax).norm.vmax == pytest.approx(expected)
     bar = next(a for a in ax.figure.axes if a is not ax)
     assert style.SCALE_LABELS[scale] in bar.get_xlabel()

@@ -8,12 +8,12 @@ import pytest
 from matplotlib.patches import Rectangle
 
 import attnviz
-from attnviz import style
-from attnviz.aggregate import rollout, segment_mask
-from attnviz.grid import MAX_THUMBNAIL, gap_size, shrink, thumbnail_origin, thumbnail_size, tile
-from attnviz.heatmap import MASKED_HATCH
-from attnviz.labels import ELLIPSIS, MAX_LABEL_CHARS, PLACEHOLDER, SOURCE_MARK
-from attnviz.metrics import METRIC_NAMES, head_metrics, layer_profile
+from attnviz.core.aggregate import rollout, segment_mask
+from attnviz.core.metrics import METRIC_NAMES, head_metrics, layer_profile
+from attnviz.plots import style
+from attnviz.plots.grid import MAX_THUMBNAIL, gap_size, shrink, thumbnail_origin, thumbnail_size, tile
+from attnviz.plots.heatmap import MASKED_HATCH
+from attnviz.plots.labels import ELLIPSIS, MAX_LABEL_CHARS, PLACEHOLDER, SOURCE_MARK
 
 from .helpers import make_result, random_attention
 from .view_checks import (
@@ -66,9 +66,9 @@ def test_heatmap_colours_are_coolwarm_at_the_weights(beto_result, scale):
     image = _image(ax, "heatmap")
     weights = beto_result.attention[2, 7].astype(np.float64)
     expected = {
-        "head": weights / weights.max(),
+        "head": weights / style.scale_top(weights, None, "head"),
         "absolute": weights,
-        "row": weights / weights.max(axis=1, keepdims=True),
+        "row": weights / style.row_tops(weights)[:, None],
     }[scale]
     np.testing.assert_allclose(image.to_rgba(image.get_array()), COOLWARM(expected), atol=1 / 255)
     # The strongest weight is deep red and a zero weight deep blue, whatever the scale's top.
@@ -211,7 +211,8 @@ def test_heatmap_zooms_on_a_window_around_the_source_at_long_n():
     (frame,) = [p for p in ax.patches if p.get_gid() == "source"]
     assert frame.get_visible() and frame.get_y() == 149.5 and frame.get_width() == stop - start
     # The colour scale is the whole head's, so it does not jump while the window pans.
-    assert _image(ax, "heatmap").norm.vmax == pytest.approx(float(result.attention[0, 0].max()))
+    top = style.scale_top(result.attention[0, 0], None, "head")
+    assert _image(ax, "heatmap").norm.vmax == pytest.approx(top)
     whole = attnviz.plot_heatmap(result, 0, 0, source=150, window=None)
     assert whole.get_xlim() == (-0.5, n - 0.5)
     assert attnviz.plot_heatmap(result, 0, 0, source=150, window=40).get_xlim() == (129.5, 169.5)
@@ -247,7 +248,9 @@ def test_grid_tiles_every_head_of_a_12x12_model(beto_result):
         r, c = thumbnail_origin(beto_result, layer, head)
         head_matrix = beto_result.attention[layer, head]
         np.testing.assert_allclose(
-            np.ma.getdata(image)[r : r + n, c : c + n], head_matrix / head_matrix.max(), rtol=1e-6
+            np.ma.getdata(image)[r : r + n, c : c + n],
+            head_matrix / style.scale_top(head_matrix, None, "head"),
+            rtol=1e-6,
         )
     # Gaps between thumbnails are blank.
     assert np.isnan(np.ma.getdata(image)[n : n + gap]).all()
@@ -287,7 +290,8 @@ def test_grid_max_pools_long_texts():
     ax = attnviz.plot_grid(result, selected=(1, 2))
     image = np.ma.getdata(_image(ax, "grid").get_array())
     r, c = thumbnail_origin(result, 1, 2)
-    np.testing.assert_allclose(image[r : r + size, c : c + size], pooled / pooled.max(), rtol=1e-6)
+    top = style.scale_top(result.attention[1, 2], None, "head")
+    np.testing.assert_allclose(image[r : r + size, c : c + size], pooled / top, rtol=1e-6)
     assert image.shape == (2 * (size + gap_size(n)) - gap_size(n), 3 * (size + gap_size(n)) - gap_size(n))
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import attnviz
-from attnviz.metrics import head_metrics
-from attnviz.result import AttentionResult
-from attnviz.tokens import group_pieces
-from attnviz.words import merge_matrix, to_words
+from attnviz.core.metrics import head_metrics
+from attnviz.core.result import AttentionResult
+from attnviz.core.tokens import group_pieces
+from attnviz.core.words import merge_matrix, to_words
 
 SEED_PIECES = (
     "[CLS]", "El", "perro", "que", "persigui", "##ó", "al", "gato", "cruz", "##ó", "la", "calle",

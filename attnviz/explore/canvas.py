@@ -1,0 +1,603 @@
+"""The explorer's pictures: one reused figure per view, redrawn by blitting, as palette PNG bytes.
+
+:class:`BlitCanvas` is the part the arc and heat-map renderers share: a
+figure outside pyplot, its background kept as pixels, pictures of texts that
+come back (pasted instead of drawn again), and the PNG encoder.
+:class:`ArcRenderer` draws an :class:`attnviz.plots.arcs.ArcPlot` on it: the
+same object :func:`attnviz.plot_arcs` draws, so both give the same picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ..core.result import AttentionResult
+from ..plots import arc_layout, arcs
+from ..plots.arc_layout import TopK
+from ..plots.arcs import ArcPlot, Values
+from ..plots.style import CMAP, Scale, check_scale
+from .png import PNG_COMPRESS_LEVEL, PaletteEncoder, encode_png
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    from ..syntax.parsing import SyntaxAnnotation
+
+DPI = 100
+#: No picture is wider than a notebook shows it (and a 1280-pixel screen).
+MAX_WIDTH_PX = 1280
+#: Pictures of texts kept for pasting back (numbers, notes, colour-bar ticks): each a few KB.
+MAX_TEXT_PICTURES = 2000
+#: Backgrounds kept per source in a focused layout (a whole canvas each, ~2.5 MB).
+MAX_SOURCE_BACKGROUNDS = 4
+
+
+def new_figure(
+    width: float, height: float, dpi: float = DPI, *, layout: Literal["constrained"] | None = "constrained"
+) -> Figure:
+    """A figure outside pyplot: nothing is shown by the notebook's inline backend, nothing leaks."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def screen_dpi(width_inches: float) -> float:
+    """DPI that keeps a picture at most MAX_WIDTH_PX wide."""
+    return min(float(DPI), MAX_WIDTH_PX / width_inches)
+
+
+class BlitCanvas:
+    """A figure drawn in full once, then redrawn by restoring a background and drawing what changed.
+
+    Parameters
+    ----------
+    figure : Figure
+        A figure with an Agg canvas (:func:`new_figure`).
+    colors : ndarray, optional
+        ``[k, 3]`` uint8 colours the picture can bring, for a 256-colour palette PNG
+        (:class:`attnviz.explore.png.PaletteEncoder`); ``None`` encodes lossless RGB.
+    compress_level : int
+        zlib level of the PNG.
+
+    Examples
+    --------
+    >>> canvas = BlitCanvas(new_figure(4, 3), None)
+    >>> canvas.draw_all(); background = canvas.copy()
+    >>> canvas.restore(background); png = canvas.png()
+    """
+
+    def __init__(
+        self, figure: Figure, colors: np.ndarray | None, compress_level: int = PNG_COMPRESS_LEVEL
+    ) -> None:
+        self.figure = figure
+        self.agg: FigureCanvasAgg = figure.canvas  # type: ignore[assignment]
+        self.compress_level = compress_level
+        self.encoder = None if colors is None else PaletteEncoder(colors, compress_level)
+        #: Pixels of texts that stand alone (numbers, notes, colour-bar ticks), by what they show.
+        self.pictures: dict[Hashable, Any] = {}
+
+    def renderer(self) -> Any:
+        return self.agg.get_renderer()
+
+    def draw_all(self) -> None:
+        """Draw the whole figure (the slow, reference path)."""
+        self.agg.draw()
+
+    def copy(self, box: Bbox | None = None) -> Any:
+        """The pixels of ``box`` (default: the whole figure), to :meth:`restore` later."""
+        return self.agg.copy_from_bbox(self.figure.bbox if box is None else box)
+
+    def restore(self, region: Any) -> None:
+        self.agg.restore_region(region)
+
+    def paste_or_draw(self, key: Hashable, draw: Callable[[], Bbox]) -> None:
+        """Paste the picture kept under ``key``, or call ``draw`` (it returns where it drew) and keep it.
+
+        Only for things that stand alone on a background that does not change under them.
+        """
+        picture = self.pictures.get(key)
+        if picture is not None:
+            self.agg.restore_region(picture)
+            return
+        box = draw()
+        if len(self.pictures) >= MAX_TEXT_PICTURES:
+            self.pictures.clear()
+        self.pictures[key] = self.agg.copy_from_bbox(box)
+
+    def png(self) -> bytes:
+        """The canvas as it stands, as PNG bytes."""
+        if self.encoder is None:
+            return encode_png(self.figure, self.compress_level, max_bytes=None)
+        return self.encoder.encode(self.figure)
+
+    def rgba(self) -> np.ndarray:
+        """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
+        return np.asarray(self.agg.buffer_rgba()).copy()
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One text of a picture as drawn."""
+
+    #: ``"token-<i>"`` or ``"value-<j>"`` (the token it belongs to).
+    gid: str
+    text: str
+    #: Font size in points.
+    fontsize: float
+    #: (left, top, right, bottom) of the text's own box (rotated text: the box around it; a
+    #: highlighted label's coloured box not included), in the PNG's pixels, origin top-left.
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class PictureText:
+    """The token labels and numbers of an arc picture, as drawn: how large, and where.
+
+    With the size of the picture on a screen, it gives the size of its text
+    there (:meth:`on_screen`): what a projector test measures.
+    """
+
+    #: The PNG's size in pixels, and the figure's dots per inch.
+    width: int
+    height: int
+    dpi: float
+    #: The token labels in the picture, and the numbers (weights) printed under the tokens.
+    labels: tuple[TextBox, ...]
+    values: tuple[TextBox, ...]
+
+    def on_screen(self, fontsize: float, shown_width: float) -> float:
+        """The size of text ``fontsize`` points tall when the picture is shown ``shown_width`` wide.
+
+        Parameters
+        ----------
+        fontsize : float
+            A size in points, e.g. ``min(t.fontsize for t in text.labels)``.
+        shown_width : float
+            The picture's width on screen (CSS px, say).
+
+        Returns
+        -------
+        float
+            The text's size in the same unit as ``shown_width``.
+
+        Examples
+        --------
+        >>> text = renderer.picture_text()
+        >>> text.on_screen(min(t.fontsize for t in text.labels), shown_width=673)  # CSS px
+        18.69
+        """
+        return fontsize * self.dpi / 72.0 * shown_width / self.width
+
+
+def palette_colors() -> np.ndarray:
+    """``[k, 3]`` uint8: the colours an arc picture can bring, for :class:`PaletteEncoder`.
+
+    The colour map at the opacities arcs use over white, the highlight boxes
+    and every part-of-speech colour (as the labels draw it).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from ..syntax.plots import POS_COLORS
+
+    ramp = plt.get_cmap(CMAP)(np.linspace(0.0, 1.0, 64))[:, :3]
+    shades = [alpha * ramp + (1.0 - alpha) for alpha in (1.0, 0.75, 0.5, 0.3)]
+    named = [to_rgb(c) for c in (arcs.SOURCE_COLOR, arcs.MAX_COLOR, *POS_COLORS.values())]
+    named += [to_rgb(arcs.readable_color(c)) for c in POS_COLORS.values()]
+    return np.round(np.concatenate([*shades, np.array(named)]) * 255).astype(np.uint8)
+
+
+class ArcRenderer:
+    """Arc pictures of one result as PNG bytes: one :class:`ArcPlot` on a :class:`BlitCanvas`.
+
+    ``render(layer, head, source)`` gives the same picture as
+    ``plot_arcs(result, layer, head, source)`` with the same options (tested
+    pixel by pixel).  Pass ``matrix`` (``[n, n]``) and ``title`` to draw an
+    aggregate (mean of heads, rollout) instead of one head.
+
+    Building one lays the figure out from font metrics (no drawing).  Given
+    the ``previous`` sentence's renderer (the explorer hands it over), it
+    takes over that figure and its artists when they were made with the same
+    options: with the same layout only the token labels are drawn again; with
+    another, the figure is laid out again and drawn once.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        The sentence.
+    top_k, values
+        As in :func:`attnviz.plot_arcs`.
+    scale : "head", "absolute" or "row", optional
+        Default colour scale of :meth:`render` (which can change it per picture).
+    fontsize : float, optional
+        Base text size (16 for a projector); fixes the layout.
+    syntax : SyntaxAnnotation or True, optional
+        Dependency arcs under the tokens and labels coloured by part of speech.
+    title : bool
+        Draw the title in the picture.  ``False`` leaves it out (and its room):
+        a front end shows :func:`attnviz.plots.arcs.arc_title` as text instead.
+    width, height : float, optional
+        Figure size in inches (default: from the token count and text size).
+    colorbar : "right" or "top"
+        The colour bar upright on the right, or on a line of its own above the arcs.
+    dpi : float, optional
+        Default: 100, less if that would be wider than :data:`MAX_WIDTH_PX`.
+    compress_level : int
+        zlib level of the PNG.
+    palette : bool
+        256-colour palette PNG (default, about a third of the bytes); ``False`` for lossless RGB.
+    previous : ArcRenderer, optional
+        The renderer of the sentence before, whose figure this one may take over (it is then unusable).
+
+    Examples
+    --------
+    >>> renderer = ArcRenderer(result, fontsize=16, title=False)
+    >>> png = renderer.render(3, 5, 2)
+    >>> projector = ArcRenderer(result, fontsize=16, title=False, width=8, height=3.3, colorbar="top")
+    >>> projector.render(3, 5, 2); projector.picture_text().on_screen(16, shown_width=673)
+    18.69
+    """
+
+    canvas: BlitCanvas
+    ax: Axes
+    cax: Axes
+    _labels: list[Text]
+    _extra_labels: list[Text]
+    _blank: Any
+    _colorbar_box: Bbox
+
+    def __init__(
+        self,
+        result: AttentionResult,
+        *,
+        top_k: TopK = "auto",
+        values: Values = "top",
+        scale: Scale | None = None,
+        fontsize: float | None = None,
+        syntax: SyntaxAnnotation | bool | None = None,
+        title: bool = True,
+        width: float | None = None,
+        height: float | None = None,
+        colorbar: Literal["right", "top"] = "right",
+        dpi: float | None = None,
+        compress_level: int = PNG_COMPRESS_LEVEL,
+        palette: bool = True,
+        previous: ArcRenderer | None = None,
+    ) -> None:
+        self.result = result
+        self.scale = check_scale(scale)
+        self.fontsize, self.top_k, self.values = fontsize, top_k, values
+        self.syntax = arcs.check_syntax(result, syntax)
+        self.title = bool(title)
+        place = arc_layout.colorbar_place(colorbar) or "right"
+        plan = arc_layout.figure_layout(
+            result,
+            fontsize,
+            width=width,
+            height=height,
+            title=self.title,
+            colorbar=place,
+            syntax=self.syntax,
+            hides_links=arc_layout.resolve_top_k(top_k, result.n_tokens) is not None,
+        )
+        self.layout = layout = plan.layout
+        dpi = screen_dpi(plan.size[0]) if dpi is None else float(dpi)
+        self.plot = ArcPlot(
+            result, layout, top_k=top_k, values=values, scale=self.scale, title=self.title,
+            title_width=plan.size[0] * 72.0 - 16,
+        )  # fmt: skip
+        self.plot.show(0, 0, min(1, result.n_tokens - 1))
+        #: Figures that can be taken over share these; the layout decides if they must be laid out again.
+        self.family = (self.title, place, dpi, palette, compress_level, tuple(sorted(layout.sizes.items())))
+        self._shape = (plan.size, plan.main, plan.colorbar, layout.shape())
+        # A figure with dependency arcs draws this sentence's syntax into its background: its own.
+        if (
+            previous is not None
+            and previous.family == self.family
+            and self.syntax is None
+            and previous.syntax is None
+        ):
+            self.canvas, self.ax, self.cax = previous.canvas, previous.ax, previous.cax
+            self.plot.adopt(previous.plot)
+            self._labels, self._extra_labels = previous._labels, previous._extra_labels
+            previous.plot.artists = None
+            if previous._shape != self._shape:
+                self._lay_out_again(plan)
+            else:
+                self._blank, self._colorbar_box = previous._blank, previous._colorbar_box
+        else:
+            made = arcs.place_axes(new_figure(1.0, 1.0, dpi, layout=None), plan)
+            assert made.colorbar is not None
+            self.canvas = BlitCanvas(made.figure, palette_colors() if palette else None, compress_level)
+            self.ax, self.cax = made.ax, made.colorbar
+            self.plot.draw(
+                made.ax, colorbar=made.colorbar, syntax=self.syntax, dependencies=made.dependencies,
+                tick_labels=False,
+            )  # fmt: skip
+            self._labels, self._extra_labels = [], []
+            self._draw_blank()
+        self.figure = self.canvas.figure
+        self._attach()
+
+    # -- setup ---------------------------------------------------------------
+
+    def _lay_out_again(self, plan: arc_layout.FigureLayout) -> None:
+        """Fit a taken-over figure of another shape to ``plan``: new size, Axes places, limits and
+        offsets, then a new blank background.  Cheaper than new Axes and a new colour bar."""
+        layout, ax = plan.layout, self.ax
+        assert plan.colorbar is not None
+        self.canvas.figure.set_size_inches(*plan.size)
+        ax.set_position(plan.main)
+        self.cax.set_position(plan.colorbar)
+        ax.set_xlim(*layout.xlim)
+        ax.set_ylim(0.0, layout.top)
+        ax.set_title("", fontsize=layout.sizes["title"], pad=arc_layout.notes_height(layout))
+        transform = arcs.label_transform(ax, layout)
+        for text in [*self._labels, *self._extra_labels]:
+            text.set_transform(transform)
+            text.update(layout.label_style())
+        self.canvas.pictures.clear()
+        self.plot.show(0, 0, min(1, self.result.n_tokens - 1))
+        self._draw_blank()
+
+    def _draw_blank(self) -> None:
+        """Draw the figure without anything that changes with the sentence or the view, and keep it."""
+        artists = self.plot.artists
+        assert artists is not None
+        # An empty title rather than a hidden one: matplotlib would move a hidden title far up.
+        self.ax.title.set_text("")
+        scale_texts = [self.cax.yaxis, *artists.colorbar_texts]
+        dynamic = [artists.arcs, artists.self_dot, artists.notes, artists.rug, *scale_texts]
+        hidden = [*dynamic, *artists.values, *self._labels, *self._extra_labels]
+        shown = [a.get_visible() for a in hidden]
+        for artist in hidden:
+            artist.set_visible(False)
+        self.canvas.draw_all()
+        self._blank = self.canvas.copy()
+        for artist, visible in zip(hidden, shown, strict=True):
+            artist.set_visible(visible)
+        self._colorbar_box = self._colorbar_region()
+
+    def _attach(self) -> None:
+        """This sentence's token labels, drawn once onto the blank background."""
+        layout, result = self.layout, self.result
+        self._base_colors = self.plot.base_colors
+        #: Labels drawn on every redraw: all of them when they move (focused) or grey out (causal).
+        self._dynamic_labels = layout.focus or result.causal
+        self._highlighted: list[int] = []
+        self._shown_labels: list[Text] = []
+        self._window_labels: list[Text] = []
+        self._source_backgrounds: dict[int, Any] = {}
+        self._source_key = -1
+        self.canvas.restore(self._blank)
+        _pooled(self._extra_labels, 0, self._new_label)
+        if layout.focus:
+            self._all_labels: list[Text] = []
+            _pooled(self._labels, 0, self._new_label)
+        else:
+            self._all_labels = _pooled(self._labels, result.n_tokens, self._new_label)
+            renderer = self.canvas.renderer()
+            for i, label in enumerate(self._all_labels):
+                label.set_x(float(i))
+                label.set_text(layout.labels[i])
+                label.set_gid(f"token-{i}")
+                arcs.style_token_label(label, i, -1, -1, False, self._base_colors[i])
+                if not self._dynamic_labels:
+                    label.draw(renderer)
+        self._background = self.canvas.copy()
+
+    def _new_label(self) -> Text:
+        return arcs.label_artist(self.ax, self.layout)
+
+    def _colorbar_region(self) -> Bbox:
+        """The pixels of the colour bar's ticks and label, where nothing else is drawn: right of the
+        arcs' Axes and as tall as the figure, or (``"top"``) the line between the Axes and the notes."""
+        from matplotlib.transforms import Bbox
+
+        figure_box = self.canvas.figure.bbox
+        main = self.ax.get_window_extent()
+        if self.layout.legend:
+            line = self.layout.legend * self.canvas.figure.dpi / 72.0
+            return Bbox.from_extents(figure_box.x0, main.y1 + 1, figure_box.x1, main.y1 + line)
+        return Bbox.from_extents(main.x1 + 1, figure_box.y0, figure_box.x1, figure_box.y1)
+
+    # -- per redraw ----------------------------------------------------------
+
+    def _place_labels(self) -> None:
+        """Set the token labels for the plot's current view (no drawing)."""
+        plot, layout, result = self.plot, self.layout, self.result
+        source, max_target = plot.source, plot.max_target
+        if not layout.focus:
+            changed = (
+                range(result.n_tokens) if self._dynamic_labels else {*self._highlighted, source, max_target}
+            )
+            for i in changed:
+                arcs.style_token_label(
+                    self._all_labels[i], i, source, max_target, result.causal, self._base_colors[i]
+                )
+            self._highlighted = sorted({source, max_target})
+            labels = self._all_labels
+            self._shown_labels = labels if self._dynamic_labels else [labels[i] for i in self._highlighted]
+            return
+        # Focused: the window's labels in their own colour (drawn into a background kept per
+        # source, as layer and head change far more often than the source), then the labels this
+        # view adds: far targets, and the highlighted source and most attended token.
+        first, last = layout.window_of(source)
+        window = list(range(first, last + 1))
+        pool = _pooled(self._labels, len(window), self._new_label)
+        for text, i in zip(pool, window, strict=True):
+            self._set_label(text, i, -1, -1)
+        highlighted = {source, max_target}
+        extra = [i for i in np.flatnonzero(plot.shown).tolist() if not first <= i <= last or i in highlighted]
+        added = _pooled(self._extra_labels, len(extra), self._new_label)
+        for text, i in zip(added, extra, strict=True):
+            self._set_label(text, i, source, max_target)
+        self._window_labels = pool
+        self._shown_labels = added
+        self._source_key = source
+
+    def _set_label(self, text: Text, i: int, source: int, max_target: int) -> None:
+        text.set_x(float(self.plot.x[i]))
+        text.set_text(self.layout.labels[i])
+        text.set_gid(f"token-{i}")
+        arcs.style_token_label(text, i, source, max_target, self.result.causal, self._base_colors[i])
+
+    def _background_of_view(self) -> Any:
+        """The background to restore: the sentence's, or (focused) the current source's."""
+        if not self.layout.focus:
+            return self._background
+        picture = self._source_backgrounds.get(self._source_key)
+        if picture is None:
+            renderer = self.canvas.renderer()
+            self.canvas.restore(self._background)
+            assert self.plot.artists is not None
+            self.plot.artists.rug.draw(renderer)
+            for label in self._window_labels:
+                label.draw(renderer)
+            picture = self.canvas.copy()
+            if len(self._source_backgrounds) >= MAX_SOURCE_BACKGROUNDS:
+                self._source_backgrounds.pop(next(iter(self._source_backgrounds)))
+            self._source_backgrounds[self._source_key] = picture
+        return picture
+
+    def draw(self) -> None:
+        """Restore the background and draw only what the view changes."""
+        canvas, artists = self.canvas, self.plot.artists
+        assert artists is not None
+        renderer = canvas.renderer()
+        canvas.restore(self._background_of_view())
+        # The colour bar first: its area overlaps nothing else, and a scale drawn once (round
+        # maxima repeat) is pasted back without laying its ticks out again.
+        bar_texts: list[Any] = list(artists.colorbar_texts) or [self.cax.yaxis]
+
+        def draw_bar() -> Bbox:
+            for text in bar_texts:
+                text.draw(renderer)
+            return self._colorbar_box
+
+        canvas.paste_or_draw(("colorbar", self.plot.scale, self.plot.vmax), draw_bar)
+        # A full draw's order: (rug and labels in the background,) arcs, labels, zorder-3 artists, title.
+        artists.arcs.draw(renderer)
+        for label in self._shown_labels:
+            label.draw(renderer)
+        artists.self_dot.draw(renderer)
+        # Numbers and notes stand alone on white (the layout keeps them clear of everything
+        # else): a text drawn once at a place is pasted back there.
+        texts = [*artists.values, artists.notes, *([self.ax.title] if self.title else [])]
+        for text in texts:
+            key = ("text", text.get_text(), text.get_position(), text.get_transform().get_matrix().tobytes())
+            canvas.paste_or_draw(key, _drawer(text, renderer))
+
+    def render(
+        self,
+        layer: int,
+        head: int,
+        source: int,
+        *,
+        matrix: np.ndarray | None = None,
+        title: str | None = None,
+        scale: Scale | None = None,
+        full: bool = False,
+    ) -> bytes:
+        """PNG bytes of one view; ``full=True`` redraws the whole figure (the slow reference path)."""
+        self.plot.show(layer, head, source, matrix, title=title, scale=check_scale(scale or self.scale))
+        self._place_labels()
+        if full:
+            self.canvas.draw_all()
+        else:
+            self.draw()
+        return self.canvas.png()
+
+    def picture_text(self) -> PictureText:
+        """The token labels and numbers of the last picture :meth:`render` made, as drawn.
+
+        Returns
+        -------
+        PictureText
+            Font sizes and boxes in the PNG's pixels, and the PNG's size and dpi.
+
+        Examples
+        --------
+        >>> png = renderer.render(3, 5, 2)
+        >>> text = renderer.picture_text()
+        >>> min(t.fontsize for t in text.labels), len(text.values)
+        (16.0, 5)
+        """
+        renderer = self.canvas.renderer()
+        width, height = self.canvas.agg.get_width_height()
+        # Unfocused, every label is in the picture (in the background, or drawn again when highlighted).
+        labels = self._window_labels + self._shown_labels if self.layout.focus else self._all_labels
+
+        def boxes(texts: list[Text]) -> tuple[TextBox, ...]:
+            # A focused window's label drawn again highlighted is one label.
+            found: dict[str, TextBox] = {}
+            for text in texts:
+                if not (text.get_visible() and text.get_text()):
+                    continue
+                x0, y0, x1, y1 = text.get_window_extent(renderer).extents
+                corners = (float(x0), float(height - y1), float(x1), float(height - y0))
+                gid = str(text.get_gid())
+                found[gid] = TextBox(gid, text.get_text(), float(text.get_fontsize()), corners)
+            return tuple(found.values())
+
+        assert self.plot.artists is not None
+        values = list(self.plot.artists.values)
+        return PictureText(width, height, float(self.figure.dpi), boxes(labels), boxes(values))
+
+    def rgba(self) -> np.ndarray:
+        """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
+        return self.canvas.rgba()
+
+
+def _drawer(text: Text, renderer: Any) -> Callable[[], Bbox]:
+    def draw() -> Bbox:
+        text.draw(renderer)
+        return text.get_window_extent(renderer).padded(1.0)
+
+    return draw
+
+
+def _pooled(pool: list[Text], count: int, make: Callable[[], Text]) -> list[Text]:
+    """The first ``count`` texts of ``pool`` (made as needed); the rest hidden from a full draw."""
+    while len(pool) < count:
+        pool.append(make())
+    for k, text in enumerate(pool):
+        text.set_visible(k < count)
+    return pool[:count]
+
+
+class FigureRenderer:
+    """Any plot function as PNG bytes on one reused figure (the grid, the text view, the graph).
+
+    These views change most of their pixels on every slider move, so there
+    is nothing to blit; reusing the figure and encoding fast still halves
+    the cost of a new figure each time.
+
+    Examples
+    --------
+    >>> renderer = FigureRenderer((8.0, 8.0))
+    >>> png = renderer.render(lambda ax: attnviz.plot_grid(result, ax=ax))
+    """
+
+    def __init__(
+        self, size: tuple[float, float], *, dpi: int = DPI, compress_level: int = PNG_COMPRESS_LEVEL
+    ) -> None:
+        self.figure = new_figure(*size, dpi=dpi)
+        self.compress_level = compress_level
+
+    def render(self, draw: Callable[[Axes], object]) -> bytes:
+        self.figure.clear()
+        draw(self.figure.add_subplot())
+        self.figure.canvas.draw()
+        return encode_png(self.figure, self.compress_level)

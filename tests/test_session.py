@@ -135,11 +135,12 @@ def test_the_suggested_view_is_a_pure_previous_token_head_when_there_is_one():
 
 
 def test_messages_name_the_control_of_each_front_end():
+    from attnviz.cli import OFFLINE_HINT as CLI_HINT
     from attnviz.core.loading import offline_hint
-    from attnviz.explore.session import OFFLINE_HINTS
+    from attnviz.explore.session import OFFLINE_HINT
 
     def explorer_wording(place):
-        return offline_hint(*OFFLINE_HINTS[place])
+        return offline_hint(*{"explorer": OFFLINE_HINT, "cli": CLI_HINT}[place])
 
     error = attnviz.ModelUnavailableError(
         "No se puede cargar «beto»: sin red. Usa el modelo sin conexión (load_model('minilm')).",

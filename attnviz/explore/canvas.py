@@ -9,6 +9,7 @@ same object :func:`attnviz.plot_arcs` draws, so both give the same picture.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -180,6 +181,7 @@ class PictureText:
         return fontsize * self.dpi / 72.0 * shown_width / self.width
 
 
+@functools.lru_cache(maxsize=1)
 def palette_colors() -> np.ndarray:
     """``[k, 3]`` uint8: the colours an arc picture can bring, for :class:`PaletteEncoder`.
 
@@ -195,7 +197,9 @@ def palette_colors() -> np.ndarray:
     shades = [alpha * ramp + (1.0 - alpha) for alpha in (1.0, 0.75, 0.5, 0.3)]
     named = [to_rgb(c) for c in (arcs.SOURCE_COLOR, arcs.MAX_COLOR, *POS_COLORS.values())]
     named += [to_rgb(arcs.readable_color(c)) for c in POS_COLORS.values()]
-    return np.round(np.concatenate([*shades, np.array(named)]) * 255).astype(np.uint8)
+    colours = np.round(np.concatenate([*shades, np.array(named)]) * 255).astype(np.uint8)
+    colours.setflags(write=False)
+    return colours
 
 
 class ArcRenderer:
@@ -312,6 +316,9 @@ class ArcRenderer:
             self.plot.adopt(previous.plot)
             self._labels, self._extra_labels = previous._labels, previous._extra_labels
             previous.plot.artists = None
+            if palette:
+                # A palette of its own per sentence, chosen from its first picture.
+                self.canvas.encoder = PaletteEncoder(palette_colors(), compress_level)
             if previous._shape != self._shape:
                 self._lay_out_again(plan)
             else:
@@ -348,7 +355,6 @@ class ArcRenderer:
             text.set_transform(transform)
             text.update(layout.label_style())
         self.canvas.pictures.clear()
-        self.plot.show(0, 0, min(1, self.result.n_tokens - 1))
         self._draw_blank()
 
     def _draw_blank(self) -> None:

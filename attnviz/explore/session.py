@@ -8,9 +8,8 @@ from the cache.  :class:`attnviz.explore.widget.Explorer` is one front end over 
 the vocabulary both front ends share (views, aggregates, the seed sentence,
 the messages that name a control) is defined here and in :mod:`attnviz.core.aggregate`.
 
-The views gain options (``fontsize``, ``scale``, ``syntax``...) as they grow;
-the session passes each option only to the functions whose signature has it,
-and :meth:`Session.supports` tells a front end which controls do something.
+Which options each view takes is written in :data:`attnviz.plots.views.VIEWS`;
+:meth:`Session.supports` reads it to tell a front end which controls do something.
 """
 
 from __future__ import annotations
@@ -71,15 +70,11 @@ FALLBACK_NOTICE = (
     "No se pudo conectar con BETO: se usa el modelo sin conexión all-MiniLM-L6-v2 (en inglés, 6 capas)."
 )
 
-#: How each front end names the offline model in a message (loading's messages name the Python call).
-OFFLINE_HINTS: dict[str, tuple[str, str]] = {
-    "python": (f"load_model('{OFFLINE_ALIAS}')", f"load_model('{OFFLINE_ALIAS}')"),
-    "explorer": (
-        f"elige «{_ALIAS_LABELS[OFFLINE_ALIAS]}» en «Modelo»",
-        f"pick «{_ALIAS_LABELS[OFFLINE_ALIAS]}» under «Modelo»",
-    ),
-    "cli": (f"--model {OFFLINE_ALIAS}", f"--model {OFFLINE_ALIAS}"),
-}
+#: How the explorer names the offline model in a message (loading's messages name the Python call).
+OFFLINE_HINT = (
+    f"elige «{_ALIAS_LABELS[OFFLINE_ALIAS]}» en «Modelo»",
+    f"pick «{_ALIAS_LABELS[OFFLINE_ALIAS]}» under «Modelo»",
+)
 
 #: PNGs kept per sentence (about 100 KB each at most).
 PICTURE_CACHE = 64
@@ -208,6 +203,7 @@ class Session:
         #: The text the current result was computed from, as given (None after a model change).
         self.analyzed_text: object = None
         self.forward_count = 0
+        self._renderers = {}
         self._reset_caches()
 
     # -- model and sentence: the only places the model runs --------------------------------
@@ -216,9 +212,9 @@ class Session:
         """Use another model: a name, alias or path, a (model, tokenizer) pair, or a model and ``tokenizer``.
 
         ``None`` loads BETO, or the offline model with :data:`notice` set when BETO cannot be reached.
-        Messages name the model selector (:data:`OFFLINE_HINTS`), not Python calls.
+        Messages name the model selector (:data:`OFFLINE_HINT`), not Python calls.
         """
-        with offline_hint(*OFFLINE_HINTS["explorer"]):
+        with offline_hint(*OFFLINE_HINT):
             self._load(model, tokenizer)
 
     def _load(self, model: Any, tokenizer: Any) -> None:
@@ -520,7 +516,7 @@ class Session:
         # The next sentence's arc renderers take over these figures (see ArcRenderer's ``previous``).
         self._spare_arcs = {
             (key[2], key[1]): renderer
-            for key, renderer in getattr(self, "_renderers", {}).items()
+            for key, renderer in self._renderers.items()
             if key[0] == "arcs" and key[3] is None
         }
         self._words = None

@@ -16,7 +16,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -25,14 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import LessonSetupError
-from ..core.loading import DEFAULT_MODEL, hub_offline_requested, hub_reachable
+from ..core.loading import ANSI_ESCAPE, DEFAULT_MODEL, hub_offline_requested, hub_reachable
 
 #: The packages a platform preinstalls and attnviz must never replace.
 PLATFORM_PACKAGES = ("torch", "transformers", "ipywidgets", "matplotlib", "numpy")
 #: pip gives up quickly: an unreachable index should cost seconds, not minutes of retries.
 PIP_NETWORK_OPTIONS = ("--retries", "1", "--timeout", "15")
-#: Colours and cursor moves in pip's output (ipykernel sets FORCE_COLOR, so pip colours its errors).
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,8 @@ class ArcPlot:
         #: Number labels made so far; the first ``len(self.values)`` show this view's.
         self._value_pool: list[Text] = []
         self._bar_key: tuple[str, float] = ("", -1.0)
+        self._value_rows: list[Transform] = []
+        self._rug_source = -1
 
     def show(
         self,
@@ -426,8 +428,13 @@ class ArcPlot:
         style = self.dot_style(norm)
         dot.set_markersize(style["markersize"])
         dot.set_markerfacecolor(style["markerfacecolor"])
-        artists.rug.set_data(*rug_xy(self.rug()))
+        if self._rug_source != self.source:
+            artists.rug.set_data(*rug_xy(self.rug()))
+            self._rug_source = self.source
         ax = self.ax
+        if len(self._value_rows) != layout.value_rows:
+            # One transform per row of numbers: they depend on the layout, not on the view.
+            self._value_rows = [value_transform(ax, layout, r) for r in range(layout.value_rows)]
         if self._tick_labels:
             artists.labels[:] = _draw_labels(ax, self, self.base_colors)
         texts = self.value_texts()
@@ -437,7 +444,7 @@ class ArcPlot:
             label.set_visible(k < len(texts))
         for label, (target, x, row, value) in zip(self._value_pool, texts, strict=False):
             label.set_x(x)
-            label.set_transform(value_transform(ax, layout, row))
+            label.set_transform(self._value_rows[row])
             label.set_text(value)
             label.set_gid(f"value-{target}")
         artists.values[:] = self._value_pool[: len(texts)]

@@ -97,10 +97,6 @@ def scale_top(
     for ``"row"``: it divides each row by its own top (:func:`row_tops`), so
     each row has the colours the arcs from that row have.
 
-    The text, graph, heat-map and grid views used to take the unrounded
-    maximum and keep a causal model's first row; now every view's colour
-    bar says the arcs' numbers.
-
     Parameters
     ----------
     matrix : ndarray

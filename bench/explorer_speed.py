@@ -11,6 +11,8 @@ Figures (milliseconds, p50 over the moves):
 - ``layer_move_n512``: the same at n=512 with a BETO-shaped random model (tests/fixtures/beto-cased);
 - ``first_picture_minus_forward_n{64,128}``: new sentence → first picture, minus a bare forward pass
   of the same text right after it (p50 over 5 sentences);
+- ``redraw_n16`` / ``redraw_n512``: the arc renderer's redraw alone (what the layer move adds to it is
+  the weights table and the metrics line);
 - ``bytes_per_move_n16`` / ``bytes_per_move_n512``: the PNG's size.
 With ``--pictures DIR`` it also writes the seed sentence's pictures (normal and classroom mode) to compare.
 """
@@ -82,6 +84,18 @@ def _layer_moves(session_module: Any, session: Any, moves: int) -> tuple[float, 
     return statistics.median(times[3:]), int(statistics.median(sizes))
 
 
+def _redraw(session: Any, moves: int) -> float:
+    """p50 of the arc renderer's own redraw (no table, no metrics line), layer by layer."""
+    renderer = next(r for r in session._renderers.values() if type(r).__name__ == "ArcRenderer")
+    result = session.result
+    times = []
+    for k in range(moves):
+        start = time.perf_counter()
+        renderer.render(k % result.n_layers, 3 % result.n_heads, 2)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times[3:])
+
+
 def _first_picture(session_module: Any, session: Any, model: Any, tokenizer: Any, n_words: int) -> float:
     import torch
 
@@ -123,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     session.analyze("The dog that chased the cat crossed the busy street near the old house.")
     figures["n_small"] = session.result.n_tokens
     figures["layer_move_n16"], figures["bytes_per_move_n16"] = _layer_moves(module, session, args.moves)
+    figures["redraw_n16"] = _redraw(session, args.moves)
     if args.pictures:
         folder = Path(args.pictures)
         folder.mkdir(parents=True, exist_ok=True)
@@ -137,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     session.analyze(_text(700))
     figures["n_large"] = session.result.n_tokens
     figures["layer_move_n512"], figures["bytes_per_move_n512"] = _layer_moves(module, session, 15)
+    figures["redraw_n512"] = _redraw(session, 15)
     for n_words in (64, 128):
         session = module.Session()
         session.load(beto)

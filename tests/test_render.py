@@ -106,6 +106,52 @@ def test_a_causal_models_first_token_after_another_source_draws_no_arc():
         assert arcs_shown.get_visible() is (source != 0)
 
 
+def _count_label_draws(monkeypatch) -> list[str]:
+    """Every token label drawn from now on (their gids), pasted ones excluded."""
+    from matplotlib.text import Text
+
+    drawn: list[str] = []
+    original = Text.draw
+
+    def draw(self, renderer):
+        if (self.get_gid() or "").startswith("token-"):
+            drawn.append(self.get_gid())
+        return original(self, renderer)
+
+    monkeypatch.setattr(Text, "draw", draw)
+    return drawn
+
+
+def test_highlighted_labels_drawn_once_are_pasted_back_exactly(minilm_result, monkeypatch):
+    renderer = ArcRenderer(minilm_result)
+    drawn = _count_label_draws(monkeypatch)
+    views = [(0, 0, 1), (2, 3, 1), (4, 1, 6), (0, 0, 1), (2, 3, 1)]
+    draws_per_view = []
+    for view in views:
+        before = len(drawn)
+        png = renderer.render(*view)
+        draws_per_view.append(len(drawn) - before)
+        assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
+    # The first views draw their source and most attended labels; seen again, both are pasted.
+    assert draws_per_view[0] >= 1
+    assert draws_per_view[3:] == [0, 0]
+
+
+def test_labels_that_touch_each_other_are_drawn_over_the_arcs_every_time(monkeypatch):
+    # A causal model's 30 labels all change colour with the source, and neighbours' boxes meet.
+    result = synthetic_result(30, causal=True)
+    renderer = ArcRenderer(result)
+    drawn = _count_label_draws(monkeypatch)
+    counts = []
+    for source in (1, 2, 1):
+        before = len(drawn)
+        png = renderer.render(0, 0, source)
+        counts.append(len(drawn) - before)
+        assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, 0, 0, source))
+    # The second visit of source 1 pastes the lone labels but draws the ones that touch.
+    assert 0 < counts[2] < counts[0]
+
+
 def test_long_input_blits_the_reference_with_top_k():
     result = synthetic_result(80, seed=3)
     renderer = ArcRenderer(result)

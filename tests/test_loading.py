@@ -289,6 +289,18 @@ def _log_report_as_installed_transformers_does(model, unexpected: set[str], miss
                 f"Some weights of BertModel were not initialized from the model checkpoint: {missing}"
             )
         return
+    if not hasattr(loading_report, "LoadStateDictInfo"):  # transformers 5.0: keys as arguments
+        import types
+
+        where = types.SimpleNamespace(pretrained_model_name_or_path="/m", ignore_mismatched_sizes=False)
+        loading_report.log_state_dict_report(
+            model=model,
+            load_config=where,
+            logger=logger,
+            unexpected_keys=sorted(unexpected),
+            missing_keys=sorted(missing),
+        )
+        return
     empty = {"error_msgs": list, "conversion_errors": dict}
     fields = {f.name: empty.get(f.name, set)() for f in dataclasses.fields(loading_report.LoadStateDictInfo)}
     info = loading_report.LoadStateDictInfo(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .core.aggregate import AGGREGATES, SEGMENT_BLOCKS, filter_segments
-from .core.corpus import SEED_SENTENCE, corpus_profile, load_corpus
+from .core.corpus import SEED_SENTENCE, corpus_profile, corpus_results, load_corpus
 from .core.errors import AttnvizError, OfflineFallbackWarning, OutputPathError, TruncationWarning
 from .core.export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
 from .core.extraction import extract
@@ -20,6 +21,7 @@ from .core.words import to_words
 from .plots.arcs import from_source
 from .plots.style import SCALE_LABELS, SCALES
 from .plots.views import VIEWS
+from .syntax.parsing import parse
 
 if TYPE_CHECKING:
     import numpy as np
@@ -41,20 +43,6 @@ class _SpanishHelpFormatter(argparse.HelpFormatter):
 
 
 class _SpanishParser(argparse.ArgumentParser):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(formatter_class=_SpanishHelpFormatter, **kwargs)
-        # argparse's own headings are English unless the system has a translation: every
-        # argument goes to one of two groups titled in Spanish, and --help leaves out the
-        # default groups, left empty (documented for add_argument_group).
-        self._spanish_arguments = self.add_argument_group("argumentos")
-        self._spanish_options = self.add_argument_group("opciones")
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
-        """Add to the Spanish group: a name without a leading ``-`` is a positional argument."""
-        positional = bool(args) and not any(str(name)[:1] in self.prefix_chars for name in args)
-        group = self._spanish_arguments if positional else self._spanish_options
-        return group.add_argument(*args, **kwargs)
-
     def error(self, message: str) -> NoReturn:  # one line, non-zero, in Spanish
         for english, spanish in _ARGPARSE_ES:
             message = message.replace(english, spanish)
@@ -74,25 +62,31 @@ _ARGPARSE_ES = (
 )
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"debe ser un número positivo, no {text!r}")
-    return value
+#: --csv, --npy, --metrics: the file's suffix, what the help says it keeps, and how to write it.
+_EXPORTS: dict[str, tuple[str, str, Callable[[AttentionResult, Path], Path]]] = {
+    "csv": (".csv", "todos los pesos (capa, cabeza, desde, hacia, peso) en CSV", weights_to_csv),
+    "npy": (".npy", "el tensor de atención [capas, cabezas, n, n] en formato .npy", save_npy),
+    "metrics": (
+        ".csv",
+        "las métricas de cada cabeza (entropía, [CLS], [SEP]...) en CSV",
+        lambda result, path: metrics_to_csv(head_metrics(result), path),
+    ),
+}
 
 
-def _positive_int(text: str) -> int:
-    # arcs.plot_arcs raises a bare ValueError for K < 1: refuse it here, in one line.
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"debe ser un número entero positivo, no {text!r}")
-    return value
+def _positive(convert: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse type: ``convert(text)`` if positive and finite, else one Spanish line."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = 0
+        if not 0 < value < math.inf:
+            raise argparse.ArgumentTypeError(f"debe ser {what}, no {text!r}")
+        return value
+
+    return parse
 
 
 def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
@@ -104,122 +98,110 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
             "sus números. Capas, cabezas y tokens se cuentan desde 0."
         ),
         epilog=(f'Ejemplo: {prog} "{SEED_SENTENCE}" --layer 3 --head 5 --token 2 --out arcas.png'),
+        formatter_class=_SpanishHelpFormatter,
         add_help=False,
     )
-    parser.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
-    parser.add_argument("text", metavar="texto", help="la frase a analizar (entre comillas)")
-    parser.add_argument("--pair", metavar="TEXTO", help="segunda frase (par de oraciones)")
-    parser.add_argument(
+    # argparse's own headings are English unless the system has a translation; --help leaves
+    # out the default groups when empty, so every argument goes to one of these two.
+    arguments = parser.add_argument_group("argumentos")
+    options = parser.add_argument_group("opciones")
+    options.add_argument("-h", "--help", action="help", help="muestra esta ayuda y termina")
+    arguments.add_argument("text", metavar="texto", help="la frase a analizar (entre comillas)")
+    options.add_argument("--pair", metavar="TEXTO", help="segunda frase (par de oraciones)")
+    options.add_argument(
         "--model",
-        default=None,
         metavar="MODELO",
         help="modelo: beto (por defecto), beto-uncased, minilm (sin conexión), un id del hub "
         "o una carpeta local",
     )
-    parser.add_argument("--layer", type=int, default=0, metavar="CAPA", help="capa, desde 0 (por defecto 0)")
-    parser.add_argument(
+    options.add_argument("--layer", type=int, default=0, metavar="CAPA", help="capa, desde 0 (por defecto 0)")
+    options.add_argument(
         "--head", type=int, default=0, metavar="CABEZA", help="cabeza, desde 0 (por defecto 0)"
     )
-    parser.add_argument(
+    options.add_argument(
         "--token", type=int, default=1, help="token de origen, desde 0 (por defecto 1: el primero tras [CLS])"
     )
-    parser.add_argument(
+    options.add_argument(
         "--out",
         metavar="ARCHIVO",
         help="guarda la figura; el formato sale de la extensión: .png, .svg o .pdf",
     )
-    parser.add_argument(
+    options.add_argument(
         "--values", action="store_true", help="imprime los pesos del token de origen como tabla"
     )
-    parser.add_argument(
-        "--top-k", type=_positive_int, default=None, metavar="K", help="dibuja solo los K enlaces más fuertes"
+    options.add_argument(
+        "--top-k",
+        type=_positive(int, "un número entero positivo"),
+        metavar="K",
+        help="dibuja solo los K enlaces más fuertes",
     )
-    parser.add_argument(
+    options.add_argument(
         "--all-values",
         action="store_true",
         help="escribe el peso sobre cada arco (o en cada celda del heatmap)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--view",
         choices=tuple(VIEWS),
         default="arcs",
-        help="qué dibujar con --out: arcs (arcos desde --token, por defecto), heatmap "
-        "(matriz de la cabeza), grid (todas las capas y cabezas), profile (métricas "
-        "por capa)"
-        + (", text (el texto coloreado por la atención desde --token)" if "text" in VIEWS else "")
-        + (", graph (grafo de la cabeza: los enlaces fuertes entre tokens)" if "graph" in VIEWS else ""),
+        help="qué dibujar con --out: arcs (arcos desde --token, por defecto), heatmap (matriz de la cabeza), "
+        "grid (todas las capas y cabezas), profile (métricas por capa), text (el texto coloreado por la "
+        "atención desde --token), graph (grafo de la cabeza: los enlaces fuertes entre tokens)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--words",
         action="store_true",
         help="atención entre palabras en vez de tokens: junta las piezas ## "
         "(hacia una palabra = suma, desde una palabra = media)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--aggregate",
         choices=tuple(AGGREGATES),
-        default=None,
         help="en arcs, text, heatmap y graph, dibuja un resumen en vez de una cabeza: mean (media "
         "de las cabezas de --layer), max (máximo de esas cabezas), layers (media de "
         "todas las capas y cabezas) o rollout (Abnar y Zuidema 2020, hasta --layer)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--segments",
         choices=SEGMENT_BLOCKS,
         nargs="+",
-        default=None,
         metavar="BLOQUE",
         help="con --pair, muestra solo estos bloques: A->A, A->B, B->A, B->B",
     )
-    parser.add_argument(
+    options.add_argument(
         "--scale",
         choices=SCALES,
-        default=None,
         help="qué peso es rojo: "
         + "; ".join(f"{name}: {SCALE_LABELS[name]}" for name in SCALES)
         + " (por defecto head)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--fontsize",
-        type=_positive_float,
-        default=None,
+        type=_positive(float, "un número positivo"),
         metavar="PUNTOS",
         help="tamaño base del texto de la figura, en puntos (p. ej. 16 para un proyector)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--syntax",
         action="store_true",
         help="con la vista arcs, dibuja bajo los tokens las dependencias sintácticas de spaCy "
         "(necesita el extra «sintaxis»)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--relations",
         action="store_true",
         help="imprime, para cada relación sintáctica, la cabeza que más atiende de la palabra "
         "dependiente a su gobernante (y al revés), frente a una base de posición fija (Clark et al. "
         "2019); con --corpus, sobre el corpus incluido",
     )
-    parser.add_argument(
+    options.add_argument(
         "--corpus",
         action="store_true",
         help="con --view profile, compara con el perfil del corpus incluido; con --relations, mide "
         "sobre el corpus incluido en vez de la frase (más lento)",
     )
-    parser.add_argument(
-        "--csv",
-        metavar="ARCHIVO.csv",
-        help="guarda todos los pesos (capa, cabeza, desde, hacia, peso) en CSV",
-    )
-    parser.add_argument(
-        "--npy",
-        metavar="ARCHIVO.npy",
-        help="guarda el tensor de atención [capas, cabezas, n, n] en formato .npy",
-    )
-    parser.add_argument(
-        "--metrics",
-        metavar="ARCHIVO.csv",
-        help="guarda las métricas de cada cabeza (entropía, [CLS], [SEP]...) en CSV",
-    )
+    for name, (suffix, what, _) in _EXPORTS.items():
+        options.add_argument(f"--{name}", metavar=f"ARCHIVO{suffix}", help=f"guarda {what}")
     return parser
 
 
@@ -240,16 +222,12 @@ def format_values(
 
     Parameters
     ----------
-    tokens : sequence of str
-        Token (or word) texts.
-    row : sequence of float
-        The source's weights to every token.
+    tokens, row : sequence
+        Token (or word) texts, and the weights of ``tokens[source]`` to each.
     source : int
         The source's index.
-    what : str
-        Which head or aggregate the weights come from (``"capa 3, cabeza 5"``).
-    noun : str
-        ``"token"`` or ``"palabra"``.
+    what, noun : str
+        Which head or aggregate the weights come from (``"capa 3, cabeza 5"``); ``"token"`` or ``"palabra"``.
 
     Returns
     -------
@@ -259,11 +237,6 @@ def format_values(
     Examples
     --------
     >>> print(format_values(["[CLS]", "Hola", "[SEP]"], [0.2, 0.5, 0.3], 1, "capa 0, cabeza 0"))
-    Atención desde «Hola» (token 1) · capa 0, cabeza 0, de mayor a menor:
-    índice  token  peso
-         1  Hola   0.5000
-         2  [SEP]  0.3000
-         0  [CLS]  0.2000
     """
     order = sorted(range(len(row)), key=lambda j: -row[j])
     width = max(len(noun), *(len(t) for t in tokens))
@@ -277,8 +250,7 @@ def format_values(
 def main(argv: Sequence[str] | None = None, prog: str = PROGRAM) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
 
-    ``prog`` is how the help names the command: ``attnviz`` when installed,
-    ``python -m attnviz`` from :mod:`attnviz.__main__`.
+    ``prog`` is how the help names the command (``python -m attnviz`` from :mod:`attnviz.__main__`).
     """
     args = build_parser(prog).parse_args(argv)
     try:
@@ -303,9 +275,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     out = check_output_path(args.out) if args.out else None
-    csv_path = check_export_path(args.csv, ".csv") if args.csv else None
-    npy_path = check_export_path(args.npy, ".npy") if args.npy else None
-    metrics_path = check_export_path(args.metrics, ".csv") if args.metrics else None
+    exports = [
+        (save, check_export_path(getattr(args, name), suffix))
+        for name, (suffix, _, save) in _EXPORTS.items()
+        if getattr(args, name)
+    ]
 
     import matplotlib
 
@@ -329,12 +303,8 @@ def _run(args: argparse.Namespace) -> int:
         print(format_values(result.tokens, matrix[token].tolist(), token, what, result.unit_noun))
     if args.relations:
         print(_relations(args, result, model, tokenizer))
-    if csv_path is not None:
-        print(f"guardado: {weights_to_csv(result, csv_path)}")
-    if npy_path is not None:
-        print(f"guardado: {save_npy(result, npy_path)}")
-    if metrics_path is not None:
-        print(f"guardado: {metrics_to_csv(head_metrics(result), metrics_path)}")
+    for save, path in exports:
+        print(f"guardado: {save(result, path)}")
     if out is not None:
         ax = _draw(args, result, layer, head, token, matrix, label, model, tokenizer)
         ax.figure.savefig(out, dpi=150)  # type: ignore[union-attr]
@@ -344,7 +314,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _relations(args: argparse.Namespace, result: AttentionResult, model: Any, tokenizer: Any) -> str:
     """The best head per syntactic relation, for the sentence or (``--corpus``) the bundled corpus."""
-    from .core.corpus import corpus_results
     from .syntax.metrics import relation_scores, relation_table
     from .syntax.parsing import load_parser
 
@@ -377,7 +346,6 @@ def _draw(
     model: Any,
     tokenizer: Any,
 ) -> Axes:
-    values_all = args.all_values
     compare = None
     if args.view == "profile" and args.corpus:
         # Same level as the sentence, so that the two profiles compare like with like.
@@ -387,12 +355,7 @@ def _draw(
     title = label
     if label is not None and args.view in ("arcs", "text"):
         title = f"{label} · {from_source(result, token)}"
-    syntax = None
-    if args.syntax:
-        from .syntax.parsing import parse
-
-        syntax = parse(result)
-    heatmap = args.view == "heatmap"
+    heatmap_values = args.all_values or result.n_tokens <= 16
     return VIEWS[args.view].draw(
         result,
         layer,
@@ -402,9 +365,9 @@ def _draw(
         title=title,
         scale=args.scale,
         fontsize=args.fontsize,
-        syntax=syntax,
-        top_k=args.top_k if args.top_k else "auto",
-        values=(values_all or result.n_tokens <= 16) if heatmap else ("all" if values_all else "top"),
+        syntax=parse(result) if args.syntax else None,
+        top_k=args.top_k or "auto",
+        values=heatmap_values if args.view == "heatmap" else ("all" if args.all_values else "top"),
         segments=args.segments,
         compare=compare,
     )

@@ -36,21 +36,17 @@ def layer_mean(result: AttentionResult) -> np.ndarray:
 def rollout(result: AttentionResult, layer: int | None = None) -> np.ndarray:
     """Attention rollout (Abnar & Zuidema 2020) up to ``layer`` (default: the last).
 
-    Each layer's head mean ``A`` gets the identity for the residual
-    connection, ``A + I``, and its rows are renormalised, which is
-    ``0.5 * A + 0.5 * I`` because rows of ``A`` sum to 1.  These are
-    multiplied from the first layer up: ``R = Â_layer @ ... @ Â_1 @ Â_0``.
-    Row ``i`` says how much of the top of token ``i`` comes from each input
-    token; rows sum to 1.
+    Each layer's head mean ``A`` plus the identity for the residual connection,
+    rows renormalised (``0.5 * A + 0.5 * I``), multiplied from the first layer
+    up: ``R = Â_layer @ ... @ Â_0``.  Row ``i`` says how much of the top of
+    token ``i`` comes from each input token; rows sum to 1.
     """
     last = result.n_layers - 1 if layer is None else result.check_layer(layer)
-    n = result.n_tokens
-    eye = np.eye(n)
+    eye = np.eye(result.n_tokens)
     rolled = eye
     for index in range(last + 1):
-        mixed = result.attention[index].astype(np.float64).mean(axis=0) + eye
-        mixed /= mixed.sum(axis=-1, keepdims=True)
-        rolled = mixed @ rolled
+        mixed = head_mean(result, index) + eye
+        rolled = (mixed / mixed.sum(axis=-1, keepdims=True)) @ rolled
     return rolled
 
 
@@ -58,7 +54,6 @@ def rollout(result: AttentionResult, layer: int | None = None) -> np.ndarray:
 class Aggregate:
     """A summary any front end can offer by name: its label, its matrix and its title."""
 
-    name: str
     #: What a selector shows (Spanish, lower case).
     label: str
     #: ``(result, layer) -> [n, n]``; aggregates over every layer ignore ``layer``.
@@ -69,33 +64,22 @@ class Aggregate:
 
 #: The named aggregates the CLI (``--aggregate``) and the explorer (``Cabezas:``) offer.
 AGGREGATES: dict[str, Aggregate] = {
-    aggregate.name: aggregate
-    for aggregate in (
-        Aggregate(
-            "mean",
-            "media de cabezas",
-            head_mean,
-            lambda result, layer: f"Capa {layer} · media de las {result.n_heads} cabezas",
-        ),
-        Aggregate(
-            "max",
-            "máximo de cabezas",
-            head_max,
-            lambda result, layer: f"Capa {layer} · máximo de las {result.n_heads} cabezas",
-        ),
-        Aggregate(
-            "layers",
-            "media de capas y cabezas",
-            lambda result, layer: layer_mean(result),
-            lambda result, layer: "Media de todas las capas y cabezas",
-        ),
-        Aggregate(
-            "rollout",
-            "rollout",
-            rollout,
-            lambda result, layer: f"Rollout de las capas 0 a {layer}",
-        ),
-    )
+    "mean": Aggregate(
+        "media de cabezas",
+        head_mean,
+        lambda result, layer: f"Capa {layer} · media de las {result.n_heads} cabezas",
+    ),
+    "max": Aggregate(
+        "máximo de cabezas",
+        head_max,
+        lambda result, layer: f"Capa {layer} · máximo de las {result.n_heads} cabezas",
+    ),
+    "layers": Aggregate(
+        "media de capas y cabezas",
+        lambda result, layer: layer_mean(result),
+        lambda result, layer: "Media de todas las capas y cabezas",
+    ),
+    "rollout": Aggregate("rollout", rollout, lambda result, layer: f"Rollout de las capas 0 a {layer}"),
 }
 
 
@@ -111,12 +95,9 @@ def source_rows(
     bad = [s for s in picked if not 0 <= s < n]
     if bad:
         raise IndexError(f"source tokens {bad} are out of range 0..{n - 1}")
-    rows = matrix[picked]
-    if how == "mean":
-        return rows.mean(axis=0)
-    if how == "sum":
-        return rows.sum(axis=0)
-    raise ValueError(f"how must be 'mean' or 'sum', not {how!r}")
+    if how not in ("mean", "sum"):
+        raise ValueError(f"how must be 'mean' or 'sum', not {how!r}")
+    return matrix[picked].mean(axis=0) if how == "mean" else matrix[picked].sum(axis=0)
 
 
 def sources_matrix(
@@ -127,9 +108,9 @@ def sources_matrix(
     Lets the arc plot draw several sources at once:
     ``plot_arcs(result, layer, head, source=sources[0], matrix=sources_matrix(M, sources))``.
     """
-    combined = source_rows(matrix, sources, how)
+    sources = sorted({int(s) for s in sources})
     out = np.array(matrix, dtype=np.float64)
-    out[sorted({int(s) for s in sources})] = combined
+    out[sources] = source_rows(matrix, sources, how)
     return out
 
 

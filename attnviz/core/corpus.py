@@ -1,14 +1,12 @@
 """The corpus pass: the shipped Spanish sentences (or any list) through the model in padded batches.
 
-Each sentence goes through the same tokens stage as :func:`attnviz.extract`
-(:mod:`attnviz.core.tokens`) and the same forward pass
-(:func:`attnviz.core.extraction.forward_attention`), is cut back to its own
-tokens, and is measured with :mod:`attnviz.core.metrics`; so the averaged
-numbers equal those of extracting the sentences one by one.
+Each sentence gets the same tokens and forward pass as in :func:`attnviz.extract`
+and is cut back to its own tokens, so the numbers equal those of extracting it alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -20,22 +18,18 @@ import numpy as np
 from .extraction import forward_attention, is_causal, max_tokens
 from .metrics import HeadMetrics, head_metrics, layer_profile, mean_metrics
 from .result import AttentionResult
-from .tokens import Encoded, clean_text, encode
+from .tokens import clean_text, encode
 from .words import to_words
 
 #: The lesson's seed sentence: every front end opens on it.
 SEED_SENTENCE = "El perro que persiguió al gato cruzó la calle."
 
-CORPUS_FILE = "corpus_es.txt"
 #: How many corpus runs :func:`corpus_profile` keeps (one per model, tokenizer, level and sentence list).
 CACHE_SIZE = 4
 
 
 def load_corpus() -> list[str]:
-    """The corpus's sentences, in file order (comments and blank lines skipped).
-
-    More than 100 original sentences written for attnviz: relative clauses,
-    coordination, questions, ambiguity and negation, from one word to long ones.
+    """More than 100 original Spanish sentences (relative clauses, questions, ambiguity...), in file order.
 
     Returns
     -------
@@ -47,7 +41,7 @@ def load_corpus() -> list[str]:
     >>> len(attnviz.load_corpus()) >= 100
     True
     """
-    text = resources.files("attnviz").joinpath("data", CORPUS_FILE).read_text(encoding="utf-8")
+    text = resources.files("attnviz").joinpath("data", "corpus_es.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -62,25 +56,18 @@ def corpus_metrics(
 ) -> HeadMetrics:
     """Metrics averaged over ``sentences`` (each sentence weighs the same).
 
-    Sentences run in padded batches; each sentence's attention is cut back
-    to its own tokens before measuring, and padding is masked, so the
-    numbers equal those of running the sentences one by one with
-    :func:`attnviz.extract`.
-
     Parameters
     ----------
     model, tokenizer
         What :func:`attnviz.load_model` returns.
     sentences : sequence of str
-        For example :func:`load_corpus`.  An empty text is an
-        :class:`~attnviz.InvalidTextError`.
+        For example :func:`load_corpus`; an empty text is an :class:`~attnviz.InvalidTextError`.
     batch_size : int
         Sentences per forward pass.
     progress : bool
         Show a tqdm progress bar.
     words : bool
-        Measure word-level attention (as :func:`attnviz.to_words`), to
-        compare with a word-level sentence.
+        Word-level attention (as :func:`attnviz.to_words`), to compare with a word-level sentence.
 
     Returns
     -------
@@ -92,33 +79,16 @@ def corpus_metrics(
     >>> corpus = attnviz.corpus_metrics(model, tokenizer, attnviz.load_corpus())
     >>> attnviz.plot_profile(attnviz.layer_profile(corpus))
     """
-    per_sentence = [
-        head_metrics(to_words(result) if words else result)
-        for result in corpus_results(model, tokenizer, sentences, batch_size, progress)
-    ]
-    return mean_metrics(per_sentence)
+    results = corpus_results(model, tokenizer, sentences, batch_size, progress)
+    return mean_metrics([head_metrics(to_words(result) if words else result) for result in results])
 
 
 def corpus_results(
     model: Any, tokenizer: Any, sentences: Sequence[str], batch_size: int = 16, progress: bool = False
 ) -> Iterator[AttentionResult]:
-    """One result per sentence, from padded batches: what :func:`attnviz.extract` gives one by one.
+    """One token-level result per sentence, from padded batches: what :func:`attnviz.extract` gives.
 
-    Parameters
-    ----------
-    model, tokenizer
-        What :func:`attnviz.load_model` returns.
-    sentences : sequence of str
-        The texts, in order.
-    batch_size : int
-        Sentences per forward pass.
-    progress : bool
-        Show a tqdm progress bar.
-
-    Yields
-    ------
-    AttentionResult
-        Token level, cut back to the sentence's own tokens.
+    ``batch_size`` and ``progress`` as in :func:`corpus_metrics` (no bar by default).
 
     Examples
     --------
@@ -142,26 +112,22 @@ def corpus_results(
             for row, (text, enc) in enumerate(zip(batch, encoded, strict=True)):
                 n = len(enc.ids)
                 # A copy, so a kept result does not hold the whole padded batch alive.
-                yield _sentence_result(enc, stacked[row, :, :, :n, :n].copy(), text)
+                attention = stacked[row, :, :, :n, :n].copy()
+                yield AttentionResult(
+                    tokens=enc.tokens,
+                    attention=attention,
+                    model_name="",
+                    special=enc.special,
+                    word_ids=enc.word_ids,
+                    words=enc.words,
+                    segments=enc.segments,
+                    text=text,
+                    truncated=enc.truncated,
+                    causal=is_causal(attention),
+                )
             bar.update(len(encoded))
     finally:
         bar.close()
-
-
-def _sentence_result(encoded: Encoded, attention: np.ndarray, text: str) -> AttentionResult:
-    """One sentence of a batch as the result :func:`attnviz.extract` would give for it."""
-    return AttentionResult(
-        tokens=encoded.tokens,
-        attention=attention,
-        model_name="",
-        special=encoded.special,
-        word_ids=encoded.word_ids,
-        words=encoded.words,
-        segments=encoded.segments,
-        text=text,
-        truncated=encoded.truncated,
-        causal=is_causal(attention),
-    )
 
 
 #: (id(model), id(tokenizer), words, sentences) -> (weak model, weak tokenizer, metrics), oldest first.
@@ -183,23 +149,15 @@ def corpus_profile(
 ) -> dict[str, np.ndarray]:
     """Layer profile over ``sentences`` (default: the shipped Spanish corpus), kept for reuse.
 
-    The first call runs the whole corpus (a progress bar shows it); later
-    calls with the same model, tokenizer and options return at once, so a
-    notebook or the CLI can redraw the comparison for free.  The last
-    :data:`CACHE_SIZE` runs are kept; the cache holds the model only weakly
-    (a deleted model frees its memory and its entry) and
-    :func:`clear_corpus_cache` empties it.
+    Later calls with the same model, tokenizer and options return at once.
+    The last :data:`CACHE_SIZE` runs are kept, holding the model only weakly.
 
     Parameters
     ----------
-    model, tokenizer
-        What :func:`attnviz.load_model` returns.
+    model, tokenizer, words, progress
+        As in :func:`corpus_metrics`.
     sentences : sequence of str, optional
         Default: :func:`load_corpus`.
-    words : bool
-        Word-level attention, as :func:`attnviz.to_words`.
-    progress : bool
-        Show a progress bar while the corpus runs.
 
     Returns
     -------
@@ -222,10 +180,8 @@ def corpus_profile(
         _CACHE.move_to_end(key)
         return layer_profile(cached[2])
     metrics = corpus_metrics(model, tokenizer, sentences, progress=progress, words=words)
-    try:
+    with contextlib.suppress(TypeError):  # an object without weak references is measured every time
         _CACHE[key] = (weakref.ref(model), weakref.ref(tokenizer), metrics)
-    except TypeError:  # an object without weak references is measured every time
-        return layer_profile(metrics)
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return layer_profile(metrics)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 
 class AttnvizError(Exception):
-    """Base class: every error attnviz raises on purpose.
-
-    ``message_es`` is what the explorer shows; ``str(error)`` carries both
-    languages on one line so that a CLI user or a log reader gets either.
-    """
+    """Base class of every error attnviz raises on purpose: ``str(error)`` is "Spanish / English"."""
 
     def __init__(self, message_es: str, message_en: str) -> None:
         self.message_es = message_es

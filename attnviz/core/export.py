@@ -7,6 +7,7 @@ Figures need nothing here: every view returns an Axes, and
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 from pathlib import Path
 
@@ -41,10 +42,7 @@ def require_folder(path: Path) -> Path:
 
 
 def weights_to_csv(
-    result: AttentionResult,
-    path: str | os.PathLike[str],
-    layer: int | None = None,
-    head: int | None = None,
+    result: AttentionResult, path: str | os.PathLike[str], layer: int | None = None, head: int | None = None
 ) -> Path:
     """Write one row per weight: layer, head, from, to, from_token, to_token, weight.
 
@@ -54,18 +52,15 @@ def weights_to_csv(
     target = check_export_path(path, ".csv")
     layers = range(result.n_layers) if layer is None else [result.check_layer(layer)]
     heads = range(result.n_heads) if head is None else [result.check_head(head)]
-    n = result.n_tokens
+    tokens = result.tokens
+    cells = itertools.product(layers, heads, range(len(tokens)), range(len(tokens)))
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(WEIGHT_COLUMNS)
-        for lay in layers:
-            for hd in heads:
-                matrix = result.attention[lay, hd]
-                for i in range(n):
-                    for j in range(n):
-                        writer.writerow(
-                            (lay, hd, i, j, result.tokens[i], result.tokens[j], f"{matrix[i, j]:.8g}")
-                        )
+        writer.writerows(
+            (lay, hd, i, j, tokens[i], tokens[j], f"{result.attention[lay, hd, i, j]:.8g}")
+            for lay, hd, i, j in cells
+        )
     return target
 
 

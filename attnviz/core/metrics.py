@@ -1,9 +1,6 @@
 """Per-head summaries of attention: entropy, where it goes, how far it reaches.
 
-Numpy only: every metric is an ``[layer, head]`` array computed from
-attention already extracted, from one result (:func:`head_metrics`) or
-averaged over sentences (:func:`mean_metrics`; the model-running corpus pass
-is :func:`attnviz.core.corpus.corpus_metrics`).
+Numpy only: every metric is an ``[layer, head]`` array computed from attention already extracted.
 """
 
 from __future__ import annotations
@@ -39,21 +36,13 @@ _SEP_NAMES = {"[SEP]", "</s>", "<|endoftext|>", "[EOS]", "<eos>"}
 class HeadMetrics:
     """One ``[layer, head]`` float array per metric.
 
-    * ``entropy``: entropy of each row in nats, averaged over rows
-      (0 = all on one token, ``ln n`` = uniform).
-    * ``cls``, ``sep``, ``punct``, ``itself``: share of each row that goes to
-      [CLS] (the opening special token), to [SEP] (any other special token),
-      to punctuation, and to the token itself, averaged over rows.
-    * ``previous`` / ``following``: share to the previous / next token,
-      averaged over the rows that have one (so a pure previous-token head
-      scores 1).
-    * ``distance``: mean ``|i - j|`` weighted by attention, averaged over rows.
-
-    In a causal model the future is masked, so ``following`` is 0.
-    ``n_sentences`` says how many sentences were averaged.  By name (tables,
-    CSV columns, :meth:`get`) the metrics are :data:`METRIC_NAMES`, where
-    ``itself``, ``previous`` and ``following`` are ``"self"``, ``"prev"``
-    and ``"next"``.
+    Each is averaged over rows: ``entropy`` in nats (0 = all on one token, ``ln n`` = uniform);
+    the shares to [CLS] (the opening special token), [SEP] (any other special token), punctuation,
+    the token ``itself``, the ``previous`` and ``following`` token (over the rows that have one;
+    a causal model never attends ``following``); and the attention-weighted ``distance`` ``|i - j|``.
+    By name (tables, CSV, :meth:`get`) they are :data:`METRIC_NAMES`, where ``itself``,
+    ``previous`` and ``following`` are ``"self"``, ``"prev"`` and ``"next"``.
+    ``n_sentences`` says how many sentences were averaged.
     """
 
     entropy: np.ndarray
@@ -104,20 +93,12 @@ def token_kinds(tokens: Sequence[str], special: Sequence[bool]) -> dict[str, np.
     [CLS] is a special token named like one, or the special token that
     opens the text; every other special token counts as [SEP].
     """
-    n = len(tokens)
-    special_arr = np.asarray(special, dtype=bool)
-    cls = np.array(
-        [
-            s and (t.strip() in _CLS_NAMES or (i == 0 and t.strip() not in _SEP_NAMES))
-            for i, (t, s) in enumerate(zip(tokens, special, strict=True))
-        ],
-        dtype=bool,
-    ).reshape(n)
-    sep = special_arr & ~cls
-    punct = np.array(
-        [not s and is_punctuation(t) for t, s in zip(tokens, special, strict=True)], dtype=bool
-    ).reshape(n)
-    return {"cls": cls, "sep": sep, "punct": punct}
+    is_special = np.asarray(special, dtype=bool).reshape(len(tokens))
+    names = [t.strip() for t in tokens]
+    named_cls = [t in _CLS_NAMES or (i == 0 and t not in _SEP_NAMES) for i, t in enumerate(names)]
+    cls = is_special & np.array(named_cls, dtype=bool)
+    punct = ~is_special & np.array([is_punctuation(t) for t in tokens], dtype=bool)
+    return {"cls": cls, "sep": is_special & ~cls, "punct": punct}
 
 
 def attention_metrics(
@@ -130,31 +111,27 @@ def attention_metrics(
         # The future is masked: whatever tiny value a kernel left there is not attention.
         att = att * np.tril(np.ones((n, n)))
     kinds = token_kinds(tokens, special)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(att > 0, att * np.log(np.where(att > 0, att, 1.0)), 0.0)
-    entropy = -plogp.sum(-1).mean(-1)
+    plogp = np.where(att > 0, att * np.log(np.where(att > 0, att, 1.0)), 0.0)
 
-    def share(mask: np.ndarray) -> np.ndarray:
-        return (att * mask).sum(-1).mean(-1)
+    def row_mean(weights: np.ndarray) -> np.ndarray:
+        return (att * weights).sum(-1).mean(-1)
+
+    def diagonal_mean(offset: int) -> np.ndarray:
+        # A one-token text has no previous or next token: 0, not the mean of nothing.
+        if offset and n < 2:
+            return np.zeros(att.shape[:2])
+        return np.diagonal(att, offset=offset, axis1=-2, axis2=-1).mean(-1)
 
     idx = np.arange(n)
-    distance = (att * np.abs(idx[:, None] - idx[None, :])).sum(-1).mean(-1)
-    selfshare = np.diagonal(att, axis1=-2, axis2=-1).mean(-1)
-    if n > 1:
-        prev = np.diagonal(att, offset=-1, axis1=-2, axis2=-1).mean(-1)
-        nxt = np.diagonal(att, offset=1, axis1=-2, axis2=-1).mean(-1)
-    else:
-        prev = np.zeros(att.shape[:2])
-        nxt = np.zeros(att.shape[:2])
     return HeadMetrics(
-        entropy=entropy,
-        cls=share(kinds["cls"]),
-        sep=share(kinds["sep"]),
-        punct=share(kinds["punct"]),
-        itself=selfshare,
-        previous=prev,
-        following=nxt,
-        distance=distance,
+        entropy=-plogp.sum(-1).mean(-1),
+        cls=row_mean(kinds["cls"]),
+        sep=row_mean(kinds["sep"]),
+        punct=row_mean(kinds["punct"]),
+        itself=diagonal_mean(0),
+        previous=diagonal_mean(-1),
+        following=diagonal_mean(1),
+        distance=row_mean(np.abs(idx[:, None] - idx[None, :])),
     )
 
 
@@ -184,12 +161,11 @@ def mean_metrics(metrics: Sequence[HeadMetrics]) -> HeadMetrics:
     """Average of several sentences' metrics, each weighted by its sentence count."""
     if not metrics:
         raise ValueError("no metrics to average")
-    weights = np.array([m.n_sentences for m in metrics], dtype=np.float64)
+    weights = [m.n_sentences for m in metrics]
     averaged = {
-        name: np.tensordot(weights, np.stack([m.get(name) for m in metrics]), axes=1) / weights.sum()
-        for name in METRIC_NAMES
+        name: np.average([m.get(name) for m in metrics], axis=0, weights=weights) for name in METRIC_NAMES
     }
-    return HeadMetrics.from_names(averaged, n_sentences=int(weights.sum()))
+    return HeadMetrics.from_names(averaged, n_sentences=sum(weights))
 
 
 def layer_profile(metrics: HeadMetrics) -> dict[str, np.ndarray]:
@@ -233,32 +209,19 @@ def metrics_table(metrics: HeadMetrics) -> list[dict[str, float | int]]:
     >>> rows[0]["layer"], rows[0]["head"]
     (0, 0)
     """
-    layers, heads = metrics.shape
     return [
         {
             "layer": layer,
             "head": head,
             **{name: float(metrics.get(name)[layer, head]) for name in METRIC_NAMES},
         }
-        for layer in range(layers)
-        for head in range(heads)
+        for layer, head in np.ndindex(metrics.shape)
     ]
 
 
 def head_summary(metrics: HeadMetrics, layer: int, head: int) -> str:
     """One line in Spanish describing head ``(layer, head)`` of ``metrics``."""
-    return _summary_line(layer, head, {name: float(metrics.get(name)[layer, head]) for name in METRIC_NAMES})
-
-
-def one_head_summary(result: AttentionResult, layer: int, head: int) -> str:
-    """:func:`head_summary` of one head, measuring only that head (all 144 take ~1 s at 512 tokens)."""
-    one = attention_metrics(
-        result.attention[layer : layer + 1, head : head + 1], result.tokens, result.special, result.causal
-    )
-    return _summary_line(layer, head, {name: float(one.get(name)[0, 0]) for name in METRIC_NAMES})
-
-
-def _summary_line(layer: int, head: int, v: Mapping[str, float]) -> str:
+    v = {name: float(metrics.get(name)[layer, head]) for name in METRIC_NAMES}
     return (
         f"Capa {layer}, cabeza {head}: entropía {v['entropy']:.2f} nats · "
         f"[CLS] {v['cls']:.0%} · [SEP] {v['sep']:.0%} · puntuación {v['punct']:.0%} · "

@@ -1,11 +1,7 @@
 """The tokens stage: text in, what every token is called and which word it belongs to.
 
-One place for each rule that turns a tokenizer's output into what attnviz
-shows: cleaning the text, a token's display text (``##`` pieces, byte-level
-``Ġ``), grouping pieces into words (from offsets with fast tokenizers, from
-the pieces alone with slow ones), and the sentence-pair segment of each
-token.  :func:`attnviz.extract` and the corpus pass (:mod:`attnviz.core.corpus`)
-both start here, so a sentence gets the same tokens and words either way.
+:func:`attnviz.extract` and the corpus pass (:mod:`attnviz.core.corpus`) both
+start here, so a sentence gets the same tokens and words either way.
 """
 
 from __future__ import annotations
@@ -13,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from .errors import InvalidInputTypeError, InvalidTextError
@@ -38,26 +35,22 @@ def clean_text(text: object, what: str = "texto") -> str:
     str
         The text without lone surrogates and control characters.
     """
-    second = what != "texto"
+    what_en = "text" if what == "texto" else "second text"
     if not isinstance(text, str):
         raise InvalidInputTypeError(
             f"El {what} debe ser una cadena de texto (str), no {type(text).__name__}.",
-            f"The {'second text' if second else 'text'} must be a string (str), not {type(text).__name__}.",
+            f"The {what_en} must be a string (str), not {type(text).__name__}.",
         )
-    # Lone surrogates cannot be encoded to UTF-8; pairs are joined, lone ones replaced.
+    # Surrogate pairs are joined, lone ones (not encodable to UTF-8) replaced.
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    # Tokenizers drop control characters anyway; dropping them here keeps them
-    # out of the word texts that views and HTML tables show.
+    # Tokenizers drop control characters anyway; dropping them here keeps them out of the word texts.
     text = _CONTROL.sub("", text)
     if not text.strip():
         raise InvalidTextError(
             f"El {what} está vacío: escribe al menos una palabra.",
-            f"The {'second text' if second else 'text'} is empty: type at least one word.",
+            f"The {what_en} is empty: type at least one word.",
         )
     return text
-
-
-# -- display text of a token ------------------------------------------------------------------
 
 
 def display_token(token: str) -> str:
@@ -82,20 +75,15 @@ def _is_byte_level(tokenizer: Any) -> bool:
     return any("ByteLevel" in repr(part) for part in parts if part is not None)
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    # GPT-2's table: printable bytes map to themselves, the rest to chars from 256 up (space -> Ġ).
+def _byte_decoder() -> dict[str, int]:
+    # GPT-2's table: printable bytes stand for themselves, the rest for chars from 256 up (space -> Ġ).
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), 256)]
-    chars = list(printable)
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            chars.append(256 + extra)
-            extra += 1
-    return dict(zip(printable, map(chr, chars), strict=True))
+    others = [b for b in range(256) if b not in printable]
+    chars = [*printable, *range(256, 256 + len(others))]
+    return {chr(c): b for b, c in zip([*printable, *others], chars, strict=True)}
 
 
-_BYTE_DECODER = {c: b for b, c in _bytes_to_unicode().items()}
+_BYTE_DECODER = _byte_decoder()
 
 
 def byte_level_text(token: str) -> str:
@@ -106,9 +94,6 @@ def byte_level_text(token: str) -> str:
     if not token or any(ch not in _BYTE_DECODER for ch in token):
         return display_token(token)
     return bytes(_BYTE_DECODER[ch] for ch in token).decode("utf-8", errors="replace")
-
-
-# -- pieces -> words --------------------------------------------------------------------------
 
 
 def group_pieces(tokens: Sequence[str], special: Sequence[bool]) -> list[int]:
@@ -139,13 +124,9 @@ def words_from_pieces(
 ) -> tuple[list[int], list[str]]:
     """Word index of each piece and each word's text, from the pieces alone (slow tokenizers)."""
     word_ids = group_pieces(raw_tokens, special)
-    words: list[str] = []
-    for i, w in enumerate(word_ids):
-        piece = tokens[i][2:] if tokens[i].startswith(_CONTINUATION) else tokens[i]
-        if w == len(words):
-            words.append(piece)
-        else:
-            words[w] += piece
+    words = [""] * len(set(word_ids))
+    for word, token in zip(word_ids, tokens, strict=True):
+        words[word] += token.removeprefix(_CONTINUATION)
     return word_ids, words
 
 
@@ -159,26 +140,22 @@ def words_from_offsets(
 ) -> tuple[list[int], list[str]]:
     """Word index of each piece and each word's text, from a fast tokenizer's word ids and offsets.
 
-    Pieces of one word of one text share a word; special tokens and pieces
-    in no word are words of their own.  A word's text is the stretch of
-    ``sources[sequence]`` its pieces cover (so ``[UNK]`` shows the original
-    characters), or its first piece's display text when offsets say nothing.
+    Pieces of one word of one text share a word; special tokens and pieces in no word are words of their
+    own.  A word's text is the stretch of ``sources[sequence]`` its pieces cover (so ``[UNK]`` shows the
+    original characters), or its first piece's display text when offsets say nothing.
     """
     word_ids: list[int] = []
     words: list[str] = []
-    spans: list[list[int]] = []
     previous: tuple[int | None, int | None] | None = None
     for i, (word, seq) in enumerate(zip(tok_words, sequences, strict=True)):
-        key = (seq, word)
-        if word is None or special[i] or key != previous:
+        in_word = word is not None and not special[i]
+        if not in_word or (seq, word) != previous:
             words.append(tokens[i])
-            spans.append(list(offsets[i]))
-        else:
-            spans[-1][1] = offsets[i][1]
+            start = offsets[i][0]
+        end = offsets[i][1]
         word_ids.append(len(words) - 1)
-        previous = key if word is not None and not special[i] else None
-        if word is not None and not special[i] and seq in sources:
-            start, end = spans[-1]
+        previous = (seq, word) if in_word else None
+        if in_word and seq in sources:
             source = sources[seq]
             if 0 <= start < end <= len(source):
                 # Byte-level offsets include the leading space; the word label does not.
@@ -187,24 +164,13 @@ def words_from_offsets(
 
 
 def segments_of(sequences: Sequence[int | None] | None, type_ids: Sequence[int] | None, n: int) -> list[int]:
-    """0 for the first text (and leading specials), 1 for the second.
+    """0 for the first text, 1 for the second; a special token takes the segment before it (0 if none).
 
     From a fast tokenizer's sequence ids; else from the token type ids; else all 0.
     """
-    if sequences is not None:
-        segments = []
-        current = 0
-        for seq in sequences:
-            if seq is not None:
-                current = seq
-            segments.append(current)
-        return segments
-    if type_ids is not None:
-        return [int(t) for t in type_ids]
-    return [0] * n
-
-
-# -- one text through the tokenizer -----------------------------------------------------------
+    if sequences is None:
+        return [0] * n if type_ids is None else [int(t) for t in type_ids]
+    return list(accumulate(sequences, lambda current, seq: current if seq is None else seq, initial=0))[1:]
 
 
 @dataclass(frozen=True)
@@ -214,8 +180,8 @@ class Encoded:
     Every tuple has one entry per token, after truncation to the model's limit.
     """
 
-    #: Token ids for the model, and the token type ids when the tokenizer gives them.
     ids: tuple[int, ...]
+    #: None when the tokenizer gives no token type ids.
     type_ids: tuple[int, ...] | None
     #: Display text of each token (``##`` kept, byte-level decoded).
     tokens: tuple[str, ...]
@@ -243,7 +209,6 @@ def encode(tokenizer: Any, text: str, text_pair: str | None = None, *, limit: in
         return_offsets_mapping=fast,
         return_special_tokens_mask=True,
     )
-    full_length = len(tokenizer(text, text_pair, truncation=False, verbose=False)["input_ids"])
     ids = [int(i) for i in encoding["input_ids"]]
     special = [bool(flag) for flag in encoding["special_tokens_mask"]]
     raw_tokens = tokenizer.convert_ids_to_tokens(ids)
@@ -251,13 +216,9 @@ def encode(tokenizer: Any, text: str, text_pair: str | None = None, *, limit: in
     type_ids = encoding.get("token_type_ids")
     if fast:
         sequences = encoding.sequence_ids()
+        sources = {0: text, 1: text_pair or ""}
         word_ids, words = words_from_offsets(
-            encoding.word_ids(),
-            sequences,
-            encoding["offset_mapping"],
-            tokens,
-            special,
-            {0: text, 1: text_pair or ""},
+            encoding.word_ids(), sequences, encoding["offset_mapping"], tokens, special, sources
         )
     else:
         sequences = None
@@ -270,5 +231,5 @@ def encode(tokenizer: Any, text: str, text_pair: str | None = None, *, limit: in
         word_ids=tuple(word_ids),
         words=tuple(words),
         segments=tuple(segments_of(sequences, type_ids, len(ids))),
-        full_length=full_length,
+        full_length=len(tokenizer(text, text_pair, truncation=False, verbose=False)["input_ids"]),
     )

@@ -1,8 +1,4 @@
-"""Attention at word level: merge the rows and columns of each word's pieces.
-
-Which pieces make a word is decided once, by the tokens stage
-(:mod:`attnviz.core.tokens`), and stored in ``result.word_ids``.
-"""
+"""Attention at word level: merge the rows and columns of each word's pieces (``result.word_ids``)."""
 
 from __future__ import annotations
 
@@ -21,12 +17,9 @@ def merge_matrix(matrix: np.ndarray, word_ids: Sequence[int]) -> np.ndarray:
     a word is the MEAN over its pieces (rows).  Rows still sum to 1.
     """
     ids = np.asarray(word_ids)
-    n_words = int(ids.max()) + 1
-    onehot = np.zeros((len(ids), n_words), dtype=np.float64)
-    onehot[np.arange(len(ids)), ids] = 1.0
-    counts = onehot.sum(axis=0)
+    onehot = np.eye(int(ids.max()) + 1)[ids]  # [n, w]
     summed_to = matrix.astype(np.float64) @ onehot  # [..., n, w]
-    mean_from = np.swapaxes(onehot / counts, 0, 1) @ summed_to  # [..., w, w]
+    mean_from = (onehot / onehot.sum(axis=0)).T @ summed_to  # [..., w, w]
     return mean_from.astype(np.float32)
 
 
@@ -41,9 +34,8 @@ def to_words(result: AttentionResult) -> AttentionResult:
     Returns
     -------
     AttentionResult
-        ``level="word"``: ``tokens`` are the words, attention TO a word is
-        the sum over its pieces and FROM a word the mean (rows still sum to
-        1), and ``pieces`` keeps the token-level result.
+        ``level="word"``: to a word is the sum over its pieces, from a word the mean
+        (rows still sum to 1); ``pieces`` keeps the token-level result.
 
     Examples
     --------
@@ -54,11 +46,10 @@ def to_words(result: AttentionResult) -> AttentionResult:
     if result.level == "word":
         return result
     spans = result.word_spans
-    merged = merge_matrix(result.attention, result.word_ids)
     return dataclasses.replace(
         result,
         tokens=result.words,
-        attention=merged,
+        attention=merge_matrix(result.attention, result.word_ids),
         special=tuple(result.special[s] for s, _ in spans),
         word_ids=tuple(range(len(result.words))),
         segments=tuple(result.segments[s] for s, _ in spans),

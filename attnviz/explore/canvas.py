@@ -1,11 +1,4 @@
-"""The explorer's pictures: one reused figure per view, redrawn by blitting, as palette PNG bytes.
-
-:class:`BlitCanvas` is the part the arc and heat-map renderers share: a
-figure outside pyplot, its background kept as pixels, pictures of texts that
-come back (pasted instead of drawn again), and the PNG encoder.
-:class:`ArcRenderer` draws an :class:`attnviz.plots.arcs.ArcPlot` on it: the
-same object :func:`attnviz.plot_arcs` draws, so both give the same picture.
-"""
+"""The explorer's pictures: one reused figure per view, redrawn by blitting, as palette PNG bytes."""
 
 from __future__ import annotations
 
@@ -21,7 +14,7 @@ from ..plots import arc_layout, arcs
 from ..plots.arc_layout import TopK
 from ..plots.arcs import ArcPlot, Values
 from ..plots.style import CMAP, Scale, check_scale
-from .png import PNG_COMPRESS_LEVEL, PaletteEncoder, encode_png
+from .png import PaletteEncoder, encode_png
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -68,32 +61,23 @@ class BlitCanvas:
     colors : ndarray, optional
         ``[k, 3]`` uint8 colours the picture can bring, for a 256-colour palette PNG
         (:class:`attnviz.explore.png.PaletteEncoder`); ``None`` encodes lossless RGB.
-    compress_level : int
-        zlib level of the PNG.
 
     Examples
     --------
     >>> canvas = BlitCanvas(new_figure(4, 3), None)
-    >>> canvas.draw_all(); background = canvas.copy()
-    >>> canvas.restore(background); png = canvas.png()
+    >>> canvas.agg.draw()
+    >>> png = canvas.png()
     """
 
-    def __init__(
-        self, figure: Figure, colors: np.ndarray | None, compress_level: int = PNG_COMPRESS_LEVEL
-    ) -> None:
+    def __init__(self, figure: Figure, colors: np.ndarray | None) -> None:
         self.figure = figure
         self.agg: FigureCanvasAgg = figure.canvas  # type: ignore[assignment]
-        self.compress_level = compress_level
-        self.encoder = None if colors is None else PaletteEncoder(colors, compress_level)
+        self.encoder = None if colors is None else PaletteEncoder(colors)
         #: Pixels of texts that stand alone (numbers, notes, colour-bar ticks), by what they show.
         self.pictures: dict[Hashable, Any] = {}
 
     def renderer(self) -> Any:
         return self.agg.get_renderer()
-
-    def draw_all(self) -> None:
-        """Draw the whole figure (the slow, reference path)."""
-        self.agg.draw()
 
     def copy(self, box: Bbox | None = None) -> Any:
         """The pixels of ``box`` (default: the whole figure), to :meth:`restore` later."""
@@ -102,8 +86,19 @@ class BlitCanvas:
     def restore(self, region: Any) -> None:
         self.agg.restore_region(region)
 
-    def paste_or_draw(self, key: Hashable, draw: Callable[[], Bbox]) -> None:
-        """Paste the picture kept under ``key``, or call ``draw`` (it returns where it drew) and keep it.
+    def background(self, hidden: list[Any]) -> Any:
+        """Draw the whole figure but ``hidden`` and :meth:`copy` it; ``hidden`` is then as it was."""
+        shown = [artist.get_visible() for artist in hidden]
+        for artist in hidden:
+            artist.set_visible(False)
+        self.agg.draw()
+        picture = self.copy()
+        for artist, visible in zip(hidden, shown, strict=True):
+            artist.set_visible(visible)
+        return picture
+
+    def paste_or_draw(self, key: Hashable, artists: list[Any], box: Bbox | None = None) -> None:
+        """Paste the picture kept under ``key``, or draw ``artists`` and keep ``box`` (or a lone text's).
 
         Only for things that stand alone on a background that does not change under them.
         """
@@ -111,7 +106,11 @@ class BlitCanvas:
         if picture is not None:
             self.agg.restore_region(picture)
             return
-        box = draw()
+        renderer = self.renderer()
+        for artist in artists:
+            artist.draw(renderer)
+        if box is None:
+            box = artists[0].get_window_extent(renderer).padded(1.0)
         if len(self.pictures) >= MAX_TEXT_PICTURES:
             self.pictures.clear()
         self.pictures[key] = self.agg.copy_from_bbox(box)
@@ -119,12 +118,8 @@ class BlitCanvas:
     def png(self) -> bytes:
         """The canvas as it stands, as PNG bytes."""
         if self.encoder is None:
-            return encode_png(self.figure, self.compress_level, max_bytes=None)
+            return encode_png(self.figure, max_bytes=None)
         return self.encoder.encode(self.figure)
-
-    def rgba(self) -> np.ndarray:
-        """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
-        return np.asarray(self.agg.buffer_rgba()).copy()
 
 
 @dataclass(frozen=True)
@@ -136,18 +131,13 @@ class TextBox:
     text: str
     #: Font size in points.
     fontsize: float
-    #: (left, top, right, bottom) of the text's own box (rotated text: the box around it; a
-    #: highlighted label's coloured box not included), in the PNG's pixels, origin top-left.
+    #: (left, top, right, bottom) of the text's box (not a highlight's), in the PNG's pixels from top-left.
     box: tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
 class PictureText:
-    """The token labels and numbers of an arc picture, as drawn: how large, and where.
-
-    With the size of the picture on a screen, it gives the size of its text
-    there (:meth:`on_screen`): what a projector test measures.
-    """
+    """The token labels and numbers of an arc picture, as drawn: how large, and where (in pixels)."""
 
     #: The PNG's size in pixels, and the figure's dots per inch.
     width: int
@@ -174,20 +164,14 @@ class PictureText:
 
         Examples
         --------
-        >>> text = renderer.picture_text()
-        >>> text.on_screen(min(t.fontsize for t in text.labels), shown_width=673)  # CSS px
-        18.69
+        >>> renderer.picture_text().on_screen(16, shown_width=673)  # 16 pt on 673 CSS px: 18.69 px
         """
         return fontsize * self.dpi / 72.0 * shown_width / self.width
 
 
 @functools.lru_cache(maxsize=1)
 def palette_colors() -> np.ndarray:
-    """``[k, 3]`` uint8: the colours an arc picture can bring, for :class:`PaletteEncoder`.
-
-    The colour map at the opacities arcs use over white, the highlight boxes
-    and every part-of-speech colour (as the labels draw it).
-    """
+    """``[k, 3]`` uint8: the colours an arc picture can bring (arcs on white, highlights, parts of speech)."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgb
 
@@ -207,14 +191,7 @@ class ArcRenderer:
 
     ``render(layer, head, source)`` gives the same picture as
     ``plot_arcs(result, layer, head, source)`` with the same options (tested
-    pixel by pixel).  Pass ``matrix`` (``[n, n]``) and ``title`` to draw an
-    aggregate (mean of heads, rollout) instead of one head.
-
-    Building one lays the figure out from font metrics (no drawing).  Given
-    the ``previous`` sentence's renderer (the explorer hands it over), it
-    takes over that figure and its artists when they were made with the same
-    options: with the same layout only the token labels are drawn again; with
-    another, the figure is laid out again and drawn once.
+    pixel by pixel); ``matrix`` and ``title`` draw an aggregate instead of one head.
 
     Parameters
     ----------
@@ -237,27 +214,15 @@ class ArcRenderer:
         The colour bar upright on the right, or on a line of its own above the arcs.
     dpi : float, optional
         Default: 100, less if that would be wider than :data:`MAX_WIDTH_PX`.
-    compress_level : int
-        zlib level of the PNG.
-    palette : bool
-        256-colour palette PNG (default, about a third of the bytes); ``False`` for lossless RGB.
     previous : ArcRenderer, optional
-        The renderer of the sentence before, whose figure this one may take over (it is then unusable).
+        The previous sentence's renderer: its figure and artists are taken over (and it is then
+        unusable) when made with the same options; only the labels, or the layout, are redone.
 
     Examples
     --------
-    >>> renderer = ArcRenderer(result, fontsize=16, title=False)
-    >>> png = renderer.render(3, 5, 2)
-    >>> projector = ArcRenderer(result, fontsize=16, title=False, width=8, height=3.3, colorbar="top")
-    >>> projector.render(3, 5, 2); projector.picture_text().on_screen(16, shown_width=673)
-    18.69
+    >>> png = ArcRenderer(result, fontsize=16, title=False, colorbar="top").render(3, 5, 2)
     """
 
-    canvas: BlitCanvas
-    ax: Axes
-    cax: Axes
-    _labels: list[Text]
-    _extra_labels: list[Text]
     _blank: Any
     _colorbar_box: Bbox
 
@@ -275,8 +240,6 @@ class ArcRenderer:
         height: float | None = None,
         colorbar: Literal["right", "top"] = "right",
         dpi: float | None = None,
-        compress_level: int = PNG_COMPRESS_LEVEL,
-        palette: bool = True,
         previous: ArcRenderer | None = None,
     ) -> None:
         self.result = result
@@ -297,58 +260,72 @@ class ArcRenderer:
         )
         self.layout = layout = plan.layout
         dpi = screen_dpi(plan.size[0]) if dpi is None else float(dpi)
+        title_width = plan.size[0] * 72.0 - 16
         self.plot = ArcPlot(
-            result, layout, top_k=top_k, values=values, scale=self.scale, title=self.title,
-            title_width=plan.size[0] * 72.0 - 16,
-        )  # fmt: skip
+            result, layout, top_k=top_k, values=values, scale=self.scale, title=title, title_width=title_width
+        )
         self.plot.show(0, 0, min(1, result.n_tokens - 1))
         #: Figures that can be taken over share these; the layout decides if they must be laid out again.
-        self.family = (self.title, place, dpi, palette, compress_level, tuple(sorted(layout.sizes.items())))
+        self.family = (self.title, place, dpi, tuple(sorted(layout.sizes.items())), self.syntax is None)
         self._shape = (plan.size, plan.main, plan.colorbar, layout.shape())
         # A figure with dependency arcs draws this sentence's syntax into its background: its own.
-        if (
-            previous is not None
-            and previous.family == self.family
-            and self.syntax is None
-            and previous.syntax is None
-        ):
+        if previous is None or self.syntax is not None or previous.family != self.family:
+            made = arcs.place_axes(new_figure(1.0, 1.0, dpi, layout=None), plan)
+            assert made.colorbar is not None
+            self.canvas = BlitCanvas(made.figure, palette_colors())
+            self.ax, self.cax = made.ax, made.colorbar
+            self.plot.draw(
+                self.ax,
+                colorbar=self.cax,
+                syntax=self.syntax,
+                dependencies=made.dependencies,
+                tick_labels=False,
+            )
+            self._labels: list[Text] = []
+            self._extra_labels: list[Text] = []
+            self._draw_blank()
+        else:
             self.canvas, self.ax, self.cax = previous.canvas, previous.ax, previous.cax
             self.plot.adopt(previous.plot)
             self._labels, self._extra_labels = previous._labels, previous._extra_labels
             previous.plot.artists = None
-            if palette:
-                # A palette of its own per sentence, chosen from its first picture.
-                self.canvas.encoder = PaletteEncoder(palette_colors(), compress_level)
+            # A palette of its own per sentence, chosen from its first picture.
+            self.canvas.encoder = PaletteEncoder(palette_colors())
             if previous._shape != self._shape:
                 self._lay_out_again(plan)
             else:
                 self._blank, self._colorbar_box = previous._blank, previous._colorbar_box
-        else:
-            made = arcs.place_axes(new_figure(1.0, 1.0, dpi, layout=None), plan)
-            assert made.colorbar is not None
-            self.canvas = BlitCanvas(made.figure, palette_colors() if palette else None, compress_level)
-            self.ax, self.cax = made.ax, made.colorbar
-            self.plot.draw(
-                made.ax, colorbar=made.colorbar, syntax=self.syntax, dependencies=made.dependencies,
-                tick_labels=False,
-            )  # fmt: skip
-            self._labels, self._extra_labels = [], []
-            self._draw_blank()
         self.figure = self.canvas.figure
-        self._attach()
-
-    # -- setup ---------------------------------------------------------------
+        #: Labels drawn on every redraw: all of them when they move (focused) or grey out (causal).
+        self._dynamic_labels = layout.focus or result.causal
+        self._highlighted: list[int] = []
+        self._shown_labels: list[Text] = []
+        self._window_labels: list[Text] = []
+        self._source_backgrounds: dict[int, Any] = {}
+        #: Pictures and boxes of labels that stood alone, by what their pixels depend on (per sentence).
+        self._label_pictures: dict[Hashable, Any] = {}
+        self._label_boxes: dict[Hashable, Bbox] = {}
+        # Where an arc can draw: the Axes, and half the widest line beyond it (round caps).
+        pad = arcs.ARC_WIDTHS[1] / 2.0 * self.figure.dpi / 72.0 + 2.0
+        self._reach = self.ax.get_window_extent().padded(pad)
+        # This sentence's token labels, drawn once onto the blank background.
+        self.canvas.restore(self._blank)
+        _pooled(self._extra_labels, 0, self._new_label)
+        self._all_labels = _pooled(self._labels, 0 if layout.focus else result.n_tokens, self._new_label)
+        renderer = self.canvas.renderer()
+        for i, label in enumerate(self._all_labels):
+            self._set_label(label, i, -1, -1)
+            if not self._dynamic_labels:
+                label.draw(renderer)
+        self._background = self.canvas.copy()
 
     def _lay_out_again(self, plan: arc_layout.FigureLayout) -> None:
-        """Fit a taken-over figure of another shape to ``plan``: new size, Axes places, limits and
-        offsets, then a new blank background.  Cheaper than new Axes and a new colour bar."""
+        """Fit a taken-over figure of another shape to ``plan``: cheaper than new Axes and colour bar."""
         layout, ax = plan.layout, self.ax
         assert plan.colorbar is not None
         self.canvas.figure.set_size_inches(*plan.size)
-        ax.set_position(plan.main)
+        ax.set(position=plan.main, xlim=layout.xlim, ylim=(0.0, layout.top))
         self.cax.set_position(plan.colorbar)
-        ax.set_xlim(*layout.xlim)
-        ax.set_ylim(0.0, layout.top)
         ax.set_title("", fontsize=layout.sizes["title"], pad=arc_layout.notes_height(layout))
         transform = arcs.label_transform(ax, layout)
         for text in [*self._labels, *self._extra_labels]:
@@ -359,71 +336,27 @@ class ArcRenderer:
 
     def _draw_blank(self) -> None:
         """Draw the figure without anything that changes with the sentence or the view, and keep it."""
+        from matplotlib.transforms import Bbox
+
         artists = self.plot.artists
         assert artists is not None
         # An empty title rather than a hidden one: matplotlib would move a hidden title far up.
         self.ax.title.set_text("")
-        scale_texts = [self.cax.yaxis, *artists.colorbar_texts]
-        dynamic = [artists.arcs, artists.self_dot, artists.notes, artists.rug, *scale_texts]
-        hidden = [*dynamic, *artists.values, *self._labels, *self._extra_labels]
-        shown = [a.get_visible() for a in hidden]
-        for artist in hidden:
-            artist.set_visible(False)
-        self.canvas.draw_all()
-        self._blank = self.canvas.copy()
-        for artist, visible in zip(hidden, shown, strict=True):
-            artist.set_visible(visible)
-        self._colorbar_box = self._colorbar_region()
-
-    def _attach(self) -> None:
-        """This sentence's token labels, drawn once onto the blank background."""
-        layout, result = self.layout, self.result
-        self._base_colors = self.plot.base_colors
-        #: Labels drawn on every redraw: all of them when they move (focused) or grey out (causal).
-        self._dynamic_labels = layout.focus or result.causal
-        self._highlighted: list[int] = []
-        self._shown_labels: list[Text] = []
-        self._window_labels: list[Text] = []
-        self._source_backgrounds: dict[int, Any] = {}
-        self._source_key = -1
-        #: Pictures and boxes of labels that stood alone, by what their pixels depend on: this
-        #: sentence's background is under them, so they are its own.
-        self._label_pictures: dict[Hashable, Any] = {}
-        self._label_boxes: dict[Hashable, Bbox] = {}
-        self._reach: Bbox | None = None
-        self.canvas.restore(self._blank)
-        _pooled(self._extra_labels, 0, self._new_label)
-        if layout.focus:
-            self._all_labels: list[Text] = []
-            _pooled(self._labels, 0, self._new_label)
-        else:
-            self._all_labels = _pooled(self._labels, result.n_tokens, self._new_label)
-            renderer = self.canvas.renderer()
-            for i, label in enumerate(self._all_labels):
-                label.set_x(float(i))
-                label.set_text(layout.labels[i])
-                label.set_gid(f"token-{i}")
-                arcs.style_token_label(label, i, -1, -1, False, self._base_colors[i])
-                if not self._dynamic_labels:
-                    label.draw(renderer)
-        self._background = self.canvas.copy()
-
-    def _new_label(self) -> Text:
-        return arcs.label_artist(self.ax, self.layout)
-
-    def _colorbar_region(self) -> Bbox:
-        """The pixels of the colour bar's ticks and label, where nothing else is drawn: right of the
-        arcs' Axes and as tall as the figure, or (``"top"``) the line between the Axes and the notes."""
-        from matplotlib.transforms import Bbox
-
+        dynamic = [artists.arcs, artists.self_dot, artists.notes, artists.rug, self.cax.yaxis]
+        hidden = [*dynamic, *artists.colorbar_texts, *artists.values, *self._labels, *self._extra_labels]
+        self._blank = self.canvas.background(hidden)
+        # The colour bar's ticks and label, where nothing else is drawn: right of the arcs' Axes
+        # and as tall as the figure, or (legend on top) the line between the Axes and the notes.
         figure_box = self.canvas.figure.bbox
         main = self.ax.get_window_extent()
         if self.layout.legend:
             line = self.layout.legend * self.canvas.figure.dpi / 72.0
-            return Bbox.from_extents(figure_box.x0, main.y1 + 1, figure_box.x1, main.y1 + line)
-        return Bbox.from_extents(main.x1 + 1, figure_box.y0, figure_box.x1, figure_box.y1)
+            self._colorbar_box = Bbox.from_extents(figure_box.x0, main.y1 + 1, figure_box.x1, main.y1 + line)
+        else:
+            self._colorbar_box = Bbox.from_extents(main.x1 + 1, figure_box.y0, figure_box.x1, figure_box.y1)
 
-    # -- per redraw ----------------------------------------------------------
+    def _new_label(self) -> Text:
+        return arcs.label_artist(self.ax, self.layout)
 
     def _place_labels(self) -> None:
         """Set the token labels for the plot's current view (no drawing)."""
@@ -434,52 +367,45 @@ class ArcRenderer:
                 range(result.n_tokens) if self._dynamic_labels else {*self._highlighted, source, max_target}
             )
             for i in changed:
-                arcs.style_token_label(
-                    self._all_labels[i], i, source, max_target, result.causal, self._base_colors[i]
-                )
+                self._set_label(self._all_labels[i], i, source, max_target)
             self._highlighted = sorted({source, max_target})
             labels = self._all_labels
             self._shown_labels = labels if self._dynamic_labels else [labels[i] for i in self._highlighted]
             return
-        # Focused: the window's labels in their own colour (drawn into a background kept per
-        # source, as layer and head change far more often than the source), then the labels this
-        # view adds: far targets, and the highlighted source and most attended token.
+        # Focused: the window's labels go into a background kept per source (layer and head change
+        # far more often); the view adds far targets and the highlighted source and maximum.
         first, last = layout.window_of(source)
         window = list(range(first, last + 1))
-        pool = _pooled(self._labels, len(window), self._new_label)
-        for text, i in zip(pool, window, strict=True):
+        self._window_labels = _pooled(self._labels, len(window), self._new_label)
+        for text, i in zip(self._window_labels, window, strict=True):
             self._set_label(text, i, -1, -1)
         highlighted = {source, max_target}
         extra = [i for i in np.flatnonzero(plot.shown).tolist() if not first <= i <= last or i in highlighted]
-        added = _pooled(self._extra_labels, len(extra), self._new_label)
-        for text, i in zip(added, extra, strict=True):
+        self._shown_labels = _pooled(self._extra_labels, len(extra), self._new_label)
+        for text, i in zip(self._shown_labels, extra, strict=True):
             self._set_label(text, i, source, max_target)
-        self._window_labels = pool
-        self._shown_labels = added
-        self._source_key = source
 
     def _set_label(self, text: Text, i: int, source: int, max_target: int) -> None:
         text.set_x(float(self.plot.x[i]))
         text.set_text(self.layout.labels[i])
         text.set_gid(f"token-{i}")
-        arcs.style_token_label(text, i, source, max_target, self.result.causal, self._base_colors[i])
+        arcs.style_token_label(text, i, source, max_target, self.result.causal, self.plot.base_colors[i])
 
     def _background_of_view(self) -> Any:
         """The background to restore: the sentence's, or (focused) the current source's."""
         if not self.layout.focus:
             return self._background
-        picture = self._source_backgrounds.get(self._source_key)
+        picture = self._source_backgrounds.get(self.plot.source)
         if picture is None:
             renderer = self.canvas.renderer()
             self.canvas.restore(self._background)
             assert self.plot.artists is not None
-            self.plot.artists.rug.draw(renderer)
-            for label in self._window_labels:
-                label.draw(renderer)
+            for artist in [self.plot.artists.rug, *self._window_labels]:
+                artist.draw(renderer)
             picture = self.canvas.copy()
             if len(self._source_backgrounds) >= MAX_SOURCE_BACKGROUNDS:
                 self._source_backgrounds.pop(next(iter(self._source_backgrounds)))
-            self._source_backgrounds[self._source_key] = picture
+            self._source_backgrounds[self.plot.source] = picture
         return picture
 
     def draw(self) -> None:
@@ -488,44 +414,27 @@ class ArcRenderer:
         assert artists is not None
         renderer = canvas.renderer()
         canvas.restore(self._background_of_view())
-        # The colour bar first: its area overlaps nothing else, and a scale drawn once (round
-        # maxima repeat) is pasted back without laying its ticks out again.
+        # The colour bar first: its area overlaps nothing else, and a scale drawn once is pasted back.
         bar_texts: list[Any] = list(artists.colorbar_texts) or [self.cax.yaxis]
-
-        def draw_bar() -> Bbox:
-            for text in bar_texts:
-                text.draw(renderer)
-            return self._colorbar_box
-
-        canvas.paste_or_draw(("colorbar", self.plot.scale, self.plot.vmax), draw_bar)
+        canvas.paste_or_draw(("colorbar", self.plot.scale, self.plot.vmax), bar_texts, self._colorbar_box)
         # A full draw's order: (rug and labels in the background,) arcs, labels, zorder-3 artists, title.
-        # A label that touches neither the arcs nor another drawn label looks the same drawn first:
-        # it is pasted from its own picture (drawing a highlighted label costs ~1 ms, pasting ~0.01).
+        # A label touching neither the arcs nor another label looks the same drawn first: it is pasted.
         crowded = self._lone_labels(renderer)
-        artists.arcs.draw(renderer)
-        for label in crowded:
-            label.draw(renderer)
-        artists.self_dot.draw(renderer)
-        # Numbers and notes stand alone on white (the layout keeps them clear of everything
-        # else): a text drawn once at a place is pasted back there.
-        texts = [*artists.values, artists.notes, *([self.ax.title] if self.title else [])]
-        for text in texts:
+        for artist in [artists.arcs, *crowded, artists.self_dot]:
+            artist.draw(renderer)
+        # Numbers and notes stand alone on white: a text drawn once at a place is pasted back there.
+        for text in [*artists.values, artists.notes, *([self.ax.title] if self.title else [])]:
             key = ("text", text.get_text(), text.get_position(), text.get_transform().get_matrix().tobytes())
-            canvas.paste_or_draw(key, _drawer(text, renderer))
+            canvas.paste_or_draw(key, [text])
 
     def _lone_labels(self, renderer: Any) -> list[Text]:
         """Paste (or draw and keep) the shown labels that stand alone; return the others, to draw."""
         shown = self._shown_labels
         if self.layout.focus:
-            # Each view brings other far targets: measuring a new label's box costs about as much
-            # as drawing it (the first visit of each view would be slower).
+            # Each view brings other far targets: measuring their boxes would cost as much as drawing.
             return shown
         keys = [_label_key(label) for label in shown]
         boxes = [self._label_box(label, key, renderer) for label, key in zip(shown, keys, strict=True)]
-        if self._reach is None:
-            # Where an arc can draw: the Axes, and half the widest line beyond it (round caps).
-            pad = arcs.ARC_WIDTHS[1] / 2.0 * self.canvas.figure.dpi / 72.0 + 2.0
-            self._reach = self.ax.get_window_extent().padded(pad)
         crowded = []
         for k, (label, key, box) in enumerate(zip(shown, keys, boxes, strict=True)):
             others = [self._reach, *boxes[:k], *boxes[k + 1 :]]
@@ -552,9 +461,7 @@ class ArcRenderer:
             if patch is not None:
                 extents.append(patch.get_window_extent(renderer))
                 edge = patch.get_linewidth()
-            box = self._label_boxes[key] = Bbox.union(extents).padded(
-                edge * self.canvas.figure.dpi / 144.0 + 2.0
-            )
+            box = self._label_boxes[key] = Bbox.union(extents).padded(edge * self.figure.dpi / 144.0 + 2.0)
         return box
 
     def render(
@@ -572,7 +479,7 @@ class ArcRenderer:
         self.plot.show(layer, head, source, matrix, title=title, scale=check_scale(scale or self.scale))
         self._place_labels()
         if full:
-            self.canvas.draw_all()
+            self.canvas.agg.draw()
         else:
             self.draw()
         return self.canvas.png()
@@ -587,10 +494,7 @@ class ArcRenderer:
 
         Examples
         --------
-        >>> png = renderer.render(3, 5, 2)
-        >>> text = renderer.picture_text()
-        >>> min(t.fontsize for t in text.labels), len(text.values)
-        (16.0, 5)
+        >>> min(t.fontsize for t in renderer.picture_text().labels)  # 16.0 after a render at fontsize=16
         """
         renderer = self.canvas.renderer()
         width, height = self.canvas.agg.get_width_height()
@@ -610,12 +514,12 @@ class ArcRenderer:
             return tuple(found.values())
 
         assert self.plot.artists is not None
-        values = list(self.plot.artists.values)
-        return PictureText(width, height, float(self.figure.dpi), boxes(labels), boxes(values))
+        values = boxes(list(self.plot.artists.values))
+        return PictureText(width, height, float(self.figure.dpi), boxes(labels), values)
 
     def rgba(self) -> np.ndarray:
         """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
-        return self.canvas.rgba()
+        return np.asarray(self.canvas.agg.buffer_rgba()).copy()
 
 
 def _label_key(label: Text) -> Hashable:
@@ -625,14 +529,6 @@ def _label_key(label: Text) -> Hashable:
     if patch is not None:
         style = (tuple(patch.get_facecolor()), tuple(patch.get_edgecolor()), patch.get_linewidth())
     return (label.get_text(), label.get_position(), str(label.get_color()), style)
-
-
-def _drawer(text: Text, renderer: Any) -> Callable[[], Bbox]:
-    def draw() -> Bbox:
-        text.draw(renderer)
-        return text.get_window_extent(renderer).padded(1.0)
-
-    return draw
 
 
 def _pooled(pool: list[Text], count: int, make: Callable[[], Text]) -> list[Text]:
@@ -645,26 +541,21 @@ def _pooled(pool: list[Text], count: int, make: Callable[[], Text]) -> list[Text
 
 
 class FigureRenderer:
-    """Any plot function as PNG bytes on one reused figure (the grid, the text view, the graph).
+    """Any plot function as PNG bytes on one reused figure (the grid, the graph).
 
-    These views change most of their pixels on every slider move, so there
-    is nothing to blit; reusing the figure and encoding fast still halves
-    the cost of a new figure each time.
+    These views change most of their pixels on every move, so there is nothing
+    to blit; reusing the figure still halves the cost of a new one each time.
 
     Examples
     --------
-    >>> renderer = FigureRenderer((8.0, 8.0))
-    >>> png = renderer.render(lambda ax: attnviz.plot_grid(result, ax=ax))
+    >>> png = FigureRenderer((8.0, 8.0)).render(lambda ax: attnviz.plot_grid(result, ax=ax))
     """
 
-    def __init__(
-        self, size: tuple[float, float], *, dpi: int = DPI, compress_level: int = PNG_COMPRESS_LEVEL
-    ) -> None:
-        self.figure = new_figure(*size, dpi=dpi)
-        self.compress_level = compress_level
+    def __init__(self, size: tuple[float, float]) -> None:
+        self.figure = new_figure(*size)
 
     def render(self, draw: Callable[[Axes], object]) -> bytes:
         self.figure.clear()
         draw(self.figure.add_subplot())
         self.figure.canvas.draw()
-        return encode_png(self.figure, self.compress_level)
+        return encode_png(self.figure)

@@ -1,18 +1,8 @@
-"""Fast heatmap redraws for the explorer: one persistent figure, a cached background, PNG bytes.
-
-:func:`attnviz.plots.heatmap.plot_heatmap` is the reference picture; solving its
-layout and drawing hundreds of tick labels took 2.1 s per slider step at
-304 tokens.  :class:`HeatmapRenderer` draws it once, freezes a layout made
-for the widest labels, caches everything outside the heatmap's Axes (the
-figure) as a background, and on each call only swaps the image's data,
-moves the zoom window and redraws that Axes (image, the labels that fit,
-frame, title, notes); the colour bar is pasted from a picture of the same
-scale when one was drawn before.
-"""
+"""Fast heatmap redraws for the explorer: one persistent figure, a cached background, PNG bytes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,7 +23,6 @@ from ..plots.heatmap import (
 from ..plots.labels import SOURCE_MARK, join_lines, side_points, text_width
 from ..plots.style import Scale
 from .canvas import BlitCanvas, new_figure, screen_dpi
-from .png import PNG_COMPRESS_LEVEL
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -56,11 +45,9 @@ def palette_colors() -> np.ndarray:
 class HeatmapRenderer:
     """Heatmap pictures of one result as PNG bytes, redrawn by blitting.
 
-    ``render(layer, head, source)`` shows what
-    ``plot_heatmap(result, layer, head, source=source)`` shows (same data,
-    zoom window, labels, frame, title and notes) on a figure whose layout is
-    fixed when the renderer is built.  At long ``n`` the picture zooms on a
-    window around the source's row, as many tokens as can be labelled.
+    ``render(layer, head, source)`` shows what ``plot_heatmap(result, layer, head, source=source)``
+    shows, on a figure laid out once for the widest labels: each call only swaps the image's data,
+    moves the zoom window and redraws the heatmap's Axes over a kept background.
 
     Parameters
     ----------
@@ -70,12 +57,6 @@ class HeatmapRenderer:
         Default colour scale of :meth:`render` (which can change it per picture).
     fontsize : float, optional
         Base text size (16 for a projector); fixes the layout.
-    max_side : float
-        Largest side of the square heatmap, in inches.
-    dpi : float, optional
-        Default: 100, less if that would be wider than ``attnviz.explore.canvas.MAX_WIDTH_PX``.
-    compress_level : int
-        zlib level of the PNG.
     palette : bool
         256-colour palette PNG (default, a fraction of the bytes); ``False`` for lossless RGB.
 
@@ -89,31 +70,23 @@ class HeatmapRenderer:
         self,
         result: AttentionResult,
         *,
-        scale: style.Scale | None = None,
+        scale: Scale | None = None,
         fontsize: float | None = None,
-        max_side: float = MAX_SIDE,
-        dpi: float | None = None,
-        compress_level: int = PNG_COMPRESS_LEVEL,
         palette: bool = True,
     ) -> None:
-        self.result = result
-        self.scale = style.check_scale(scale)
-        self.fontsize = fontsize
-        self.sizes = style.font_sizes(fontsize)
-        size = figure_size(result.n_tokens, max_side, fontsize=self.sizes["labels"])
-        self.figure = new_figure(*size, dpi=screen_dpi(size[0]) if dpi is None else dpi)
-        self.canvas = BlitCanvas(self.figure, palette_colors() if palette else None, compress_level)
-        self.ax: Axes = self.figure.add_subplot()
-        self._build()
-
-    # -- setup ---------------------------------------------------------------
-
-    def _build(self) -> None:
         from matplotlib.patches import Rectangle
+        from matplotlib.transforms import Bbox
 
         from ..plots.token_ticks import TokenFormatter
 
-        result, ax, n = self.result, self.ax, self.result.n_tokens
+        self.result = result
+        n = result.n_tokens
+        self.scale = style.check_scale(scale)
+        self.sizes = style.font_sizes(fontsize)
+        size = figure_size(n, MAX_SIDE, fontsize=self.sizes["labels"])
+        self.figure = figure = new_figure(*size, dpi=screen_dpi(size[0]))
+        self.canvas = BlitCanvas(figure, palette_colors() if palette else None)
+        self.ax = ax = figure.add_subplot()
         plot_heatmap(
             result,
             0,
@@ -123,12 +96,10 @@ class HeatmapRenderer:
             window=None,
             scale=self.scale,
             vmax=WIDEST_COLORBAR_VMAX,
-            fontsize=self.fontsize,
+            fontsize=fontsize,
         )
         self.image = ax.images[0]
-        (frame,) = [p for p in ax.patches if p.get_gid() == "source"]
-        assert isinstance(frame, Rectangle)
-        self.frame = frame
+        (self.frame,) = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_gid() == "source"]
         (self.notes,) = [t for t in ax.texts if t.get_gid() == "notes"]
         colorbar = self.image.colorbar
         assert colorbar is not None
@@ -137,115 +108,41 @@ class HeatmapRenderer:
         # Lay out for the widest label any window can show, then freeze the layout: the
         # constrained-layout solver would otherwise move the Axes as the labels change.
         labels = token_labels(result)
-        size = self.sizes["labels"]
-        widest = max(labels, key=lambda label: text_width(label.replace(r"\$", "$"), size))
+        widest = max(labels, key=lambda label: text_width(label.replace(r"\$", "$"), self.sizes["labels"]))
         ax.xaxis.set_major_formatter(TokenFormatter([widest] * n))
         ax.yaxis.set_major_formatter(TokenFormatter([widest + SOURCE_MARK] * n))
         self.notes.set_text("\n")  # two lines of notes, the most a window needs
-        self.figure.get_layout_engine().execute(self.figure)  # type: ignore[union-attr]
-        self.figure.set_layout_engine("none")
-        self._pin_decorations()
-        self.x_labels = TokenFormatter(labels)
+        figure.get_layout_engine().execute(figure)  # type: ignore[union-attr]
+        figure.set_layout_engine("none")
+        # Pin the title and axis labels where the widest labels put them: matplotlib would
+        # otherwise measure every tick label again on each draw to place them.
+        figure.draw_without_rendering()
+        for axis in (ax.xaxis, ax.yaxis):
+            where = axis.label.get_transform().transform(axis.label.get_position())
+            axis.set_label_coords(*ax.transAxes.inverted().transform(where))
+        ax.set_title(ax.get_title(), y=ax.title.get_position()[1], fontsize=self.sizes["title"])
         self.y_labels = TokenFormatter(labels, marked=0)
-        ax.xaxis.set_major_formatter(self.x_labels)
+        ax.xaxis.set_major_formatter(TokenFormatter(labels))
         ax.yaxis.set_major_formatter(self.y_labels)
         self.locators = [ax.xaxis.get_major_locator(), ax.yaxis.get_major_locator()]
-
         fit = readable_tokens(ax, self.sizes["labels"])
         self.window = None if n <= fit else max(1, int(WINDOW_MARGIN * fit))
         self._colorbar_key: tuple[str, float] = ("", -1.0)
-
-        # The background: everything but the heatmap's Axes and the colour bar.
-        ax.set_visible(False)
-        self.cax.set_visible(False)
-        self.canvas.draw_all()
-        self._background = self.canvas.copy()
-        ax.set_visible(True)
-        self.cax.set_visible(True)
-        self._colorbar_box = self._colorbar_region()
-
-    def _pin_decorations(self) -> None:
-        """Fix the title and the axis labels where the widest labels put them.
-
-        Matplotlib otherwise measures every tick label again on each draw to
-        place them, which was most of a redraw at 300 tokens.
-        """
-        ax = self.ax
-        self.figure.draw_without_rendering()
-        for axis in (ax.xaxis, ax.yaxis):
-            label = axis.label
-            where = label.get_transform().transform(label.get_position())
-            axis.set_label_coords(*ax.transAxes.inverted().transform(where))
-        ax.set_title(ax.get_title(), y=ax.title.get_position()[1], fontsize=self.sizes["title"])
-
-    def _colorbar_region(self) -> Any:
-        """Pixels right of the heatmap's Axes around the colour bar: its ticks and label."""
-        from matplotlib.transforms import Bbox
-
-        figure_box = self.figure.bbox
+        self._background = self.canvas.background([ax, self.cax])
+        # The colour bar's ticks and label: right of the heatmap's Axes, around the bar.
         bar = self.cax.get_window_extent()
-        margin = self.sizes["notes"] * self.figure.dpi / 72.0
-        left = self.ax.get_window_extent().x1 + 1
-        return Bbox.from_extents(
-            left, max(bar.y0 - margin, 0), figure_box.x1, min(bar.y1 + margin, figure_box.y1)
+        margin = self.sizes["notes"] * figure.dpi / 72.0
+        self._colorbar_box = Bbox.from_extents(
+            ax.get_window_extent().x1 + 1,
+            max(bar.y0 - margin, 0),
+            figure.bbox.x1,
+            min(bar.y1 + margin, figure.bbox.y1),
         )
-
-    # -- per redraw ----------------------------------------------------------
 
     def span(self, source: int) -> tuple[int, int]:
         """The tokens shown around ``source``: all of them, or the zoom window."""
         n = self.result.n_tokens
         return (0, n) if self.window is None else window_range(n, source, self.window)
-
-    def _show(
-        self,
-        scale: Scale,
-        layer: int,
-        head: int,
-        source: int,
-        matrix: np.ndarray | None,
-        title: str | None,
-    ) -> None:
-        """Set every dynamic artist to show one view (no drawing)."""
-        result = self.result
-        source = result.check_token(source)
-        data, top = scaled(
-            masked_matrix(result, result.head(layer, head) if matrix is None else matrix),
-            scale,
-            result.causal,
-        )
-        self.image.set_data(data)
-        self._set_scale(scale, top)
-        span = self.span(source)
-        show_window(self.ax, *span)
-        for locator in self.locators:
-            locator.anchor = source  # type: ignore[attr-defined]
-        self.y_labels.marked = source
-        self.frame.set_bounds(span[0] - 0.5, source - 0.5, span[1] - span[0], 1.0)
-        self.ax.title.set_text(f"Capa {layer} · cabeza {head}" if title is None else title)
-        parts = heatmap_notes(result, source, span)
-        self.notes.set_text(join_lines(parts, side_points(self.ax, "x"), self.sizes["notes"]))
-
-    def _set_scale(self, scale: style.Scale, top: float) -> None:
-        """The image's colour limits, and the colour bar's ticks and label for them."""
-        if self._colorbar_key == (scale, top):
-            return
-        self._colorbar_key = (scale, top)
-        self.image.set_clim(0.0, top)  # the colour bar follows (it rebuilds its gradient too)
-        self.colorbar.set_label(style.colorbar_label(scale), fontsize=self.sizes["notes"])
-
-    def draw(self) -> None:
-        """Restore the cached background and draw the heatmap's Axes and the colour bar."""
-        canvas = self.canvas
-        renderer = canvas.renderer()
-        canvas.restore(self._background)
-
-        def draw_bar() -> Any:
-            self.cax.draw(renderer)
-            return self._colorbar_box
-
-        canvas.paste_or_draw(("colorbar", *self._colorbar_key), draw_bar)
-        self.ax.draw(renderer)
 
     def render(
         self,
@@ -261,16 +158,38 @@ class HeatmapRenderer:
     ) -> bytes:
         """One view as PNG bytes, blitted; ``full=True`` draws the whole figure instead (for tests).
 
-        ``layer``, ``head`` and ``source`` are indices from 0; ``matrix`` and
-        ``title`` draw an aggregate (mean of heads, rollout) instead of the head.
+        Indices from 0; ``matrix`` and ``title`` draw an aggregate (mean of heads, rollout) instead.
         """
-        self._show(style.check_scale(scale or self.scale), layer, head, source, matrix, title)
+        result, ax, canvas = self.result, self.ax, self.canvas
+        scale = style.check_scale(scale or self.scale)
+        source = result.check_token(source)
+        data, top = scaled(
+            masked_matrix(result, result.head(layer, head) if matrix is None else matrix),
+            scale,
+            result.causal,
+        )
+        self.image.set_data(data)
+        if self._colorbar_key != (scale, top):
+            self._colorbar_key = (scale, top)
+            self.image.set_clim(0.0, top)  # the colour bar follows (it rebuilds its gradient too)
+            self.colorbar.set_label(style.colorbar_label(scale), fontsize=self.sizes["notes"])
+        span = self.span(source)
+        show_window(ax, *span)
+        for locator in self.locators:
+            locator.anchor = source  # type: ignore[attr-defined]
+        self.y_labels.marked = source
+        self.frame.set_bounds(span[0] - 0.5, source - 0.5, span[1] - span[0], 1.0)
+        ax.title.set_text(f"Capa {layer} · cabeza {head}" if title is None else title)
+        notes = heatmap_notes(result, source, span)
+        self.notes.set_text(join_lines(notes, side_points(ax, "x"), self.sizes["notes"]))
         if full:
-            self.canvas.draw_all()
+            canvas.agg.draw()
         else:
-            self.draw()
-        return self.canvas.png()
+            canvas.restore(self._background)
+            canvas.paste_or_draw(("colorbar", *self._colorbar_key), [self.cax], self._colorbar_box)
+            ax.draw(canvas.renderer())
+        return canvas.png()
 
     def rgba(self) -> np.ndarray:
         """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
-        return self.canvas.rgba()
+        return np.asarray(self.canvas.agg.buffer_rgba()).copy()

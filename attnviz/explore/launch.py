@@ -1,8 +1,7 @@
 """``attnviz.explorer()``: the interactive explorer, one call in the notebook, every control in Spanish.
 
-This module does not import ipywidgets (nor IPython): :mod:`attnviz.explore.widget`
-does, when the first explorer is made, so ``import attnviz`` and the CLI
-stay free of them.  The logic lives in :mod:`attnviz.explore.session`.
+ipywidgets (and IPython) are imported only when the first explorer is made, so
+``import attnviz`` and the CLI stay free of them.
 """
 
 from __future__ import annotations
@@ -10,12 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..core.corpus import SEED_SENTENCE
-from .session import weights_table
 
 if TYPE_CHECKING:
     from .widget import Explorer
-
-__all__ = ["Explorer", "explorer", "weights_table"]
 
 
 def explorer(
@@ -23,10 +19,8 @@ def explorer(
 ) -> Explorer:
     """The attention explorer widget; display it (it is an ``ipywidgets.VBox``).
 
-    It opens on the head with the strongest previous-token pattern in the
-    sentence (measured, and said in a line beside the picture).  The model
-    runs once per distinct sentence and model; «Analizar» reads
-    «Analizando…» and is disabled while it runs.
+    It opens on the head with the strongest previous-token pattern in the sentence (and says so).
+    The model runs once per distinct sentence and model.
 
     Parameters
     ----------
@@ -50,19 +44,8 @@ def explorer(
 
     Examples
     --------
-    >>> attnviz.explorer()
     >>> attnviz.explorer(model=(model, tokenizer), text="El banco del parque estaba recién pintado.")
-    >>> attnviz.explorer(model=(model, tokenizer), modo="clase")
     """
     from .widget import Explorer
 
     return Explorer(model, text, tokenizer=tokenizer, modo=modo)
-
-
-def __getattr__(name: str) -> Any:
-    # ``from attnviz.explorer import Explorer`` works, importing ipywidgets only then.
-    if name == "Explorer":
-        from .widget import Explorer
-
-        return Explorer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

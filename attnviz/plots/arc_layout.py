@@ -1,12 +1,7 @@
-"""Where everything in an arc picture goes, decided without drawing.
+"""Where everything in an arc picture goes, decided from font metrics without drawing.
 
-Arc shapes and which links to draw; texts fitted to a width;
-:class:`ArcLayout`, where one sentence's labels and numbers go (how long
-inputs are squeezed around the source); and :func:`figure_layout`, a new
-figure's size and the rectangles of its Axes, with the room the notes, the
-title, the colour bar and the dependency arcs take.  Nothing here draws:
-:mod:`attnviz.plots.arcs` draws from these numbers, for :func:`attnviz.plot_arcs`
-and for the explorer's fast renderer (:mod:`attnviz.explore.canvas`) alike.
+The links and their shapes, :class:`ArcLayout` (one sentence's labels and numbers) and
+:func:`figure_layout` (a new figure's size and Axes); :mod:`attnviz.plots.arcs` draws from them.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ import numpy as np
 
 from ..core.errors import InvalidInputTypeError
 from ..core.result import AttentionResult
-from .labels import label_text, text_width
+from .labels import join_lines, label_text, text_width
 from .style import SCALES, Scale, colorbar_label, font_sizes
 
 # Re-exported: the explorer's tests read the arcs' colour scale here (the rule is style's).
@@ -42,14 +37,13 @@ MIN_WIDTH_IN = 8.0
 MAX_WIDTH_IN = 12.8
 #: Inches per token of a short sentence, per point of label size (0.55 in at 10 pt).
 WIDTH_PER_TOKEN_IN = 0.055
-#: Height of the area the arcs live in (inches) at 12 points or less; it grows with larger text,
-#: so that the colour bar stays as tall as its label.
+#: Height of the arcs' area (inches) at 12 points or less; larger text makes it taller, so that
+#: the colour bar stays as tall as its label.
 ARC_AREA_IN = 3.0
 #: Area of the self-attention dot at weight 0 and at the top of the scale (points²).
 DOT_AREA = (40.0, 540.0)
-#: Labels closer than these many ems stop being readable: horizontal labels need their
-#: width, slanted ones this far apart, so that two neighbours with their highlight boxes
-#: (one line and two paddings high: 1.57 em) keep clear of each other (at 45°, 0.71 × 2.3 em).
+#: Closest readable label spacing, in ems: slanted neighbours with their highlight boxes
+#: (1.57 em high) keep clear of each other at 45° (0.71 × 2.3 em).
 SLOT_EM_45 = 2.3
 SLOT_EM_90 = 1.65
 #: Height of one line of DejaVu Sans (ascent + descent), in ems.
@@ -60,29 +54,16 @@ VALUE_PAD_EM = 0.15
 HIGHLIGHT_PAD_EM = 0.2
 #: One dependency nesting level, in ems of the relation labels.
 DEP_LEVEL_EM = 2.2
-#: Where the colour bar goes: upright right of the arcs, or on a line of its own above them (a wide,
-#: short picture for a projector: the whole width goes to the tokens).
+#: Where the colour bar goes: upright right of the arcs, or on a line of its own above them.
 ColorbarPlace = Literal["right", "top"]
-#: The ``"top"`` colour bar: length and thickness in ems of the notes' size, the gap between it and
-#: the texts at its ends, and the widest top of a scale (maxima are rounded to style.NICE_STEPS).
+#: The ``"top"`` colour bar: length and thickness in ems of the notes' size, the gap to the texts
+#: at its ends, and the widest top of a scale (maxima are rounded to style.NICE_STEPS).
 TOP_BAR_EM = (10.0, 0.7)
 TOP_BAR_GAP_EM = 0.5
 TOP_BAR_LONGEST_END = "0.0125"
 #: Least height of the arcs' area when the figure's height is given, in ems of the token labels.
 MIN_ARC_AREA_EM = 3.0
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def arc_paths(n: int, source: int, points: int = ARC_POINTS) -> np.ndarray:
-    """``[n, points, 2]`` half-ellipses from ``source`` to every token (tokens at x = index).
-
-    The height grows with the distance so that nested arcs do not overlap;
-    the row for ``source`` itself is degenerate (a point) and is drawn as a
-    marker instead.
-    """
-    return arcs_between(float(source), np.arange(n, dtype=np.float64), points)
+CAUSAL_NOTE = "modelo causal: el futuro está enmascarado"
 
 
 def arcs_between(x_source: float, x_targets: np.ndarray, points: int = ARC_POINTS) -> np.ndarray:
@@ -97,7 +78,7 @@ def arcs_between(x_source: float, x_targets: np.ndarray, points: int = ARC_POINT
 
 
 def arc_height(distance: np.ndarray | float) -> np.ndarray:
-    """Apex height of an arc spanning ``distance`` tokens: sub-linear, so long arcs stay low."""
+    """Apex height of an arc spanning ``distance`` tokens: sub-linear, so that nested arcs do not overlap."""
     return 0.5 * np.power(np.asarray(distance, dtype=np.float64), 0.75)
 
 
@@ -105,43 +86,22 @@ def selected_targets(
     row: np.ndarray, source: int, top_k: TopK = "auto", threshold: float = 0.0, causal: bool = False
 ) -> np.ndarray:
     """Indices of the targets to draw, strongest first (the source itself excluded)."""
-    n = len(row)
-    candidates = np.arange(n)
-    keep = (candidates != source) & (row >= threshold)
+    index = np.arange(len(row))
+    keep = (index != source) & (row >= threshold)
     if causal:
-        keep &= candidates < source
-    candidates = candidates[keep]
-    k = resolve_top_k(top_k, n)
-    order = np.argsort(-row[candidates], kind="stable")
-    if k is not None:
-        order = order[:k]
+        keep &= index < source
+    candidates = index[keep]
+    order = np.argsort(-row[candidates], kind="stable")[: resolve_top_k(top_k, len(row))]
     return candidates[order]
 
 
 def resolve_top_k(top_k: TopK, n: int) -> int | None:
+    """How many links to draw for ``n`` tokens (None: all)."""
     if top_k == "auto":
         return AUTO_TOP_K if n > AUTO_TOP_K_ABOVE else None
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be a positive int, None or 'auto', not {top_k!r}")
     return top_k
-
-
-# --------------------------------------------------------------------------- text metrics
-
-
-def wrap_text(text: str, size: float, width: float) -> str:
-    """``text`` broken into lines at most ``width`` points wide (at `` · `` first, then at spaces)."""
-    lines: list[str] = []
-    for part in text.split(" · "):
-        line = ""
-        for word in part.split(" "):
-            longer = f"{line} {word}" if line else word
-            if line and text_width(longer, size) > width:
-                lines.append(line)
-                longer = word
-            line = longer
-        lines.append(line)
-    return "\n".join(lines)
 
 
 def fit_text(text: str, size: float, width: float) -> str:
@@ -153,12 +113,9 @@ def fit_text(text: str, size: float, width: float) -> str:
     return text.rstrip() + "…"
 
 
-# --------------------------------------------------------------------------- layout
-
-
 @functools.lru_cache(maxsize=8)
 def _labels_of(tokens: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
-    """Each token's label text and its width in ems (kept: a sentence is laid out several times)."""
+    """Each token's label and its width in ems (cached: a sentence is laid out several times)."""
     labels = tuple(label_text(t) for t in tokens)
     widths = np.array([text_width(label, 1.0) for label in labels], dtype=np.float64)
     widths.setflags(write=False)
@@ -173,20 +130,15 @@ def _round_up(value: float, step: float) -> float:
 class ArcLayout:
     """Where one sentence's labels and numbers go in an Axes ``axes_width`` points wide.
 
-    Short inputs put every token at ``x = index`` with its label.  When the
-    labels cannot all be read (more tokens than slots :data:`SLOT_EM_90` ems
-    wide), the layout *focuses*: a window of tokens around the source keeps
-    one slot each, the tokens left and right of it are squeezed into the
-    remaining width, and only the labels that fit (the window's and those of
-    the strongest far targets) are drawn.
+    Short inputs put token i at ``x = i``.  With more tokens than slots :data:`SLOT_EM_90` ems wide
+    the layout *focuses*: a window around the source keeps one slot per token, the rest are squeezed
+    beside it, and only the labels that fit (the window's, the strongest far targets') are drawn.
     """
 
     n: int
     sizes: dict[str, float]
     #: Each token's label text (shortened, placeholders for missing glyphs, ``$`` escaped).
     labels: tuple[str, ...]
-    #: Width of each label in points.
-    label_widths: np.ndarray
     focus: bool
     #: Slots (data units) across the Axes; ``n`` when not focused.
     units: int
@@ -223,7 +175,7 @@ class ArcLayout:
         widths = widths_em * size
         widest = float(widths.max()) if n else 0.0
         slot = axes_width / max(n, 1)
-        focus = False
+        focus, units = False, n
         if widest + 0.5 * size <= slot:
             rotation = 0
         elif slot >= SLOT_EM_45 * size:
@@ -232,8 +184,6 @@ class ArcLayout:
             rotation = 90
         else:
             focus, rotation = True, 45
-        units = n
-        if focus:
             units = max(7, int(axes_width // (SLOT_EM_45 * size)))
             slot = axes_width / units
         window = min(n, max(3, round(0.6 * units) | 1))
@@ -246,13 +196,11 @@ class ArcLayout:
         dot_clear = math.sqrt(DOT_AREA[1]) / 2 + 1.5
         line = LINE_EM * size
         sin, cos = math.sin(math.radians(rotation)), math.cos(math.radians(rotation))
-        # How far a label (with the box of a highlighted one) reaches above its anchor: the
-        # numbers' row must end above that, so that no label ever touches a number.
+        # The numbers' rows end above the highest a boxed label reaches: no label touches a number.
         box_pad = HIGHLIGHT_PAD_EM * size
         reach_up = box_pad if rotation in (0, 90) else (line / 2 + 2 * box_pad) * sin
         label_pad = dot_clear + rows * (box[1] + 1.0) + reach_up + 2.0
-        # Rounded up, so that sentences of one length with similar words share one layout
-        # (and the explorer one figure).
+        # Rounded up, so that similar sentences of one length share a layout (and the explorer a figure).
         depth = _round_up(widest * sin + line * cos, line / 2)
         lead = 0.6 if focus else 0.8  # x distance of the first slot from the Axes' left edge
         if rotation == 0:
@@ -271,7 +219,6 @@ class ArcLayout:
             n=n,
             sizes=sizes,
             labels=labels,
-            label_widths=widths,
             focus=focus,
             units=units,
             slot=slot,
@@ -290,22 +237,9 @@ class ArcLayout:
 
     def shape(self) -> tuple[Any, ...]:
         """Everything that places artists (not the label texts): equal shapes draw alike."""
-        return (
-            self.n,
-            self.focus,
-            self.units,
-            round(self.slot, 6),
-            self.rotation,
-            self.window,
-            self.value_rows,
-            self.label_pad,
-            self.label_depth,
-            self.left_overhang,
-            self.right_overhang,
-            self.notes_lines,
-            self.legend,
-            tuple(sorted(self.sizes.items())),
-        )
+        skipped = {"labels", "slot", "sizes", "axes_width", "_linear"}
+        kept = [getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped]
+        return (*kept, round(self.slot, 6), tuple(sorted(self.sizes.items())))
 
     @property
     def xlim(self) -> tuple[float, float]:
@@ -327,8 +261,7 @@ class ArcLayout:
         if not self.focus:
             return self._linear
         n, units, window = self.n, self.units, self.window
-        first = int(np.clip(source - window // 2, 0, n - window))
-        last = first + window - 1
+        first, last = self.window_of(source)
         left, right = first, n - 1 - last
         free = units - window - (left > 0) - (right > 0)
         if left and right:
@@ -352,32 +285,19 @@ class ArcLayout:
         return first, first + self.window - 1
 
     def shown_labels(self, source: int, strongest: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Boolean mask of the tokens whose label is drawn.
-
-        Every label when not focused; else the window's, then the labels of
-        ``strongest`` (the drawn targets, strongest first) that keep one slot
-        from every label already drawn.
-        """
+        """Mask of the labels drawn: the window's, then those of ``strongest`` a slot clear of the others."""
         shown = np.zeros(self.n, dtype=bool)
         first, last = self.window_of(source)
         shown[first : last + 1] = True
-        if not self.focus:
-            return shown
         placed: list[float] = []
         for j in strongest.tolist():
-            if shown[j]:
-                continue
-            if all(abs(x[j] - p) >= 1.0 - 1e-9 for p in placed):
+            if not shown[j] and all(abs(x[j] - p) >= 1.0 - 1e-9 for p in placed):
                 shown[j] = True
                 placed.append(float(x[j]))
         return shown
 
     def place_values(self, candidates: list[int], x: np.ndarray) -> tuple[list[tuple[int, float, int]], int]:
-        """``(token, x, row)`` of each number, strongest first, and how many had no room.
-
-        A number sits under its token, in the first row where its box keeps
-        clear of every number already placed.
-        """
+        """``(token, x, row)`` of each number: in the first row with room, and how many had none."""
         width = (self.value_box[0] + 2.0) / self.slot  # in data units, with a 2-point gap
         rows: list[list[float]] = [[] for _ in range(self.value_rows)]
         placed = []
@@ -395,9 +315,6 @@ class ArcLayout:
         return self.dot_clear + row * (self.value_box[1] + 1.0) + VALUE_PAD_EM * self.sizes["values"]
 
 
-# --------------------------------------------------------------------------- figure layout
-
-
 class FigureLayout(NamedTuple):
     """Size of a new arc figure and where its Axes go (figure fractions: left, bottom, width, height)."""
 
@@ -406,12 +323,6 @@ class FigureLayout(NamedTuple):
     colorbar: tuple[float, float, float, float] | None
     dependencies: tuple[float, float, float, float] | None
     layout: ArcLayout
-
-
-def figure_size(n: int, fontsize: float | None = None) -> float:
-    """Width in inches of a new arc figure for ``n`` tokens: wider with more tokens, 8 to 12.8."""
-    size = font_sizes(fontsize)["labels"]
-    return float(np.clip(WIDTH_PER_TOKEN_IN * size * n + 2.5, MIN_WIDTH_IN, MAX_WIDTH_IN))
 
 
 def figure_layout(
@@ -430,27 +341,18 @@ def figure_layout(
     Parameters
     ----------
     result : AttentionResult
-        The sentence (only its tokens and length matter).
+        The sentence (only its tokens matter).
     fontsize : float, optional
         Base text size (see :func:`attnviz.plots.style.font_sizes`).
     width : float, optional
-        Figure width in inches; default :func:`figure_size`.
+        Figure width in inches; default: wider with more tokens, 8 to 12.8.
     height : float, optional
-        Figure height in inches: the arcs' area takes what the text leaves (at
-        least :data:`MIN_ARC_AREA_EM` ems of the labels; the figure grows
-        past ``height`` rather than squash it more).  Default: an arcs' area
-        :data:`ARC_AREA_IN` tall.
-    title : bool
-        Leave room for a title.
-    colorbar : bool, "right" or "top"
-        Leave room for a colour bar: upright on the right (``True``), or on a
-        line of its own above the arcs (``"top"``), which leaves the whole
-        width to the tokens.
-    syntax : SyntaxAnnotation, optional
-        Leave room below the labels for its dependency arcs.
+        Figure height in inches: the arcs take what the text leaves, at least :data:`MIN_ARC_AREA_EM`
+        ems of the labels (the figure grows rather).  Default: arcs :data:`ARC_AREA_IN` tall.
+    title, colorbar, syntax
+        Leave room for a title, a colour bar and dependency arcs, as :func:`attnviz.plot_arcs` draws them.
     hides_links : bool
-        Whether a view may hide weak links (``top_k`` or ``threshold``):
-        ``False`` leaves no room in the notes for counting them.
+        Whether a view may hide weak links (``top_k`` or ``threshold``): room in the notes to count them.
 
     Returns
     -------
@@ -458,95 +360,63 @@ def figure_layout(
 
     Examples
     --------
-    >>> figure_layout(result, fontsize=16).size
-    (12.8, 5.9)
     >>> figure_layout(result, fontsize=16, width=8, height=3.3, colorbar="top").size
     (8.0, 3.3)
     """
     sizes = font_sizes(fontsize)
+    notes = sizes["notes"]
     place = colorbar_place(colorbar)
-    width = figure_size(result.n_tokens, fontsize) if width is None else float(width)
+    for_tokens = WIDTH_PER_TOKEN_IN * sizes["labels"] * result.n_tokens + 2.5
+    width = float(np.clip(for_tokens, MIN_WIDTH_IN, MAX_WIDTH_IN)) if width is None else float(width)
     total = width * 72.0
     arcs = ARC_AREA_IN * 72.0 * (max(1.0, sizes["labels"] / 12.0) if place == "right" else 1.0)
-    plan = _plan_figure(result, fontsize, total, arcs, place, title, syntax, hides_links)
+
+    def margins(arcs: float) -> tuple[float, float, float, float, float, ArcLayout]:
+        """Margins (left, right, top, bottom), room below for dependencies (points), and the layout."""
+        left, right = 8.0, 0.0
+        if place == "right":
+            # Bar, its tick labels ("0.0025"), and its label written sideways on as many lines as it needs.
+            lines = 1 + max(colorbar_lines(scale, notes, 0.95 * arcs).count("\n") for scale in SCALES)
+            right = 10.0 + 12.0 + 4.0 + text_width("0.0025", notes) + 6.0 + lines * LINE_EM * notes + 6.0
+        elif place == "top":
+            right = 8.0  # only what reaches past the last slot
+        layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
+        if layout.left_overhang + 4.0 > left or (place == "top" and layout.right_overhang + 4.0 > right):
+            left = max(left, layout.left_overhang + 4.0)
+            right = max(right, layout.right_overhang + 4.0) if place == "top" else right
+            layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
+        legend = top_bar_height(layout.sizes) if place == "top" else 0.0
+        # Room for the longest notes of any view: every part, with the widest counts.
+        longest = arc_notes(result, layout, 999 if hides_links else 0, 999, 99)
+        layout = dataclasses.replace(layout, notes_lines=longest.count("\n") + 1, legend=legend)
+        below = dependency_height(layout, syntax) if syntax is not None else 0.0
+        top = notes_height(layout) + ((LINE_EM * sizes["title"] + 8.0) if title else 0.0)
+        bottom = layout.label_pad + layout.label_depth + 6.0 + below
+        return left, right, top, bottom, below, layout
+
+    left, right, top, bottom, below, layout = margins(arcs)
     if height is not None:
-        # The right colour bar's label wraps to the arcs' height, which changes the room left for
-        # the tokens: a few rounds settle it (its lines change in whole steps).
+        # The right bar's label wraps to the arcs' height, which moves the tokens: a few rounds settle it.
         for _ in range(3):
-            fitted = max(height * 72.0 - plan.top - plan.bottom, MIN_ARC_AREA_EM * sizes["labels"])
+            fitted = max(height * 72.0 - top - bottom, MIN_ARC_AREA_EM * sizes["labels"])
             if abs(fitted - arcs) < 0.5:
                 break
             arcs = fitted
-            plan = _plan_figure(result, fontsize, total, arcs, place, title, syntax, hides_links)
-    left, right, top, bottom, layout = plan.left, plan.right, plan.top, plan.bottom, plan.layout
+            left, right, top, bottom, below, layout = margins(arcs)
     figure_height = top + arcs + bottom
-    fraction = (left / total, bottom / figure_height, (total - left - right) / total, arcs / figure_height)
+
+    def fractions(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return (x / total, y / figure_height, w / total, h / figure_height)
+
     bar = None
     if place == "right":
-        bar = (
-            (total - right + 10.0) / total,
-            (bottom + 0.1 * arcs) / figure_height,
-            12.0 / total,
-            0.8 * arcs / figure_height,
-        )
+        bar = fractions(total - right + 10.0, bottom + 0.1 * arcs, 12.0, 0.8 * arcs)
     elif place == "top":
         x, y, w, h = top_bar_box(layout)
-        bar = (
-            (total - right - x - w) / total,
-            (bottom + arcs + y) / figure_height,
-            w / total,
-            h / figure_height,
-        )
-    deps = None
-    if syntax is not None:
-        deps = (fraction[0], 4.0 / figure_height, fraction[2], (plan.dependencies - 6.0) / figure_height)
-    return FigureLayout((width, round(figure_height / 72.0, 3)), fraction, bar, deps, layout)
-
-
-class _FigurePlan(NamedTuple):
-    """Margins (points) around the arcs' Axes for one arcs' height, and the layout they give."""
-
-    left: float
-    right: float
-    top: float
-    bottom: float
-    dependencies: float
-    layout: ArcLayout
-
-
-def _plan_figure(
-    result: AttentionResult,
-    fontsize: float | None,
-    total: float,
-    arcs: float,
-    place: ColorbarPlace | None,
-    title: bool,
-    syntax: SyntaxAnnotation | None,
-    hides_links: bool,
-) -> _FigurePlan:
-    sizes = font_sizes(fontsize)
-    notes = sizes["notes"]
-    right = 0.0
-    if place == "right":
-        # Bar, its tick labels ("0.0025"), and its label written sideways on as many lines as it needs.
-        lines = 1 + max(colorbar_lines(scale, notes, 0.95 * arcs).count("\n") for scale in SCALES)
-        right = 10.0 + 12.0 + 4.0 + text_width("0.0025", notes) + 6.0 + lines * LINE_EM * notes + 6.0
-    left = 8.0
-    if place == "top":
-        # Nothing right of the arcs but what reaches past their last slot.
-        right = 8.0
-    layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
-    if layout.left_overhang + 4.0 > left or (place == "top" and layout.right_overhang + 4.0 > right):
-        left = max(left, layout.left_overhang + 4.0)
-        right = max(right, layout.right_overhang + 4.0) if place == "top" else right
-        layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
-    legend = top_bar_height(layout.sizes) if place == "top" else 0.0
-    lines = longest_notes(result, layout, hides_links)
-    layout = dataclasses.replace(layout, notes_lines=lines, legend=legend)
-    dependencies = dependency_height(layout, syntax) if syntax is not None else 0.0
-    top = notes_height(layout) + ((LINE_EM * sizes["title"] + 8.0) if title else 0.0)
-    bottom = layout.label_pad + layout.label_depth + 6.0 + dependencies
-    return _FigurePlan(left, right, top, bottom, dependencies, layout)
+        bar = fractions(total - right - x - w, bottom + arcs + y, w, h)
+    deps = fractions(left, 4.0, total - left - right, below - 6.0) if syntax is not None else None
+    main = fractions(left, bottom, total - left - right, arcs)
+    return FigureLayout((width, round(figure_height / 72.0, 3)), main, bar, deps, layout)
 
 
 def colorbar_place(colorbar: object) -> ColorbarPlace | None:
@@ -564,8 +434,9 @@ def colorbar_place(colorbar: object) -> ColorbarPlace | None:
 
 
 def colorbar_lines(scale: Scale, size: float, height: float) -> str:
-    """The colour bar's label (which scale it is) on lines that fit along a bar ``height`` points tall."""
-    return wrap_text(colorbar_label(scale), size, height)
+    """The colour bar's label on lines that fit along a bar ``height`` points tall (at `` · `` first)."""
+    parts = colorbar_label(scale).split(" · ")
+    return "\n".join(join_lines(part.split(" "), height, size, separator=" ") for part in parts)
 
 
 def top_bar_height(sizes: dict[str, float]) -> float:
@@ -574,12 +445,10 @@ def top_bar_height(sizes: dict[str, float]) -> float:
 
 
 def top_bar_box(layout: ArcLayout) -> tuple[float, float, float, float]:
-    """Where the ``"top"`` colour bar goes, in points: (gap left of the Axes' right edge, height
-    above the Axes' top, width, thickness).  Its right end leaves room for the scale's top."""
+    """The ``"top"`` colour bar, in points: (left of the Axes' right end, above its top, width, thickness)."""
     size = layout.sizes["notes"]
     length, thickness = (TOP_BAR_EM[0] * size, TOP_BAR_EM[1] * size)
-    gap = TOP_BAR_GAP_EM * size
-    end = gap + text_width(TOP_BAR_LONGEST_END, size)
+    end = TOP_BAR_GAP_EM * size + text_width(TOP_BAR_LONGEST_END, size)
     return end, (layout.legend - thickness) / 2, length, thickness
 
 
@@ -588,40 +457,25 @@ def notes_height(layout: ArcLayout, lines: int | None = None) -> float:
     return layout.legend + 6.0 + (lines or layout.notes_lines) * LINE_EM * layout.sizes["notes"] + 4.0
 
 
-def wrap_notes(notes: str, size: float, width: float) -> str:
-    """The notes on as few lines as fit ``width`` points, broken between their `` · `` parts."""
-    lines: list[str] = []
-    for part in notes.split(" · "):
-        if lines and text_width(f"{lines[-1]} · {part}", size) <= width:
-            lines[-1] = f"{lines[-1]} · {part}"
-        else:
-            lines.append(part)
-    return "\n".join(lines)
+def arc_notes(
+    result: AttentionResult, layout: ArcLayout, hidden: int, unlabelled: int, without_room: int
+) -> str:
+    """The grey notes above the arcs (model, what is hidden, causal mask) on lines that fit the Axes."""
+    notes = f"Índices desde 0 · {label_text(result.model_name, 60)}"
+    if hidden > 0:
+        notes += f" · {_count(hidden, 'enlace débil oculto', 'enlaces débiles ocultos')}"
+    if layout.focus:
+        unit = result.unit_noun if unlabelled == 1 else f"{result.unit_noun}s"
+        notes += f" · texto largo: {unlabelled} {unit} sin etiqueta (marcas grises)"
+    if without_room:
+        notes += f" · {_count(without_room, 'valor sin sitio', 'valores sin sitio')}"
+    if result.causal:
+        notes += f" · {CAUSAL_NOTE}"
+    return join_lines(notes.split(" · "), layout.axes_width, layout.sizes["notes"])
 
 
-def longest_notes(result: AttentionResult, layout: ArcLayout, hides_links: bool = True) -> int:
-    """Lines the longest notes of any view of ``result`` take: every part, with three-digit counts.
-
-    ``hides_links=False``: no view hides a link (no ``top_k`` or threshold
-    applies), so the notes never count hidden ones.
-    """
-    parts = [
-        f"Índices desde 0 · {label_text(result.model_name, 60)}",
-        *(["999 enlaces débiles ocultos"] if hides_links else []),
-        *([unlabelled_note(999, result)] if layout.focus else []),
-        "99 valores sin sitio",
-        *([CAUSAL_NOTE] if result.causal else []),
-    ]
-    return wrap_notes(" · ".join(parts), layout.sizes["notes"], layout.axes_width).count("\n") + 1
-
-
-def unlabelled_note(count: int, result: AttentionResult) -> str:
-    """The note counting the tokens a focused layout leaves without a label."""
-    unit = result.unit_noun if count == 1 else f"{result.unit_noun}s"
-    return f"texto largo: {count} {unit} sin etiqueta (marcas grises)"
-
-
-CAUSAL_NOTE = "modelo causal: el futuro está enmascarado"
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def dependency_height(layout: ArcLayout, syntax: SyntaxAnnotation) -> float:

@@ -1,10 +1,4 @@
-"""Two (or more) sentences side by side on ONE colour scale, found by word rather than by index.
-
-The ambiguity exercise compares «banco» in «Me senté en el banco del
-parque.» and «Saqué dinero del banco ayer.»: the same colour must mean the
-same weight in both panels, and the student names the word instead of
-counting tokens, so the code survives a change of sentence.
-"""
+"""Two (or more) sentences side by side on ONE colour scale, found by word («banco») rather than by index."""
 
 from __future__ import annotations
 
@@ -19,21 +13,12 @@ from ..core.errors import AttnvizError
 from ..core.result import AttentionResult, require_result
 from ..core.words import to_words
 from . import style
-from .heatmap import (
-    MASKED_EDGE,
-    MASKED_HATCH,
-    heatmap_cmap,
-    plot_heatmap,
-    settle_layout,
-)
+from .heatmap import MASKED_EDGE, MASKED_HATCH, heatmap_cmap, plot_heatmap, settle_layout
 from .labels import MAX_TITLE_CHARS, join_lines, label_text, shorten, side_points
 from .textview import plot_text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure, SubFigure
-
-Kind = Literal["heatmap", "text"]
 
 #: What the shared colour bar says for each scale.
 COMMON_SCALE_LABELS: dict[str, str] = {
@@ -90,14 +75,15 @@ def find_word(result: AttentionResult, word: str, occurrence: int = 0) -> int:
             f'Escribe la palabra que buscas como texto, por ejemplo "banco" (no {word!r}).',
             f'Give the word to look for as text, e.g. "banco" (not {word!r}).',
         )
-    words = [w for i, w in enumerate(result.words) if not _special_word(result, i)]
-    indices = [i for i in range(len(result.words)) if not _special_word(result, i)]
-    found = [i for i, w in zip(indices, words, strict=True) if w.casefold() == word.strip().casefold()]
+    # Each word with the index a view takes for it: the word itself, or its first piece.
+    starts = range(len(result.words)) if result.level == "word" else [start for start, _ in result.word_spans]
+    words = [(i, w) for i, w in zip(starts, result.words, strict=True) if not result.special[i]]
+    found = [i for i, w in words if w.casefold() == word.strip().casefold()]
     if not found:
-        found = [i for i, w in zip(indices, words, strict=True) if _plain(w) == _plain(word)]
+        found = [i for i, w in words if _plain(w) == _plain(word)]
     sentence = shorten(result.text, MAX_SENTENCE_CHARS)
     if not found:
-        listed = ", ".join(f"«{label_text(w, mathtext=False)}»" for w in words[:40])
+        listed = ", ".join(f"«{label_text(w, mathtext=False)}»" for _, w in words[:40])
         raise WordNotFoundError(
             f"La palabra «{word}» no está en «{sentence}». Sus palabras son: {listed}. Escribe una de ellas.",
             f"The word «{word}» is not in «{sentence}». Its words are: {listed}. Type one of them.",
@@ -109,22 +95,22 @@ def find_word(result: AttentionResult, word: str, occurrence: int = 0) -> int:
             f"«{word}» appears {len(found)} time(s) in «{sentence}»: "
             f"pick occurrence from 0 to {len(found) - 1}.",
         )
-    index = found[occurrence]
-    return index if result.level == "word" else result.word_spans[index][0]
-
-
-def _special_word(result: AttentionResult, word: int) -> bool:
-    start = result.word_spans[word][0] if result.level != "word" else word
-    return bool(result.special[start])
+    return found[occurrence]
 
 
 Source = int | str | Sequence[int | str]
 
 
-def _sources(results: Sequence[AttentionResult], source: Source | None) -> list[int | None]:
-    """The source index in each result: a word found by name, or an index (one for all, or one each)."""
+def _prepare(
+    results: Sequence[AttentionResult], words: bool, source: Source | None
+) -> tuple[list[AttentionResult], list[int | None]]:
+    """The results (checked, merged into words if asked) and the source index in each, found by word."""
+    results = [require_result(r) for r in results]
+    if len(results) < 2:
+        raise ValueError("compare needs at least two results")
+    results = [to_words(r) if words and r.level != "word" else r for r in results]
     if source is None:
-        return [None] * len(results)
+        return results, [None] * len(results)
     wanted = (
         list(source)
         if isinstance(source, Sequence) and not isinstance(source, str)
@@ -132,21 +118,10 @@ def _sources(results: Sequence[AttentionResult], source: Source | None) -> list[
     )
     if len(wanted) != len(results):
         raise ValueError(f"source needs one word or index per result ({len(results)}), got {len(wanted)}")
-    return [
+    return results, [
         find_word(r, w) if isinstance(w, str) else r.check_token(w)
         for r, w in zip(results, wanted, strict=True)
     ]
-
-
-def _check_results(results: Sequence[AttentionResult], words: bool) -> list[AttentionResult]:
-    checked = [require_result(r) for r in results]
-    if len(checked) < 2:
-        raise ValueError("compare needs at least two results")
-    return [to_words(r) if words and r.level != "word" else r for r in checked]
-
-
-def _matrix(result: AttentionResult, layer: int, head: int | None) -> np.ndarray:
-    return head_mean(result, layer) if head is None else result.head(layer, head)
 
 
 def _head_name(layer: int | None, head: int | None) -> str:
@@ -163,28 +138,13 @@ def panel_title(result: AttentionResult, source: int | None) -> str:
     return f"{sentence}\ndesde «{word}» ({result.unit_noun} {source})"
 
 
-def shared_vmax(
-    results: Sequence[AttentionResult],
-    matrices: Sequence[np.ndarray],
-    sources: Sequence[int | None],
-    scale: style.Scale,
-    kind: Kind,
-) -> float:
-    """One top for every panel: the largest :func:`attnviz.plots.style.scale_top` of any panel on its own."""
-    tops = [
-        style.scale_top(matrix, source if kind == "text" else None, scale, result.causal)
-        for result, matrix, source in zip(results, matrices, sources, strict=True)
-    ]
-    return max(tops)
-
-
 def plot_compare(
     results: Sequence[AttentionResult],
     layer: int,
     head: int | None,
     *,
     source: Source | None = None,
-    kind: Kind = "heatmap",
+    kind: Literal["heatmap", "text"] = "heatmap",
     words: bool = False,
     ax: Sequence[Axes] | None = None,
     scale: style.Scale | None = None,
@@ -201,35 +161,29 @@ def plot_compare(
     head : int or None
         Which head; None for the mean of the layer's heads.
     source : str, int or sequence of them, optional
-        The word to mark (and, with ``kind="text"``, to read the attention
-        from) in each result: one word (or index) for all, or one per
-        result.  An absent word is a :class:`WordNotFoundError` listing the
-        sentence's words.
+        The word (or index) to mark, and with ``kind="text"`` to read the attention from: one
+        for all results, or one per result.  An absent word is a :class:`WordNotFoundError`.
     kind : "heatmap" or "text"
         Whole matrices, or the highlighted text of the source's attention (needs a source).
     words : bool
         Merge word pieces first (:func:`attnviz.to_words`).
     ax : sequence of matplotlib Axes, optional
-        One Axes per result (e.g. from ``plt.subplots(1, 2)``).  ``None`` makes a
-        new figure: heatmaps side by side, texts one above the other.
+        One Axes per result; ``None`` makes a new figure: heatmaps side by side, texts one above the other.
     scale : {"head", "absolute", "row"}, optional
-        What the shared top is: the largest top of all panels (default), 1, or each
-        row's own (heatmaps) / the largest of the source rows' (texts); tops are
-        rounded up as in every view (:func:`attnviz.plots.style.scale_top`).
+        The shared top (:func:`attnviz.plots.style.scale_top`): the largest top of all panels (default),
+        1, or each row's own (heatmaps) / the largest of the source rows' (texts).
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
 
     Returns
     -------
     list of matplotlib Axes
-        One per result; every image or box collection has the same ``norm.vmax``.
-        The shared colour bar's Axes has the label ``"colorbar"``.
+        One per result, all with the same ``norm.vmax``; the shared colour bar's Axes is ``"colorbar"``.
 
     Examples
     --------
     >>> a = attnviz.extract(model, tokenizer, "Me senté en el banco del parque.")
     >>> b = attnviz.extract(model, tokenizer, "Saqué dinero del banco ayer.")
-    >>> attnviz.plot_compare([a, b], 3, 5, source="banco", words=True)
     >>> attnviz.plot_compare([a, b], 3, None, source="banco", kind="text")
     """
 
@@ -237,19 +191,22 @@ def plot_compare(
     sizes = style.font_sizes(fontsize)
     if kind not in ("heatmap", "text"):
         raise ValueError(f"kind must be 'heatmap' or 'text', not {kind!r}")
-    results = _check_results(results, words)
-    chosen = _sources(results, source)
+    results, chosen = _prepare(results, words, source)
     if kind == "text" and any(s is None for s in chosen):
         raise ValueError("kind='text' needs a source")
-    matrices = [_matrix(r, layer, head) for r in results]
-    vmax = shared_vmax(results, matrices, chosen, scale, kind)
+    matrices = [head_mean(r, layer) if head is None else r.head(layer, head) for r in results]
+    # The largest top of any panel on its own.
+    vmax = max(
+        style.scale_top(matrix, source if kind == "text" else None, scale, result.causal)
+        for result, matrix, source in zip(results, matrices, chosen, strict=True)
+    )
 
     count = len(results)
     if kind == "heatmap":
         side = float(np.clip(0.3 * max(r.n_tokens for r in results) + 3.0, 4.5, 8.0))
-        figure, axes = _panels(ax, count, (1, count), figsize=(side * count + 1.0, side + 1.0))
+        axes = _panels(ax, count, (1, count), figsize=(side * count + 1.0, side + 1.0))
     else:
-        figure, axes = _panels(ax, count, (count, 1), figsize=(10.0, 1.9 * count + 1.2))
+        axes = _panels(ax, count, (count, 1), figsize=(10.0, 1.9 * count + 1.2))
     for panel, result, matrix, source in zip(axes, results, matrices, chosen, strict=True):
         title = f"{panel_title(result, source)}\n{_head_name(layer, head)}"
         if kind == "heatmap":
@@ -263,8 +220,7 @@ def plot_compare(
                 result, layer, head if head is not None else 0, source, panel, matrix=matrix,
                 scale=scale, vmax=vmax, fontsize=fontsize, title=title, colorbar=False,
             )  # fmt: skip
-    _shared_colorbar(figure, axes, vmax, COMMON_SCALE_LABELS[scale], sizes)
-    settle_layout(axes[0])
+    _finish(axes, vmax, COMMON_SCALE_LABELS[scale], sizes["notes"])
     return axes
 
 
@@ -282,8 +238,7 @@ def plot_compare_layers(
 ) -> list[Axes]:
     """Layer by layer: where the source word looks in each sentence, every panel on one colour scale.
 
-    Each panel is one result: row ``l`` is the attention from the source
-    word to every word in layer ``l`` (one head, or the mean of the heads).
+    In each result's panel, row ``l`` is the attention from the source word in layer ``l``.
 
     Parameters
     ----------
@@ -298,13 +253,12 @@ def plot_compare_layers(
     words : bool
         Merge word pieces first (:func:`attnviz.to_words`).
     hide_special : bool
-        Hatch [CLS], [SEP] and the other special tokens and leave them out of
-        the scale: they often take most of the attention and leave the words all blue.
+        Hatch the special tokens and leave them out of the scale: they often take most of the
+        attention and leave the words all blue.
     ax : sequence of matplotlib Axes, optional
         One Axes per result; ``None`` makes a new figure with the panels side by side.
     scale : {"head", "absolute"}, optional
-        The shared top: the largest weight drawn in any panel, rounded up as in
-        every view (default; :func:`attnviz.plots.style.colour_scale_max`), or 1.
+        The shared top: the largest weight drawn, rounded up as in every view (default), or 1.
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
 
@@ -315,7 +269,6 @@ def plot_compare_layers(
 
     Examples
     --------
-    >>> attnviz.plot_compare_layers([a, b], "banco", words=True)
     >>> attnviz.plot_compare_layers([a, b], "banco", words=True, hide_special=True)
     """
     from matplotlib.patches import Rectangle
@@ -324,16 +277,13 @@ def plot_compare_layers(
 
     common = style.check_scale(scale, ("head", "absolute"))
     sizes = style.font_sizes(fontsize)
-    results = _check_results(results, words)
-    chosen = _sources(results, source)
+    results, chosen = _prepare(results, words, source)
     rows = []
     for result, index in zip(results, chosen, strict=True):
         assert index is not None
         picked = list(range(result.n_layers)) if layers is None else [result.check_layer(i) for i in layers]
-        if head is None:
-            data = result.attention[picked, :, index, :].mean(axis=1)
-        else:
-            data = result.attention[picked, result.check_head(head), index, :]
+        heads = slice(None) if head is None else [result.check_head(head)]
+        data = result.attention[picked][:, heads, index, :].mean(axis=1)
         hidden = np.broadcast_to(np.asarray(result.special) if hide_special else False, data.shape)
         rows.append((picked, np.ma.masked_array(np.asarray(data, dtype=np.float64), mask=hidden)))
     vmax = style.colour_scale_max(np.array([d.max() for _, d in rows if d.count()]), common)
@@ -341,13 +291,10 @@ def plot_compare_layers(
     widths = [max(r.n_tokens, 4) for r in results]
     grow = sizes["labels"] / style.FONTSIZE
     inches = (min(0.42 * sum(widths) * grow + 2.5, 20.0), 0.38 * max(len(p) for p, _ in rows) * grow + 2.6)
-    figure, axes = _panels(
-        ax, len(results), (1, len(results)), figsize=inches, gridspec_kw={"width_ratios": widths}
-    )
+    axes = _panels(ax, len(results), (1, len(results)), figsize=inches, gridspec_kw={"width_ratios": widths})
     for panel, result, origin, (picked, data) in zip(axes, results, chosen, rows, strict=True):
         assert origin is not None
-        panel.patch.set_hatch(MASKED_HATCH)
-        panel.patch.set_edgecolor(MASKED_EDGE)
+        panel.patch.set(hatch=MASKED_HATCH, edgecolor=MASKED_EDGE)
         image = panel.imshow(
             data, cmap=heatmap_cmap(), vmin=0.0, vmax=vmax, aspect="auto", interpolation="nearest"
         )
@@ -372,42 +319,31 @@ def plot_compare_layers(
         if hide_special:
             notes.append("[CLS] y [SEP] rayados, fuera de la escala")
         size = sizes["title"] * 0.85
-        panel.set_title(
-            f"{panel_title(result, origin)}\n{join_lines(notes, side_points(panel, 'x'), size)}",
-            fontsize=size,
-        )
-    _shared_colorbar(figure, axes, vmax, COMMON_SCALE_LABELS[common], sizes)
-    settle_layout(axes[0])
+        notes_line = join_lines(notes, side_points(panel, "x"), size)
+        panel.set_title(f"{panel_title(result, origin)}\n{notes_line}", fontsize=size)
+    _finish(axes, vmax, COMMON_SCALE_LABELS[common], sizes["notes"])
     return axes
 
 
-def _panels(
-    ax: Sequence[Axes] | None, count: int, shape: tuple[int, int], **figure: Any
-) -> tuple[Figure | SubFigure, list[Axes]]:
+def _panels(ax: Sequence[Axes] | None, count: int, shape: tuple[int, int], **figure: Any) -> list[Axes]:
     """The caller's Axes (one per result, checked), or a new figure with ``shape`` panels."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        made, grid = plt.subplots(*shape, layout="constrained", **figure)
-        return made, list(np.atleast_1d(grid))
+        return list(np.atleast_1d(plt.subplots(*shape, layout="constrained", **figure)[1]))
     axes = list(ax)
     if len(axes) != count:
         raise ValueError(f"ax needs one Axes per result ({count}), got {len(axes)}")
-    return axes[0].figure, axes
+    return axes
 
 
-def _shared_colorbar(
-    figure: Figure | SubFigure,
-    axes: list[Axes],
-    vmax: float,
-    label: str,
-    sizes: dict[str, float],
-) -> None:
-    """One colour bar under every panel, from 0 to the shared ``vmax``."""
+def _finish(axes: list[Axes], vmax: float, label: str, fontsize: float) -> None:
+    """One colour bar under every panel, from 0 to the shared ``vmax``; then the layout settled."""
     import matplotlib.pyplot as plt
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
     mappable = ScalarMappable(norm=Normalize(0.0, vmax), cmap=plt.get_cmap(style.CMAP))
     where = {"ax": axes, "location": "bottom", "shrink": 0.5, "aspect": 30}
-    style.add_colorbar(figure, mappable, label, sizes["notes"], **where).ax.set_label("colorbar")
+    style.add_colorbar(axes[0].figure, mappable, label, fontsize, **where).ax.set_label("colorbar")
+    settle_layout(axes[0])

@@ -1,9 +1,4 @@
-"""Graph of one head: tokens as nodes on a circle, an arrow for every link above a threshold.
-
-Pure matplotlib (no networkx): the circle keeps the sentence's order
-(clockwise from the top, like a clock), so a previous-token head shows as
-a ring of short arrows and a head that looks at [SEP] as a star.
-"""
+"""Graph of one head: tokens as nodes on a circle, an arrow for every link above a threshold."""
 
 from __future__ import annotations
 
@@ -13,8 +8,8 @@ import numpy as np
 
 from ..core.result import AttentionResult, require_result
 from . import style
-from .heatmap import settle_layout
-from .labels import MAX_TITLE_CHARS, join_lines, label_text, side_points, text_width
+from .heatmap import masked_matrix, settle_layout
+from .labels import LABEL_SPACING, MAX_TITLE_CHARS, join_lines, label_text, side_points, text_width
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -22,11 +17,8 @@ if TYPE_CHECKING:
 #: At most this many arrows, the strongest: more would hide the pattern.
 MAX_EDGES = 150
 DEFAULT_THRESHOLD = 0.1
-SOURCE_EDGE = "black"
 #: Gap between a node and its label, in multiples of the font size.
 LABEL_GAP_EM = 0.9
-#: Labels closer than this (in label heights, along the circle) are skipped.
-LABEL_SPACING = 1.3
 #: Longest node label, ellipsis included.
 MAX_NODE_CHARS = 12
 #: The circle's radius is at least this share of half the Axes' side, however long the labels.
@@ -49,8 +41,7 @@ def graph_edges(
 ) -> tuple[np.ndarray, int]:
     """Links to draw as ``[k, 2]`` (from, to) pairs, strongest first, and how many passed the threshold.
 
-    Self-links are left out (the node's colour shows them); with ``source``
-    only its own links count; a causal model's future is never a link.
+    Never a self-link (the node's colour shows it) or a causal future; with ``source`` only its links.
     """
     weights = np.asarray(matrix, dtype=np.float64)
     keep = weights >= threshold
@@ -58,16 +49,9 @@ def graph_edges(
     if causal:
         keep &= np.tril(np.ones_like(keep, dtype=bool))
     if source is not None:
-        rows = np.zeros_like(keep)
-        rows[source] = True
-        keep &= rows
-    pairs = np.argwhere(keep)
-    order = np.argsort(-weights[keep], kind="stable")
-    pairs = pairs[order]
-    total = len(pairs)
-    if max_edges is not None:
-        pairs = pairs[:max_edges]
-    return pairs, total
+        keep[np.arange(len(keep)) != source] = False
+    pairs = np.argwhere(keep)[np.argsort(-weights[keep], kind="stable")]
+    return (pairs if max_edges is None else pairs[:max_edges]), len(pairs)
 
 
 def labelled_nodes(n: int, wanted: list[int], circumference_pt: float, fontsize: float) -> list[int]:
@@ -100,11 +84,10 @@ def plot_graph(
 ) -> Axes:
     """Draw one head as a graph: an arrow from each token to every token it gives at least ``threshold``.
 
-    Tokens sit on a circle in the sentence's order, clockwise from the top.
-    An arrow's width and colour follow its weight (blue low, red high); a
-    node's colour is the token's attention to itself.  Labels that would
-    overlap are left out (a note counts them); tokens with arrows and the
-    source are labelled first.
+    Tokens sit on a circle in the sentence's order, clockwise from the top (a previous-token head
+    is a ring of short arrows, a head that looks at [SEP] a star).  An arrow's width and colour
+    follow its weight (blue low, red high); a node's colour is its attention to itself.  Labels
+    that would overlap are left out (a note counts them), the source's and arrows' first.
 
     Parameters
     ----------
@@ -115,7 +98,7 @@ def plot_graph(
     threshold : float
         Draw only links of at least this weight (0 to 1).
     ax : matplotlib Axes, optional
-        Where to draw.  ``None`` makes a new 8 x 8 inch figure.
+        Where to draw; ``None`` makes a new 8 x 8 inch figure.
     matrix : ndarray, optional
         An ``[n, n]`` matrix (an aggregate, see :mod:`attnviz.core.aggregate`) to draw instead of one head.
     source : int, optional
@@ -125,9 +108,8 @@ def plot_graph(
     colorbar : bool
         Add a colour bar; its label names the scale.
     scale : {"head", "absolute", "row"}, optional
-        Top of the colours: the head's largest weight (default), 1, or the
-        source row's (without ``source``: each row on its own top, 0 to 1),
-        rounded up as in every view (:func:`attnviz.plots.style.scale_top`).
+        Top of the colours (:func:`attnviz.plots.style.scale_top`): the head's largest weight
+        (default), 1, or the source row's (without ``source``: each row on its own top).
     vmax : float, optional
         Top of the colour scale given by hand, e.g. shared by several panels; overrides ``scale``.
     fontsize : float, optional
@@ -138,14 +120,12 @@ def plot_graph(
     Returns
     -------
     matplotlib Axes
-        The Axes drawn on.  Gids: ``"nodes"`` (array = attention to itself),
-        ``"edge-<i>-<j>"``, ``"label-<i>"``, ``"notes"``; on a ``"row"`` scale without
-        ``source`` the weights are divided by their row's top.
+        Gids: ``"nodes"`` (array = attention to itself, over the row's top on a ``"row"`` scale without
+        ``source``), ``"edge-<i>-<j>"``, ``"label-<i>"``, ``"notes"``.
 
     Examples
     --------
-    >>> ax = attnviz.plot_graph(result, layer=3, head=5, threshold=0.2)
-    >>> attnviz.plot_graph(result, 3, 5, source=2, fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
+    >>> attnviz.plot_graph(result, 3, 5, threshold=0.2, source=2, fontsize=16)
     """
     result = require_result(result)
     import matplotlib.pyplot as plt
@@ -158,10 +138,9 @@ def plot_graph(
         raise ValueError(f"threshold must be between 0 and 1, not {threshold!r}")
     if source is not None:
         source = result.check_token(source)
-    weights = np.asarray(result.head(layer, head) if matrix is None else matrix, dtype=np.float64)
+    # Only checked here: graph_edges leaves out a causal model's future itself.
+    weights = np.ma.getdata(masked_matrix(result, result.head(layer, head) if matrix is None else matrix))
     n = result.n_tokens
-    if weights.shape != (n, n):
-        raise ValueError(f"matrix must be [{n}, {n}], got {weights.shape}")
     pairs, total = graph_edges(weights, threshold, source=source, causal=result.causal, max_edges=max_edges)
     # Every row at once on a "row" scale: each on its own top, as the heat map draws it.
     shown = weights / style.row_tops(weights)[:, None] if scale == "row" and source is None else weights
@@ -176,7 +155,14 @@ def plot_graph(
     where = circle_positions(n)
     node_size = max(2.0, min(0.9 * sizes["labels"], 900.0 / max(n, 1)))  # diameter in points
     texts = [label_text(t, MAX_NODE_CHARS) for t in result.tokens]
-    radius = _fit_circle(ax, texts, sizes["labels"], node_size)
+    label_offset = node_size / 2 + LABEL_GAP_EM * sizes["labels"]
+    # Limits such that the circle and its labels fill the Axes; radius in points.
+    half = 0.5 * min(side_points(ax, "x"), side_points(ax, "y"))
+    longest = max((text_width(t, sizes["labels"]) for t in texts), default=0.0)
+    # Very long labels must not shrink the circle to a dot.
+    radius = max(half - (label_offset + longest + 0.5 * sizes["labels"]), MIN_RADIUS_SHARE * half)
+    ax.set_xlim(-half / radius, half / radius)
+    ax.set_ylim(-half / radius, half / radius)
 
     # Weakest first, so that the strong arrows lie on top.
     for i, j in pairs[::-1].tolist():
@@ -198,12 +184,11 @@ def plot_graph(
                 zorder=2,
             )
         )
-    diagonal = np.diag(shown).copy()
     nodes = ax.scatter(
         where[:, 0],
         where[:, 1],
         s=node_size**2,
-        c=diagonal,
+        c=np.diag(shown).copy(),
         cmap=cmap,
         norm=norm,
         edgecolors="0.25",
@@ -217,16 +202,34 @@ def plot_graph(
             [where[source, 1]],
             s=(node_size + 8) ** 2,
             facecolors="none",
-            edgecolors=SOURCE_EDGE,
+            edgecolors="black",
             linewidths=2.5,
             zorder=4,
             gid="source",
         )
 
-    hidden_labels = _draw_labels(ax, result, texts, where, pairs, source, radius, sizes["labels"], node_size)
-    if title is None:
-        title = f"Capa {layer} · cabeza {head} · grafo"
-    ax.set_title(title, fontsize=sizes["title"])
+    # Labels outside the circle, as long as they fit: the source's, the strongest links' ends, the rest.
+    wanted = [*([source] if source is not None else []), *pairs.flatten().tolist(), *range(n)]
+    labelled = labelled_nodes(n, list(dict.fromkeys(wanted)), 2 * np.pi * radius, sizes["labels"])
+    for i in labelled:
+        x, y = where[i]
+        degrees = float(np.degrees(np.arctan2(y, x)))
+        left = x < -1e-9
+        ax.annotate(
+            texts[i],
+            xy=(x, y),
+            xytext=(x * label_offset, y * label_offset),
+            textcoords="offset points",
+            rotation=degrees + 180 if left else degrees,
+            rotation_mode="anchor",
+            ha="right" if left else "left",
+            va="center",
+            fontsize=sizes["labels"],
+            fontweight="bold" if i == source else "normal",
+            color="0.4" if result.special[i] else "black",
+            gid=f"label-{i}",
+        )
+    ax.set_title(f"Capa {layer} · cabeza {head} · grafo" if title is None else title, fontsize=sizes["title"])
     notes = [f"Índices desde 0 · {result.model_name}", f"flechas de peso ≥ {threshold:.2f}"]
     if total > len(pairs):
         notes.append(f"se dibujan las {len(pairs)} más fuertes de {total}")
@@ -234,8 +237,8 @@ def plot_graph(
         word = label_text(result.tokens[source], MAX_TITLE_CHARS)
         notes.append(f"solo desde «{word}» ({result.unit_noun} {source})")
     notes.append("color del nodo: atención a sí mismo")
-    if hidden_labels:
-        notes.append(f"{hidden_labels} etiquetas omitidas (no caben)")
+    if len(labelled) < n:
+        notes.append(f"{n - len(labelled)} etiquetas omitidas (no caben)")
     text = join_lines(notes, side_points(ax, "x"), sizes["notes"])
     style.add_notes(ax, 0.5, -0.02, text, sizes["notes"], ha="center")
     if colorbar:
@@ -243,57 +246,3 @@ def plot_graph(
         style.add_colorbar(ax.figure, nodes, label, sizes["notes"], ax=ax, shrink=0.6, pad=0.02)
     settle_layout(ax)
     return ax
-
-
-def _fit_circle(ax: Axes, texts: list[str], fontsize: float, node_size: float) -> float:
-    """Set the limits so that the circle and its labels fill the Axes; returns the radius in points."""
-    box = ax.get_window_extent()
-    half = 0.5 * min(box.width, box.height) * 72.0 / ax.figure.dpi
-    longest = max((text_width(t, fontsize) for t in texts), default=0.0)
-    room = node_size / 2 + LABEL_GAP_EM * fontsize + longest + 0.5 * fontsize
-    # Very long labels must not shrink the circle to a dot.
-    radius = max(half - room, MIN_RADIUS_SHARE * half)
-    ax.set_xlim(-half / radius, half / radius)
-    ax.set_ylim(-half / radius, half / radius)
-    return radius
-
-
-def _draw_labels(
-    ax: Axes,
-    result: AttentionResult,
-    texts: list[str],
-    where: np.ndarray,
-    pairs: np.ndarray,
-    source: int | None,
-    radius_pt: float,
-    fontsize: float,
-    node_size: float,
-) -> int:
-    """Label the nodes that fit, radially outside the circle; returns how many were left out."""
-    n = result.n_tokens
-    # Source first, then the ends of the strongest links, then every other token in order.
-    wanted = [*([source] if source is not None else []), *pairs.flatten().tolist(), *range(n)]
-    wanted = list(dict.fromkeys(wanted))
-    shown = labelled_nodes(n, wanted, 2 * np.pi * radius_pt, fontsize)
-    for i in shown:
-        x, y = where[i]
-        degrees = float(np.degrees(np.arctan2(y, x)))
-        left = x < -1e-9
-        ax.annotate(
-            texts[i],
-            xy=(x, y),
-            xytext=(
-                x * (node_size / 2 + LABEL_GAP_EM * fontsize),
-                y * (node_size / 2 + LABEL_GAP_EM * fontsize),
-            ),
-            textcoords="offset points",
-            rotation=degrees + 180 if left else degrees,
-            rotation_mode="anchor",
-            ha="right" if left else "left",
-            va="center",
-            fontsize=fontsize,
-            fontweight="bold" if i == source else "normal",
-            color="0.4" if result.special[i] else "black",
-            gid=f"label-{i}",
-        )
-    return n - len(shown)

@@ -1,8 +1,4 @@
-"""All heads at once: a layers x heads grid of small heatmaps in ONE image.
-
-Drawing one tiled image instead of 144 Axes keeps a 12 x 12 grid fast and
-readable on a laptop.
-"""
+"""All heads at once: a layers x heads grid of small heatmaps in ONE image (144 Axes would be slow)."""
 
 from __future__ import annotations
 
@@ -17,10 +13,6 @@ from .heatmap import settle_layout
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-CMAP = style.CMAP
-#: The outline of the selected head: black, since red means a high weight.
-SELECTED_COLOR = "black"
-GAP_COLOR = "white"
 #: What the colour bar says for each scale (each thumbnail has its own maximum with "head").
 GRID_SCALE_LABELS: dict[str, str] = {
     "head": "peso de atención · escala 0 – máximo de cada cabeza",
@@ -58,23 +50,18 @@ def shrink(matrix: np.ndarray, size: int) -> np.ndarray:
 def tile(result: AttentionResult, scale: GridScale = "head") -> np.ndarray:
     """The whole grid as one image: thumbnail (l, h) at rows l, columns h; gaps are NaN.
 
-    With ``scale="head"`` each thumbnail is divided by its head's top
-    (:func:`attnviz.plots.style.scale_top`, as the heat map of that head
-    colours it), so that a diffuse head shows its pattern as clearly as a
-    sharp one; ``"absolute"`` keeps the raw weights.  Texts longer than
-    ``MAX_THUMBNAIL`` tokens are max-pooled to keep the image small.
+    ``scale="head"`` divides each thumbnail by its head's top (:func:`attnviz.plots.style.scale_top`),
+    so a diffuse head shows its pattern as clearly as a sharp one; ``"absolute"`` keeps the weights.
     """
     style.check_scale(scale, GRID_SCALES)
     layers, heads, n = result.n_layers, result.n_heads, result.n_tokens
-    size = thumbnail_size(n)
-    gap = gap_size(n)
+    size, gap = thumbnail_size(n), gap_size(n)
     step = size + gap
     image = np.full((layers * step - gap, heads * step - gap), np.nan, dtype=np.float32)
-    for layer in range(layers):
-        for head in range(heads):
-            matrix = result.attention[layer, head]
-            thumb = shrink(matrix, size) / style.scale_top(matrix, None, scale, result.causal)
-            image[layer * step : layer * step + size, head * step : head * step + size] = thumb
+    for layer, head in np.ndindex(layers, heads):
+        matrix = result.attention[layer, head]
+        thumb = shrink(matrix, size) / style.scale_top(matrix, None, scale, result.causal)
+        image[layer * step : layer * step + size, head * step : head * step + size] = thumb
     return image
 
 
@@ -102,17 +89,15 @@ def plot_grid(
 ) -> Axes:
     """Draw every layer and head as a thumbnail heatmap; ``selected`` (layer, head) is outlined.
 
-    Rows are layers ("capa i"), columns heads ("cabeza j"); inside each
-    thumbnail rows are "from" tokens and columns "to" tokens, as in
-    :func:`attnviz.plot_heatmap`.  Texts longer than 64 tokens are max-pooled.
+    Rows are layers, columns heads; inside a thumbnail rows are "from" tokens and columns
+    "to" tokens, as in :func:`attnviz.plot_heatmap`.  Texts over 64 tokens are max-pooled.
 
     Parameters
     ----------
     result : AttentionResult
         What :func:`attnviz.extract` returns.
     ax : matplotlib Axes, optional
-        Where to draw.  ``None`` makes a new figure sized to the number of
-        layers and heads (5 to 12 inches each way).
+        Where to draw; ``None`` makes a new figure sized to the layers and heads (5 to 12 inches a side).
     selected : (int, int), optional
         The ``(layer, head)`` to outline in black.
     scale : "head" or "absolute"
@@ -127,13 +112,11 @@ def plot_grid(
     Returns
     -------
     matplotlib Axes
-        The Axes drawn on; the image is ``ax.images[0]`` (gid ``"grid"``) and
-        the outline has gid ``"selected"``.
+        The Axes drawn on; the image has gid ``"grid"``, the outline ``"selected"``.
 
     Examples
     --------
     >>> ax = attnviz.plot_grid(result, selected=(3, 5))
-    >>> ax.figure.savefig("cabezas.png")
     >>> attnviz.plot_grid(result, scale="absolute", fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
     """
     result = require_result(result)
@@ -143,36 +126,34 @@ def plot_grid(
     style.check_scale(scale, GRID_SCALES)
     sizes = style.font_sizes(fontsize)
     layers, heads = result.n_layers, result.n_heads
-    n = thumbnail_size(result.n_tokens)  # cells per thumbnail side
+    n = thumbnail_size(result.n_tokens)
     image = tile(result, scale)
     if ax is None:
         _, ax = plt.subplots(figsize=figure_size(layers, heads), layout="constrained")
-    cmap = plt.get_cmap(CMAP).with_extremes(bad=GAP_COLOR)
+    cmap = plt.get_cmap(style.CMAP).with_extremes(bad="white")
     # "absolute" is the same 0-1 scale as the other views' "absolute", so the colours compare.
     artist = ax.imshow(image, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
     artist.set_gid("grid")
 
-    step = n + gap_size(n)
-    centres = [i * step + (n - 1) / 2 for i in range(max(layers, heads))]
+    gap = gap_size(n)
+    centres = [i * (n + gap) + (n - 1) / 2 for i in range(max(layers, heads))]
     ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=sizes["labels"])
     ax.set_xticks(
         centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=sizes["labels"], rotation=90
     )
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    ax.spines[:].set_visible(False)
 
     if selected is not None:
         layer, head = result.check_layer(selected[0]), result.check_head(selected[1])
         row, col = thumbnail_origin(result, layer, head)
-        pad = gap_size(n) / 2
         outline = Rectangle(
-            (col - 0.5 - pad, row - 0.5 - pad),
-            n + 2 * pad,
-            n + 2 * pad,
+            (col - 0.5 - gap / 2, row - 0.5 - gap / 2),
+            n + gap,
+            n + gap,
             fill=False,
-            edgecolor=SELECTED_COLOR,
+            edgecolor="black",  # not red, which means a high weight
             linewidth=2.5,
             gid="selected",
             zorder=3,

@@ -1,10 +1,4 @@
-"""Heatmap of one head: the ``n x n`` matrix, rows = from, columns = to.
-
-Tick labels are placed at draw time by :class:`attnviz.plots.token_ticks.TokenLocator`, which
-labels every token whose label fits at the requested font size and skips the rest
-in even steps, so a long text never turns into overlapping mush.  With a
-``source`` at long ``n`` the picture zooms on a window around that row.
-"""
+"""Heatmap of one head: the ``n x n`` matrix, rows = from, columns = to."""
 
 from __future__ import annotations
 
@@ -21,14 +15,11 @@ from .labels import LABEL_SPACING, MAX_TITLE_CHARS, join_lines, label_text, side
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.colors import Colormap
-    from matplotlib.figure import Figure
 
-CMAP = style.CMAP
 #: Masked cells (another sentence-pair block, a causal model's future) are hatched, not coloured:
 #: coolwarm's light grey middle would read as a middling weight.
 MASKED_HATCH = "////"
 MASKED_EDGE = "0.75"
-SOURCE_EDGE = "black"
 #: Smallest zoom window, in tokens.
 MIN_WINDOW = 16
 #: Share of the tokens that fit which a zoom window shows.
@@ -39,27 +30,11 @@ VALUE_WIDTH_EM = 2.5
 Window = int | Literal["auto"] | None
 
 
-def root_figure(ax: Axes) -> Figure:
-    """The Figure that holds ``ax``, through any SubFigures."""
-    from matplotlib.figure import Figure
-
-    figure = ax.figure
-    while not isinstance(figure, Figure):
-        figure = figure.figure
-    return figure
-
-
 def settle_layout(ax: Axes) -> None:
-    """Run a constrained layout once more, now that everything is on the figure.
-
-    With a fixed aspect (a square map, a round graph) and a colour bar, the
-    layout solved during the first draw leaves the title or the notes partly
-    outside the picture; the notebook shows that first draw.  Solving once
-    here makes the first draw start from a settled layout (measured in the tests).
-    """
+    """Lay out once more, now that all is on the figure (else a notebook's first draw may clip the title)."""
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-    figure = root_figure(ax)
+    figure = ax.figure.canvas.figure  # the root Figure, through any SubFigures
     engine = figure.get_layout_engine()
     if isinstance(engine, ConstrainedLayoutEngine):
         engine.execute(figure)
@@ -71,10 +46,7 @@ def token_labels(result: AttentionResult) -> list[str]:
 
 
 def figure_size(n: int, max_side: float = 16.0, fontsize: float | None = None) -> tuple[float, float]:
-    """Inches for ``n`` tokens: a square map (5 to ``max_side`` inches a side), room for the colour bar.
-
-    Larger fonts get a proportionally larger square, up to ``max_side``.
-    """
+    """Inches for ``n`` tokens: a square of 5 to ``max_side`` inches (more for larger fonts), a colour bar."""
     grow = (style.FONTSIZE if fontsize is None else fontsize) / style.FONTSIZE
     side = float(np.clip(0.38 * n * grow + 2.5, 5.0, max_side))
     return side + 1.2, side
@@ -97,12 +69,7 @@ def masked_matrix(
 def scaled(
     data: np.ma.MaskedArray, scale: style.Scale, causal: bool = False
 ) -> tuple[np.ma.MaskedArray, float]:
-    """What the image shows and the top of its colour scale, by :func:`attnviz.plots.style.scale_top`.
-
-    Masked cells are left out of every maximum.  ``"row"``: each row divided
-    by its own top (:func:`attnviz.plots.style.row_tops`), up to 1, so that
-    each row has the colours of the arcs from it.
-    """
+    """What the image shows and the top of its colour scale; ``"row"`` divides each row by its own top."""
     hidden = np.ma.getmaskarray(data)
     if scale == "row":
         return data / style.row_tops(np.ma.getdata(data), hidden)[:, None], 1.0
@@ -120,11 +87,6 @@ def readable_tokens(ax: Axes, fontsize: float) -> int:
     """How many token labels fit along the Axes' shorter side at ``fontsize``, as the Axes stands now."""
     side = min(side_points(ax, "x"), side_points(ax, "y"))
     return max(1, int(side // (LABEL_SPACING * fontsize)))
-
-
-def cell_points(ax: Axes, tokens: int) -> float:
-    """Side of one cell in points when the Axes' shorter side shows ``tokens`` tokens."""
-    return min(side_points(ax, "x"), side_points(ax, "y")) / max(tokens, 1)
 
 
 def resolve_window(n: int, source: int | None, window: Window, fit: int) -> tuple[int, int]:
@@ -154,7 +116,6 @@ def heatmap_notes(
     source: int | None,
     span: tuple[int, int],
     segments: Sequence[str] | str | None = None,
-    extra: Sequence[str] = (),
 ) -> list[str]:
     """The parts of the grey note under the map: indices, model, marked row, window, masks."""
     notes = [f"Índices desde 0 · {result.model_name}"]
@@ -169,7 +130,6 @@ def heatmap_notes(
     if segments is not None:
         blocks = ", ".join([segments] if isinstance(segments, str) else segments)
         notes.append(f"bloques: {blocks} (el resto, rayado)")
-    notes.extend(extra)
     return notes
 
 
@@ -177,7 +137,7 @@ def heatmap_cmap() -> Colormap:
     """Coolwarm with masked cells transparent (the hatched Axes background shows through)."""
     import matplotlib.pyplot as plt
 
-    return plt.get_cmap(CMAP).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+    return plt.get_cmap(style.CMAP).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
 
 
 def plot_heatmap(
@@ -199,11 +159,9 @@ def plot_heatmap(
 ) -> Axes:
     """Draw one head (or ``matrix``, e.g. an aggregate) as a heatmap.
 
-    Rows are the tokens attention comes FROM, columns the tokens it goes TO;
-    blue is a low weight, red a high one.  Hidden cells (outside
-    ``segments``, and the masked future of a causal model) are hatched.
-    Token labels that would overlap at ``fontsize`` are skipped in even
-    steps (the source row's label is always shown).
+    Rows are the tokens attention comes FROM, columns the tokens it goes TO; blue is a low
+    weight, red a high one.  Hidden cells (outside ``segments``, a causal model's future) are
+    hatched.  Token labels that would overlap are skipped in even steps, never the source's.
 
     Parameters
     ----------
@@ -212,24 +170,22 @@ def plot_heatmap(
     layer, head : int or None
         Which head, counted from 0; None with ``matrix``.
     ax : matplotlib Axes, optional
-        Where to draw.  ``None`` makes a new figure sized to the token count
-        (a square of 5 to 16 inches a side, plus the colour bar).
+        Where to draw; ``None`` makes a new figure sized to the token count (5 to 16 inches a side).
     matrix : ndarray, optional
         An ``[n, n]`` matrix to draw instead of one head (see :mod:`attnviz.core.aggregate`).
     source : int, optional
         A token (row) to mark with a frame and ``▶``; at long ``n`` the map zooms on it.
     window : int, "auto" or None
-        With ``source``: show this many tokens around it; ``"auto"``: as many
-        as can be labelled, only when the whole map cannot; None: the whole map.
+        With ``source``: show this many tokens around it; ``"auto"``: as many as can be
+        labelled, when the whole map cannot; None: the whole map.
     values : bool
-        Write each weight in its cell, when the numbers fit at ``fontsize``
-        (otherwise a note says they were left out).
+        Write each weight in its cell when the numbers fit (a note says when they do not).
     segments : str or sequence of str, optional
         Keep only some sentence-pair blocks: ``"A->A"``, ``"A->B"``, ``"B->A"``, ``"B->B"``.
     colorbar : bool
         Add a colour bar; its label names the scale.
     title : str, optional
-        Replaces "Capa · cabeza"; the notes line (model, marks, masks) sits under the map.
+        Replaces "Capa · cabeza".
     scale : {"head", "absolute", "row"}, optional
         Top of the colours: the head's largest weight (default), 1, or each row's own
         maximum, rounded up as in every view (:func:`attnviz.plots.style.scale_top`).
@@ -241,18 +197,18 @@ def plot_heatmap(
     Returns
     -------
     matplotlib Axes
-        The Axes drawn on; the image is ``ax.images[0]`` (gid ``"heatmap"``),
-        the source frame has gid ``"source"``, the notes ``"notes"``, the numbers ``"value-<i>-<j>"``.
+        The Axes drawn on.  Gids: ``"heatmap"`` (the image), ``"source"``, ``"notes"``, ``"value-<i>-<j>"``.
 
     Examples
     --------
-    >>> ax = attnviz.plot_heatmap(result, 3, 5, values=True)
-    >>> attnviz.plot_heatmap(result, 3, 5, source=2, fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
+    >>> ax = attnviz.plot_heatmap(result, 3, 5, source=2, values=True)
     >>> attnviz.plot_heatmap(pair, 3, 5, segments=["A->B"], scale="absolute")
     """
     result = require_result(result)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    from .token_ticks import TokenFormatter, TokenLocator
 
     scale = style.check_scale(scale)
     sizes = style.font_sizes(fontsize)
@@ -264,66 +220,17 @@ def plot_heatmap(
         source = result.check_token(source)
     weights = masked_matrix(result, matrix, segments)
     data, top = scaled(weights, scale, result.causal)
+    if vmax is not None:
+        top = vmax
     n = result.n_tokens
     if ax is None:
         _, ax = plt.subplots(figsize=figure_size(n, fontsize=sizes["labels"]), layout="constrained")
-    ax.patch.set_facecolor("white")
-    ax.patch.set_hatch(MASKED_HATCH)
-    ax.patch.set_edgecolor(MASKED_EDGE)
+    ax.patch.set(facecolor="white", hatch=MASKED_HATCH, edgecolor=MASKED_EDGE)
     image = ax.imshow(
-        data,
-        cmap=heatmap_cmap(),
-        vmin=0.0,
-        vmax=top if vmax is None else vmax,
-        interpolation="nearest",
-        aspect="equal",
+        data, cmap=heatmap_cmap(), vmin=0.0, vmax=top, interpolation="nearest", aspect="equal", gid="heatmap"
     )
-    image.set_gid("heatmap")
-    _label_axes(ax, result, source, sizes)
-    frame = Rectangle(
-        (-0.5, (source if source is not None else 0) - 0.5),
-        n,
-        1.0,
-        fill=False,
-        edgecolor=SOURCE_EDGE,
-        linewidth=2.0,
-        gid="source",
-        visible=source is not None,
-        zorder=3,
-    )
-    ax.add_patch(frame)
-    if title is None:
-        title = f"Capa {layer} · cabeza {head}" if layer is not None and head is not None else ""
-    ax.set_title(title, fontsize=sizes["title"])
-    notes = style.add_notes(ax, 0.0, -0.01, "", sizes["notes"])
-    if colorbar:
-        label = style.colorbar_label(scale, vmax)
-        style.add_colorbar(ax.figure, image, label, sizes["notes"], ax=ax, shrink=0.8, pad=0.02)
-
-    if values or (source is not None and window == "auto"):
-        # The room left for the cells is known only once the layout has placed the labels.
-        root_figure(ax).draw_without_rendering()
-    span = resolve_window(n, source, window, readable_tokens(ax, sizes["labels"]))
-    show_window(ax, *span)
-    frame.set_x(span[0] - 0.5)
-    frame.set_width(span[1] - span[0])
-    extra = []
-    room = cell_points(ax, span[1] - span[0])
-    if values and not _draw_values(
-        ax, weights, data, top if vmax is None else vmax, span, sizes["values"], room
-    ):
-        extra.append("números omitidos: no caben en las celdas")
-    parts = heatmap_notes(result, source, span, segments, extra)
-    notes.set_text(join_lines(parts, side_points(ax, "x"), sizes["notes"]))
-    settle_layout(ax)
-    return ax
-
-
-def _label_axes(ax: Axes, result: AttentionResult, source: int | None, sizes: dict[str, float]) -> None:
-    from .token_ticks import TokenFormatter, TokenLocator
-
+    # Tick labels that would overlap are skipped at draw time, in even steps from the source.
     labels = token_labels(result)
-    n = result.n_tokens
     anchor = 0 if source is None else source
     ax.xaxis.set_major_locator(TokenLocator(n, sizes["labels"], anchor, along="x"))
     ax.xaxis.set_major_formatter(TokenFormatter(labels))
@@ -335,6 +242,37 @@ def _label_axes(ax: Axes, result: AttentionResult, source: int | None, sizes: di
     ax.xaxis.set_label_position("top")
     ax.set_xlabel("hacia (token que recibe la atención)", fontsize=sizes["labels"])
     ax.set_ylabel("desde (token que atiende)", fontsize=sizes["labels"])
+    if title is None:
+        title = f"Capa {layer} · cabeza {head}" if layer is not None and head is not None else ""
+    ax.set_title(title, fontsize=sizes["title"])
+    notes = style.add_notes(ax, 0.0, -0.01, "", sizes["notes"])
+    if colorbar:
+        label = style.colorbar_label(scale, vmax)
+        style.add_colorbar(ax.figure, image, label, sizes["notes"], ax=ax, shrink=0.8, pad=0.02)
+
+    if values or (source is not None and window == "auto"):
+        # The room left for the cells is known only once the layout has placed the labels.
+        ax.figure.canvas.figure.draw_without_rendering()
+    span = resolve_window(n, source, window, readable_tokens(ax, sizes["labels"]))
+    show_window(ax, *span)
+    frame = Rectangle(
+        (span[0] - 0.5, (source or 0) - 0.5),
+        span[1] - span[0],
+        1.0,
+        fill=False,
+        edgecolor="black",
+        linewidth=2.0,
+        gid="source",
+        visible=source is not None,
+        zorder=3,
+    )
+    ax.add_patch(frame)
+    parts = heatmap_notes(result, source, span, segments)
+    if values and not _draw_values(ax, weights, data, top, span, sizes["values"]):
+        parts.append("números omitidos: no caben en las celdas")
+    notes.set_text(join_lines(parts, side_points(ax, "x"), sizes["notes"]))
+    settle_layout(ax)
+    return ax
 
 
 def _draw_values(
@@ -344,34 +282,26 @@ def _draw_values(
     top: float,
     span: tuple[int, int],
     size: float,
-    cell: float,
 ) -> bool:
-    """Write the weights of the visible cells; False (and nothing drawn) when they do not fit.
-
-    ``cell`` is a cell's side in points; the text colour follows the cell's
-    colour (``shown``, which a "row" scale rescales).
-    """
+    """Write the weights of the visible cells in a colour readable on ``shown``; False if they do not fit."""
     start, stop = span
+    cell = min(side_points(ax, "x"), side_points(ax, "y")) / (stop - start)
     if cell < VALUE_WIDTH_EM * size:
         return False
-    cmap = heatmap_cmap()
-    hidden = np.ma.getmaskarray(weights)
     raw = np.ma.getdata(weights)
-    colours = cmap(np.clip(np.ma.getdata(shown) / top, 0.0, 1.0))
-    for i in range(start, stop):
-        for j in range(start, stop):
-            if hidden[i, j]:
-                continue
-            ax.text(
-                j,
-                i,
-                f"{raw[i, j]:.2f}",
-                ha="center",
-                va="center",
-                fontsize=size,
-                color=style.text_color_on(tuple(colours[i, j])),
-                gid=f"value-{i}-{j}",
-                # Cells sit inside the Axes: leaving them out of the layout keeps savefig fast.
-                in_layout=False,
-            )
+    colours = heatmap_cmap()(np.clip(np.ma.getdata(shown) / top, 0.0, 1.0))
+    visible = np.argwhere(~np.ma.getmaskarray(weights)[start:stop, start:stop]) + start
+    for i, j in visible.tolist():
+        ax.text(
+            j,
+            i,
+            f"{raw[i, j]:.2f}",
+            ha="center",
+            va="center",
+            fontsize=size,
+            color=style.text_color_on(tuple(colours[i, j])),
+            gid=f"value-{i}-{j}",
+            # Cells sit inside the Axes: leaving them out of the layout keeps savefig fast.
+            in_layout=False,
+        )
     return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,17 +29,15 @@ def plot_profile(
 ) -> Axes:
     """Draw a layer profile as lines: one per metric, one point per layer.
 
-    Shares (to [CLS], [SEP], punctuation, itself, previous, next) use the
-    left axis, from 0 to 1; entropy (nats) and distance (tokens) use a
-    second axis on the right, ``ax.right_ax``.
+    Shares (to [CLS], [SEP], punctuation, itself, previous, next) use the left axis, 0 to 1;
+    entropy (nats) and distance (tokens) a second axis on the right, ``ax.right_ax``.
 
     Parameters
     ----------
     profile : mapping of str to ndarray
         From :func:`attnviz.layer_profile`: one ``[layer]`` array per metric.
     ax : matplotlib Axes, optional
-        Where to draw.  ``None`` makes a new 9.5 x 4.8 inch figure (its size
-        does not depend on the token count).
+        Where to draw; ``None`` makes a new 9.5 x 4.8 inch figure.
     compare : mapping of str to ndarray, optional
         Another profile, e.g. :func:`attnviz.corpus_profile`, drawn dashed in the same colours.
     labels : (str, str)
@@ -74,32 +72,22 @@ def plot_profile(
     sizes = style.font_sizes(fontsize)
     if ax is None:
         _, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
-    right = None
-    if any(m in SCALE_METRICS for m in names):
-        right = ax.twinx()
+    right = ax.twinx() if any(m in SCALE_METRICS for m in names) else None
+    if right is not None:
         ax.right_ax = right  # type: ignore[attr-defined]
     colours = plt.get_cmap("tab10")
 
     handles = []
     for index, name in enumerate(names):
-        target = right if name in SCALE_METRICS and right is not None else ax
+        on_right = name in SCALE_METRICS
+        target = right if on_right and right is not None else ax
         colour = colours(index % 10)
+        marker = "s" if on_right else "o"
         values = np.asarray(profile[name], dtype=np.float64)
-        layers = np.arange(len(values))
-        marker = "s" if name in SCALE_METRICS else "o"
-        target.plot(
-            layers, values, color=colour, marker=marker, markersize=4, linewidth=2, gid=f"profile-{name}"
-        )
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=colour,
-                marker=marker,
-                linewidth=2,
-                label=METRIC_LABELS.get(name, name) + (" →" if target is right else ""),
-            )
-        )
+        line: dict[str, Any] = {"color": colour, "marker": marker, "linewidth": 2}
+        target.plot(np.arange(len(values)), values, markersize=4, gid=f"profile-{name}", **line)
+        label = METRIC_LABELS.get(name, name) + (" →" if on_right else "")
+        handles.append(Line2D([], [], label=label, **line))
         if compare is not None and name in compare:
             other = np.asarray(compare[name], dtype=np.float64)
             target.plot(
@@ -112,8 +100,7 @@ def plot_profile(
                 gid=f"compare-{name}",
             )
 
-    n_layers = len(np.asarray(profile[names[0]]))
-    ax.set_xticks(range(n_layers))
+    ax.set_xticks(range(len(np.asarray(profile[names[0]]))))
     ax.set_xlabel("capa (desde 0)", fontsize=sizes["labels"])
     ax.tick_params(labelsize=sizes["notes"])
     if any(m in SHARE_METRICS for m in names):
@@ -126,13 +113,10 @@ def plot_profile(
     if compare is not None:
         handles.append(Line2D([], [], color="0.3", linewidth=2, label=labels[0]))
         handles.append(Line2D([], [], color="0.3", linewidth=1.5, linestyle="--", label=labels[1]))
+    # Past the right axis and its label.
+    anchor = (1.0 + 0.01 * sizes["labels"], 1.0) if right is not None else (1.02, 1.0)
     ax.legend(
-        handles=handles,
-        fontsize=sizes["notes"],
-        loc="upper left",
-        # Past the right axis and its label.
-        bbox_to_anchor=(1.0 + 0.01 * sizes["labels"], 1.0) if right is not None else (1.02, 1.0),
-        frameon=False,
+        handles=handles, fontsize=sizes["notes"], loc="upper left", bbox_to_anchor=anchor, frameon=False
     )
     ax.grid(alpha=0.3)
     ax.set_title(

@@ -1,7 +1,7 @@
 """One visual vocabulary for every view: the palette, the colour scales and the text sizes.
 
-Every view uses the same meaning of colour (blue = low weight, red = high weight) and takes a
-``fontsize`` so that a teacher can make any picture readable from the back of a classroom.
+Blue means a low weight and red a high one in every view, and every view takes a ``fontsize``
+so that a teacher can make any picture readable from the back of a classroom.
 """
 
 from __future__ import annotations
@@ -35,6 +35,16 @@ SCALE_LABELS: dict[str, str] = {
 #: colour bar reads in round numbers and a redraw can reuse a colour bar drawn before.
 NICE_STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
+#: Base text size (points) of a picture on a laptop screen, and in classroom mode.
+FONTSIZE = 10.0
+CLASSROOM_FONTSIZE = 16.0
+
+#: Relative luminance below which text on a coloured cell is white (see :func:`text_color_on`).
+WHITE_TEXT_BELOW = 0.25
+
+#: Colour of the small notes under a picture (model, what is hidden, marks).
+NOTES_COLOR = "0.35"
+
 
 def _rounded_up(peaks: np.ndarray) -> np.ndarray:
     """Each peak rounded up to :data:`NICE_STEPS` times a power of ten (at least 1e-6)."""
@@ -49,20 +59,18 @@ def _rounded_up(peaks: np.ndarray) -> np.ndarray:
 def colour_scale_max(values: np.ndarray, scale: Scale = "row") -> float:
     """Top of a colour scale: 1 for ``"absolute"``, else the largest of ``values`` rounded up.
 
-    Rounding up to :data:`NICE_STEPS` keeps the strongest weight at 75 % or
-    more of the scale, so it stays red.
+    Rounding up to :data:`NICE_STEPS` keeps the strongest weight at 75 % or more of the scale (red).
 
     Parameters
     ----------
     values : ndarray
         The weights the scale covers (see :func:`scale_top` for which).
     scale : {"row", "head", "absolute"}
-        Only ``"absolute"`` matters here: its top is always 1.
+        Only ``"absolute"`` matters here.
 
     Returns
     -------
     float
-        The top.
 
     Examples
     --------
@@ -86,16 +94,13 @@ def scale_top(
     causal: bool = False,
     hidden: np.ndarray | None = None,
 ) -> float:
-    """Top of the colour scale of one head: the same number in every view (arcs, text, heat map, graph, grid).
+    """Top of the colour scale of one head: the same number in every view.
 
     ``"head"``: the matrix's largest weight rounded up (:func:`colour_scale_max`);
-    ``"row"``: the largest weight of the ``source`` row, rounded up;
-    ``"absolute"``: 1.  A causal model's first row always puts 1 on the first
-    token, so it is left out of the head's maximum (which would otherwise
-    always be 1); its masked future weighs 0 and never counts.  A view that
-    shows every row at once (heat map, grid, graph without a source) gets 1
-    for ``"row"``: it divides each row by its own top (:func:`row_tops`), so
-    each row has the colours the arcs from that row have.
+    ``"row"``: the ``source`` row's, rounded up; ``"absolute"``: 1.  A causal
+    model's first row (always 1 on the first token) is left out of the head's
+    maximum.  A view of every row at once (``source=None``) gets 1 for
+    ``"row"``: it divides each row by its own top (:func:`row_tops`).
 
     Parameters
     ----------
@@ -113,7 +118,6 @@ def scale_top(
     Returns
     -------
     float
-        The top of the colour bar.
 
     Examples
     --------
@@ -142,7 +146,7 @@ def row_tops(matrix: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray
     Returns
     -------
     ndarray
-        ``[n]`` tops: divide each row by its own to draw it on a 0 – 1 scale.
+        ``[n]`` tops: each row divided by its own is drawn on a 0 – 1 scale.
 
     Examples
     --------
@@ -152,17 +156,12 @@ def row_tops(matrix: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray
     return _rounded_up(_shown(matrix, hidden).max(axis=1))
 
 
-#: Base text size (points) of a picture on a laptop screen, and in classroom mode.
-FONTSIZE = 10.0
-CLASSROOM_FONTSIZE = 16.0
-
-
 def font_sizes(fontsize: float | None = None) -> dict[str, float]:
     """The text sizes of one picture, all derived from one base size.
 
     Parameters
     ----------
-    fontsize
+    fontsize : float, optional
         Base size in points (token labels); ``None`` for :data:`FONTSIZE`.
 
     Returns
@@ -179,15 +178,10 @@ def font_sizes(fontsize: float | None = None) -> dict[str, float]:
     return {"labels": base, "values": base * 0.85, "title": base * 1.2, "notes": base * 0.8}
 
 
-#: Relative luminance below which text on a coloured cell is white (see :func:`text_color_on`).
-WHITE_TEXT_BELOW = 0.25
-
-
 def text_color_on(background: tuple[float, ...]) -> str:
     """``"black"`` or ``"white"``, whichever reads better on ``background``.
 
-    Coolwarm is dark at both ends and light in the middle, so a label on a
-    cell cannot keep one colour.
+    Coolwarm is dark at both ends and light in the middle: a label on a cell cannot keep one colour.
 
     Parameters
     ----------
@@ -197,24 +191,38 @@ def text_color_on(background: tuple[float, ...]) -> str:
     Returns
     -------
     str
-        A matplotlib colour name.
 
     Examples
     --------
-    >>> text_color_on((0.23, 0.30, 0.75))  # the blue end of coolwarm
-    'white'
-    >>> text_color_on((0.87, 0.87, 0.87))  # its light middle
-    'black'
+    >>> text_color_on((0.23, 0.30, 0.75)), text_color_on((0.87, 0.87, 0.87))  # coolwarm's blue end, middle
+    ('white', 'black')
     """
-
-    def linear(channel: float) -> float:
-        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (linear(float(c)) for c in background[:3])
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
     # WCAG 2's ratios tie at a luminance of 0.18 but overrate black on saturated colours; on
     # coolwarm's ends white reads better down to 0.25 (as APCA, WCAG 3's draft, also finds).
-    return "white" if luminance < WHITE_TEXT_BELOW else "black"
+    return "white" if _luminance(background) < WHITE_TEXT_BELOW else "black"
+
+
+def readable_color(color: str) -> str:
+    """``color`` darkened until it reads on white like body text.
+
+    Relative luminance at most 0.18: a contrast of 4.5:1 with white (WCAG AA).
+    """
+    from matplotlib.colors import to_hex, to_rgb
+
+    rgb = to_rgb(color)
+    for _ in range(20):
+        if _luminance(rgb) <= 0.18:
+            break
+        rgb = (rgb[0] * 0.85, rgb[1] * 0.85, rgb[2] * 0.85)
+    return str(to_hex(rgb))
+
+
+def _luminance(color: tuple[float, ...]) -> float:
+    """WCAG relative luminance of an RGB(A) colour."""
+    red, green, blue = (
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in map(float, color[:3])
+    )
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
 def colorbar_label(scale: Scale | None = None, vmax: float | None = None) -> str:
@@ -230,7 +238,6 @@ def colorbar_label(scale: Scale | None = None, vmax: float | None = None) -> str
     Returns
     -------
     str
-        The Spanish label.
 
     Examples
     --------
@@ -257,19 +264,13 @@ def check_scale(scale: str | None, allowed: tuple[str, ...] = SCALES) -> Scale:
     return scale  # type: ignore[return-value]
 
 
-#: Colour of the small notes under a picture (model, what is hidden, marks).
-NOTES_COLOR = "0.35"
-
-
 def add_notes(ax: Axes, x: float, y: float, text: str, fontsize: float, **where: Any) -> Text:
-    """The grey notes line of a view at ``(x, y)`` (Axes fraction unless ``transform`` is given).
+    """The grey notes of a view, top edge at ``(x, y)`` (Axes fraction unless ``transform`` is given).
 
     Parameters
     ----------
     ax : matplotlib Axes
-        The view's Axes.
     x, y : float
-        Where the text's top edge starts.
     text : str
         The notes, already joined (see :func:`attnviz.plots.labels.join_lines`).
     fontsize : float
@@ -280,7 +281,7 @@ def add_notes(ax: Axes, x: float, y: float, text: str, fontsize: float, **where:
     Returns
     -------
     matplotlib Text
-        The notes, gid ``"notes"``.
+        gid ``"notes"``.
     """
     options: dict[str, Any] = {"transform": ax.transAxes, "ha": "left", **where}
     return ax.text(x, y, text, fontsize=fontsize, color=NOTES_COLOR, va="top", gid="notes", **options)
@@ -294,20 +295,17 @@ def add_colorbar(
     Parameters
     ----------
     figure : matplotlib Figure or SubFigure
-        Where the bar goes.
     mappable : matplotlib ScalarMappable
-        The image or collection (or a bare ScalarMappable) whose colours it explains.
+        What the bar explains.
     label : str
         What the bar says, e.g. :func:`colorbar_label`.
     fontsize : float
-        Size of the label and the tick labels.
     **where
-        Placement, passed to ``figure.colorbar`` (``ax``, ``cax``, ``location``, ``shrink``…).
+        Placement, passed to ``figure.colorbar`` (``ax``, ``cax``, ``shrink``…).
 
     Returns
     -------
     matplotlib Colorbar
-        The colour bar.
     """
     bar = figure.colorbar(mappable, **where)
     bar.set_label(label, fontsize=fontsize)

@@ -1,7 +1,7 @@
 """Tick labels for tokens: as many as fit at the font size, in even steps, placed at draw time.
 
-Kept apart from the views so that importing attnviz does not import
-matplotlib (these classes must subclass matplotlib's at definition).
+Apart from the views so that importing attnviz does not import matplotlib
+(these classes subclass matplotlib's at definition).
 """
 
 from __future__ import annotations
@@ -38,17 +38,14 @@ class TokenLocator(Locator):
         first, last = max(0, math.ceil(low)), min(self.n - 1, math.floor(high))
         if last < first:
             return []
-        step = self.step(high - low)
+        # Tokens between two labels: 1 when every label fits.
+        step = 1
+        axes = getattr(self.axis, "axes", None)
+        points = side_points(axes, self.along) if axes is not None else 0.0
+        if high > low and points > 0:
+            step = max(1, math.ceil(LABEL_SPACING * self.fontsize * (high - low) / points))
         start = first + (self.anchor - first) % step
         return list(range(start, last + 1, step))
-
-    def step(self, span: float) -> int:
-        """Tokens between two labels: 1 when every label fits."""
-        axes = getattr(self.axis, "axes", None)
-        if axes is None or span <= 0:
-            return 1
-        points = side_points(axes, self.along)
-        return max(1, math.ceil(LABEL_SPACING * self.fontsize * span / points)) if points > 0 else 1
 
 
 class TokenFormatter(Formatter):

@@ -1,8 +1,6 @@
 """The table of views: each view's name, what a selector shows, its plot function and the options it takes.
 
-The CLI (``--view``) and the explorer both draw through this table, so a
-view takes exactly the options written here: nothing is guessed from a
-function's signature.
+The CLI (``--view``) and the explorer both draw through it: a view takes exactly the options written here.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import InvalidInputTypeError
 from ..core.metrics import head_metrics, layer_profile
 from ..core.result import AttentionResult
 from .arcs import plot_arcs
@@ -24,9 +21,6 @@ from .textview import plot_text
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-#: What every view is told: which sentence, head and source, and where to draw.
-Draw = Callable[..., "Axes"]
-
 
 @dataclass(frozen=True)
 class View:
@@ -34,15 +28,14 @@ class View:
 
     Examples
     --------
-    >>> VIEWS["grid"].options
-    frozenset({'scale', 'fontsize'})
-    >>> ax = VIEWS["heatmap"].draw(result, 3, 5, 2, scale="absolute", syntax=None)
+    >>> sorted(VIEWS["grid"].options)
+    ['fontsize', 'scale']
     """
 
     #: What a selector shows (Spanish).
     label: str
     #: ``plot(result, layer, head, source, ax, **options)``.
-    plot: Draw
+    plot: Callable[..., Axes]
     #: The options this view honours; any other is dropped by :meth:`draw`.
     options: frozenset[str]
     #: Offered by the explorer (the profile needs the whole model, not one head).
@@ -68,8 +61,7 @@ class View:
         ax : matplotlib Axes, optional
             Where to draw (a new figure if None).
         **options
-            Any of ``matrix``, ``title``, ``scale``, ``fontsize``, ``syntax``, ``top_k``,
-            ``values``, ``segments``, ``compare``.
+            Any option of any view (``matrix``, ``scale``, ``syntax``…); only :attr:`options` are passed on.
 
         Returns
         -------
@@ -88,7 +80,7 @@ def _heatmap(result: AttentionResult, layer: int, head: int, source: int, ax: Ax
 
 
 def _grid(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
-    # The grid's own scales: each thumbnail up to its maximum ("head") or one scale for all.
+    # The grid has no "row" scale: each thumbnail up to its own maximum is the nearest.
     if o.get("scale") == "row":
         o["scale"] = "head"
     return plot_grid(result, ax, selected=(layer, head), **o)
@@ -117,19 +109,3 @@ VIEWS: dict[str, View] = {
 
 #: The views the explorer offers.
 EXPLORER_VIEWS: tuple[str, ...] = tuple(name for name, view in VIEWS.items() if view.in_explorer)
-
-
-def get_view(name: str) -> View:
-    """The view called ``name``, or a Spanish error that lists them.
-
-    Examples
-    --------
-    >>> get_view("grid").label
-    'Todas las cabezas'
-    """
-    if name not in VIEWS:
-        raise InvalidInputTypeError(
-            f"La vista «{name}» no existe: elige {', '.join(VIEWS)}.",
-            f"There is no view {name!r}: choose one of {', '.join(VIEWS)}.",
-        )
-    return VIEWS[name]

@@ -1,19 +1,9 @@
 """Attention heads measured against the grammar (Clark et al. 2019, "What does BERT look at?", §4.2).
 
-Everything works at word level (:func:`attnviz.to_words`: attention TO a
-word is the sum over its pieces, FROM a word the mean) and takes one
-sentence or many: ``data`` is a result, a ``(result, annotation)`` pair,
-or an iterable of either (results are parsed with :func:`attnviz.syntax.parse`).
-A generator works, so a corpus can be fed sentence by sentence.
-
-* :func:`relation_scores`: for each relation and head, how often a
-  dependent's most-attended word is its governor (and the reverse), against
-  the fixed-offset baseline; :meth:`RelationScores.best` and
-  :func:`relation_table` give the best head per relation.
-* :func:`syntax_profile`: layer by layer, the share of attention that goes
-  to a word's syntactic neighbours, against a position-matched chance level.
-* :func:`pos_matrix`: mean attention from words of one part of speech to
-  words of another.
+:func:`relation_scores`, :func:`syntax_profile` and :func:`pos_matrix` work at word level
+(:func:`attnviz.to_words`: attention TO a word is the sum over its pieces, FROM a word the mean)
+and take one sentence or many: a result, a ``(result, annotation)`` pair, or an iterable (a
+generator too) of either; results without annotation are parsed with :func:`attnviz.syntax.parse`.
 """
 
 from __future__ import annotations
@@ -51,24 +41,17 @@ Direction = Literal["dep", "gov"]
 Item = AttentionResult | tuple[AttentionResult, SyntaxAnnotation]
 Data = Item | Iterable[Item]
 
-#: Two weights closer than this (relative) are a tie; ties share the credit.
+#: Two weights closer than this (relative) are a tie; ties share the credit, as a random pick does on average.
 _TIE_RTOL = 1e-5
+_OTHER_MODEL = "all results must come from the same model (same layers and heads)"
 
 
 def iter_pairs(data: Data, nlp: Any = None) -> Iterator[tuple[AttentionResult, SyntaxAnnotation]]:
     """``(word-level result, annotation)`` for each sentence of ``data``, parsing results without one."""
-    is_pair = (
-        isinstance(data, tuple)
-        and len(data) == 2
-        and isinstance(data[0], AttentionResult)
-        and isinstance(data[1], SyntaxAnnotation)
-    )
+    is_pair = isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], SyntaxAnnotation)
     items: Iterable[Any] = [data] if isinstance(data, AttentionResult) or is_pair else data
     for item in items:
-        if isinstance(item, AttentionResult):
-            result, annotation = item, parse(item, nlp)
-        else:
-            result, annotation = item
+        result, annotation = (item, parse(item, nlp)) if isinstance(item, AttentionResult) else item
         words = to_words(result)
         if annotation.words != tuple(words.words):
             raise ValueError(
@@ -79,19 +62,11 @@ def iter_pairs(data: Data, nlp: Any = None) -> Iterator[tuple[AttentionResult, S
 
 
 def _ties(att: np.ndarray, special: np.ndarray) -> np.ndarray:
-    """``[..., n, n]`` share of the credit each column gets as a row's most-attended word.
-
-    Special tokens ([CLS], [SEP]) are never predicted; when several words
-    share the maximum, each gets ``1 / count`` (the expected score of
-    breaking the tie at random).
-    """
-    masked = np.where(special[None, None, None, :], -np.inf, att)
+    """Each column's credit as its row's most-attended non-special word; ``m`` tied get ``1 / m`` each."""
+    masked = np.where(special, -np.inf, att)
     top = masked.max(axis=-1, keepdims=True)
-    tied = (masked >= top - _TIE_RTOL * np.abs(top)) & ~special[None, None, None, :]
+    tied = (masked >= top - _TIE_RTOL * np.abs(top)) & ~special
     return tied / np.maximum(tied.sum(axis=-1, keepdims=True), 1)
-
-
-# --------------------------------------------------------------------------- relations
 
 
 @dataclass(frozen=True)
@@ -112,15 +87,12 @@ class BestHead:
 class RelationScores:
     """Accuracy of every head at finding each relation's governor or dependent.
 
-    * ``dep_to_gov[r, layer, head]``: share of the dependents of relation
-      ``relations[r]`` whose most-attended word (special tokens ignored) is
-      their governor; ``dep_count[r]`` dependents were counted.
-    * ``gov_to_dep[r, layer, head]``: share of governors (with at least one
-      dependent of that relation) whose most-attended word is one of those
-      dependents; ``gov_count[r]`` governors.
-    * ``dep_baseline`` / ``gov_baseline``: accuracy of always predicting the
-      most common relative position (``dep_offset`` / ``gov_offset``, in
-      words) for that relation over the same data.
+    * ``dep_to_gov[r, layer, head]``: share of the ``dep_count[r]`` dependents of relation
+      ``relations[r]`` whose most-attended word (special tokens ignored) is their governor.
+    * ``gov_to_dep[r, layer, head]``: share of the ``gov_count[r]`` governors (with a dependent
+      of that relation) whose most-attended word is one of those dependents.
+    * ``dep_baseline`` / ``gov_baseline``: accuracy of always predicting the most common relative
+      position (``dep_offset`` / ``gov_offset``, in words) for that relation.
 
     NaN where a relation never occurs.
     """
@@ -141,8 +113,7 @@ class RelationScores:
         directions: tuple[Direction, ...] = ("dep", "gov") if direction == "both" else (direction,)
         rows = []
         for r in range(len(self.relations)):
-            candidates = [self._best_in(r, d) for d in directions]
-            found = [c for c in candidates if c is not None]
+            found = [c for d in directions if (c := self._best_in(r, d)) is not None]
             if found:
                 rows.append(max(found, key=lambda c: c.accuracy))
         return tuple(rows)
@@ -154,17 +125,9 @@ class RelationScores:
             scores, count, base, offset = self.gov_to_dep, self.gov_count, self.gov_baseline, self.gov_offset
         if count[r] == 0:
             return None
-        layer, head = np.unravel_index(int(np.nanargmax(scores[r])), scores[r].shape)
-        return BestHead(
-            self.relations[r],
-            direction,
-            int(layer),
-            int(head),
-            float(scores[r, layer, head]),
-            count[r],
-            base[r],
-            offset[r],
-        )
+        layer, head = (int(i) for i in np.unravel_index(int(np.nanargmax(scores[r])), scores[r].shape))
+        accuracy = float(scores[r, layer, head])
+        return BestHead(self.relations[r], direction, layer, head, accuracy, count[r], base[r], offset[r])
 
 
 def relation_scores(
@@ -187,12 +150,10 @@ def relation_scores(
 
     Examples
     --------
-    >>> scores = relation_scores(attnviz.extract(model, tokenizer, "El perro ladra."))
-    >>> print(relation_table(scores))
+    >>> print(relation_table(relation_scores(attnviz.extract(model, tokenizer, "El perro ladra."))))
     """
     relations = tuple(relations)
     index = {rel: r for r, rel in enumerate(relations)}
-    shape: tuple[int, ...] | None = None
     dep_sum = gov_sum = np.zeros(0)
     dep_count = np.zeros(len(relations), dtype=int)
     gov_count = np.zeros(len(relations), dtype=int)
@@ -200,11 +161,11 @@ def relation_scores(
     gov_offsets: list[Counter[int]] = [Counter() for _ in relations]
     n_sentences = 0
     for words, annotation in iter_pairs(data, nlp):
-        if shape is None:
-            shape = (len(relations), words.n_layers, words.n_heads)
-            dep_sum, gov_sum = np.zeros(shape), np.zeros(shape)
-        elif (words.n_layers, words.n_heads) != shape[1:]:
-            raise ValueError("all results must come from the same model (same layers and heads)")
+        if n_sentences == 0:
+            dep_sum = np.zeros((len(relations), words.n_layers, words.n_heads))
+            gov_sum = np.zeros_like(dep_sum)
+        elif (words.n_layers, words.n_heads) != dep_sum.shape[1:]:
+            raise ValueError(_OTHER_MODEL)
         n_sentences += 1
         credit = _ties(np.asarray(words.attention, dtype=np.float64), np.asarray(words.special, dtype=bool))
         dependents: dict[tuple[int, int], list[int]] = {}
@@ -218,33 +179,34 @@ def relation_scores(
             gov_sum[r] += credit[:, :, gov, deps].sum(axis=-1)
             gov_count[r] += 1
             gov_offsets[r].update({d - gov for d in deps})
-    if shape is None:
+    if n_sentences == 0:
         raise ValueError("no sentences to score")
     with np.errstate(invalid="ignore", divide="ignore"):
-        dep_acc = dep_sum / dep_count[:, None, None]
-        gov_acc = gov_sum / gov_count[:, None, None]
-    dep_fixed = [_fixed_offset(c, n) for c, n in zip(dep_offsets, dep_count, strict=True)]
-    gov_fixed = [_fixed_offset(c, n) for c, n in zip(gov_offsets, gov_count, strict=True)]
+        dep_to_gov = dep_sum / dep_count[:, None, None]
+        gov_to_dep = gov_sum / gov_count[:, None, None]
+    dep_baseline, dep_offset = _fixed_offsets(dep_offsets, dep_count)
+    gov_baseline, gov_offset = _fixed_offsets(gov_offsets, gov_count)
     return RelationScores(
         relations=relations,
-        dep_to_gov=dep_acc,
-        gov_to_dep=gov_acc,
+        dep_to_gov=dep_to_gov,
+        gov_to_dep=gov_to_dep,
         dep_count=tuple(int(c) for c in dep_count),
         gov_count=tuple(int(c) for c in gov_count),
-        dep_baseline=tuple(b for b, _ in dep_fixed),
-        gov_baseline=tuple(b for b, _ in gov_fixed),
-        dep_offset=tuple(o for _, o in dep_fixed),
-        gov_offset=tuple(o for _, o in gov_fixed),
+        dep_baseline=dep_baseline,
+        gov_baseline=gov_baseline,
+        dep_offset=dep_offset,
+        gov_offset=gov_offset,
         n_sentences=n_sentences,
     )
 
 
-def _fixed_offset(offsets: Counter[int], count: int) -> tuple[float, int]:
-    """Accuracy and offset of the most common relative position (the nearer one on a tie)."""
-    if not count:
-        return float("nan"), 0
-    offset, hits = max(offsets.items(), key=lambda kv: (kv[1], -abs(kv[0]), kv[0]))
-    return hits / count, offset
+def _fixed_offsets(
+    offsets: list[Counter[int]], counts: np.ndarray
+) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """Accuracy and offset of each relation's most common relative position (the nearer one on a tie)."""
+    best = [max(c.items(), key=lambda kv: (kv[1], -abs(kv[0]), kv[0]), default=(0, 0)) for c in offsets]
+    accuracy = tuple(hits / n if n else float("nan") for (_, hits), n in zip(best, counts, strict=True))
+    return accuracy, tuple(offset for offset, _ in best)
 
 
 def relation_table(scores: RelationScores, direction: Direction | Literal["both"] = "both") -> str:
@@ -277,20 +239,15 @@ def relation_table(scores: RelationScores, direction: Direction | Literal["both"
     return "\n".join([*lines, "", notes, names])
 
 
-# --------------------------------------------------------------------------- layer profile
-
-
 @dataclass(frozen=True, eq=False)
 class SyntaxProfile:
     """Where syntax lives, layer by layer.
 
-    ``share[layer]``: share of a word's attention that goes to its governor
-    or its dependents, averaged over heads and source words.
-    ``baseline[layer]``: the same if each head's attention depended only on
-    relative position: for each offset, the head's mean attention to a word
-    at that offset, summed over the offsets of the word's neighbours.
+    ``share[layer]``: share of a word's attention that goes to its governor or its dependents,
+    averaged over heads and source words (aligned non-special words with a neighbour).
+    ``baseline[layer]``: the same if each head's attention depended only on relative position
+    (its mean attention at each offset, summed over the offsets of the word's neighbours).
     ``head_share`` / ``head_baseline`` are the ``[layers, heads]`` values.
-    Source words are aligned non-special words with at least one neighbour.
     """
 
     share: np.ndarray
@@ -317,10 +274,8 @@ def syntax_profile(data: Data, *, nlp: Any = None) -> SyntaxProfile:
 
     Examples
     --------
-    >>> profile = syntax_profile(pairs)
-    >>> plot_syntax_profile(profile)
+    >>> plot_syntax_profile(syntax_profile(pairs))
     """
-    shape: tuple[int, int] | None = None
     share_sum = np.zeros(0)
     offset_sum: dict[int, np.ndarray] = {}
     offset_count: Counter[int] = Counter()
@@ -328,33 +283,28 @@ def syntax_profile(data: Data, *, nlp: Any = None) -> SyntaxProfile:
     n_words = n_sentences = 0
     for words, annotation in iter_pairs(data, nlp):
         att = np.asarray(words.attention, dtype=np.float64)
-        if shape is None:
-            shape = (words.n_layers, words.n_heads)
-            share_sum = np.zeros(shape)
-        elif (words.n_layers, words.n_heads) != shape:
-            raise ValueError("all results must come from the same model (same layers and heads)")
+        if n_sentences == 0:
+            share_sum = np.zeros((words.n_layers, words.n_heads))
+        elif (words.n_layers, words.n_heads) != share_sum.shape:
+            raise ValueError(_OTHER_MODEL)
         n_sentences += 1
         neighbours: dict[int, set[int]] = {}
         for dep, gov, _ in annotation.edges():
             neighbours.setdefault(dep, set()).add(gov)
             neighbours.setdefault(gov, set()).add(dep)
-        special = np.asarray(words.special, dtype=bool)
-        targets = np.flatnonzero(~special)
-        for i, near in neighbours.items():
-            if special[i]:
-                continue
+        targets = np.flatnonzero(~np.asarray(words.special, dtype=bool))
+        for i, near in neighbours.items():  # only aligned words, so never a special token
             n_words += 1
             share_sum += att[:, :, i, sorted(near)].sum(axis=-1)
             neighbour_offsets.update(j - i for j in near)
-            for j in targets:
-                if j != i:
-                    offset_sum.setdefault(int(j - i), np.zeros(shape))
-                    offset_sum[int(j - i)] += att[:, :, i, j]
-                    offset_count[int(j - i)] += 1
-    if shape is None or n_words == 0:
+            for j in targets[targets != i].tolist():
+                offset_sum[j - i] = offset_sum.get(j - i, 0) + att[:, :, i, j]
+                offset_count[j - i] += 1
+    if n_words == 0:
         raise ValueError("no word with a syntactic neighbour to measure")
     baseline_sum = sum(
-        (hits * offset_sum[o] / offset_count[o] for o, hits in neighbour_offsets.items()), np.zeros(shape)
+        (hits * offset_sum[o] / offset_count[o] for o, hits in neighbour_offsets.items()),
+        np.zeros_like(share_sum),
     )
     head_share = share_sum / n_words
     head_baseline = baseline_sum / n_words
@@ -368,17 +318,13 @@ def syntax_profile(data: Data, *, nlp: Any = None) -> SyntaxProfile:
     )
 
 
-# --------------------------------------------------------------------------- parts of speech
-
-
 @dataclass(frozen=True, eq=False)
 class PosMatrix:
     """Mean attention between parts of speech.
 
-    ``values[layer, head, a, b]``: for source words tagged ``tags[a]``, the
-    share of each one's attention to words (special tokens left out, rows
-    renormalised to 1) that goes to words tagged ``tags[b]``, averaged over
-    those source words.  ``counts[a]`` source words; rows with none are NaN.
+    ``values[layer, head, a, b]``: for source words tagged ``tags[a]``, the share of each one's attention to
+    words (special tokens left out, rows renormalised to 1) that goes to words tagged ``tags[b]``, averaged
+    over those source words.  ``counts[a]`` source words; rows with none are NaN.
     """
 
     tags: tuple[str, ...]
@@ -416,43 +362,32 @@ def pos_matrix(data: Data, *, nlp: Any = None) -> PosMatrix:
 
     Examples
     --------
-    >>> matrix = pos_matrix(pairs)
-    >>> plot_pos_matrix(matrix, layer=3)
+    >>> plot_pos_matrix(pos_matrix(pairs), layer=3)
     """
-    tag_index = {t: k for k, t in enumerate(UPOS_TAGS)}
     n_tags = len(UPOS_TAGS)
     sums = np.zeros(0)
     counts = np.zeros(n_tags, dtype=int)
     seen = np.zeros(n_tags, dtype=bool)
     n_sentences = 0
     for words, annotation in iter_pairs(data, nlp):
-        n_sentences += 1
-        if sums.size == 0:
+        if n_sentences == 0:
             sums = np.zeros((words.n_layers, words.n_heads, n_tags, n_tags))
         elif sums.shape[:2] != (words.n_layers, words.n_heads):
-            raise ValueError("all results must come from the same model (same layers and heads)")
-        tagged = [
-            i
-            for i, (tag, ok, special) in enumerate(
-                zip(annotation.upos, annotation.aligned, words.special, strict=True)
-            )
-            if ok and not special and tag in tag_index
-        ]
-        if not tagged:
-            continue
-        onehot = np.zeros((len(tagged), n_tags))
-        onehot[np.arange(len(tagged)), [tag_index[annotation.upos[i]] for i in tagged]] = 1.0
+            raise ValueError(_OTHER_MODEL)
+        n_sentences += 1
+        # Special tokens are never aligned.
+        tagged = [i for i, tag in enumerate(annotation.upos) if annotation.aligned[i] and tag in UPOS_TAGS]
+        tag_of = [UPOS_TAGS.index(annotation.upos[i]) for i in tagged]
+        onehot = np.eye(n_tags)[tag_of]
         seen |= onehot.any(axis=0)
         rows = np.asarray(words.attention, dtype=np.float64)[:, :, :, tagged]
         totals = rows.sum(axis=-1, keepdims=True)
         by_tag = (rows / np.where(totals > 0, totals, 1.0)) @ onehot  # [L, H, n, tags]
-        for i in tagged:
-            if annotation.shared[i]:
-                continue
-            a = tag_index[annotation.upos[i]]
-            sums[:, :, a] += by_tag[:, :, i]
-            counts[a] += 1
-    if n_sentences == 0 or not seen.any():
+        for i, a in zip(tagged, tag_of, strict=True):
+            if not annotation.shared[i]:
+                sums[:, :, a] += by_tag[:, :, i]
+                counts[a] += 1
+    if not seen.any():
         raise ValueError("no tagged words to measure")
     keep = np.flatnonzero(seen)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .metrics import PosMatrix, SyntaxProfile
-from .parsing import POS_NAMES_ES, SyntaxAnnotation
+from .parsing import SyntaxAnnotation
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -38,22 +38,14 @@ UNTAGGED_COLOR = "#000000"
 ARC_COLOR = "0.25"
 #: Depth of the arcs one nesting level down, in data units.
 LEVEL_DEPTH = 0.45
+#: The same colour map as the attention views (plots.style.CMAP), which this layer cannot import.
 CMAP = "coolwarm"
 
 
 def pos_colors(annotation: SyntaxAnnotation, *, per_token: bool = False) -> list[str]:
-    """The colour of each word's part of speech (black without tag), for token labels.
-
-    ``per_token=True`` repeats each word's colour for its tokens
-    (``annotation.word_ids``), to colour a token-level plot.
-    """
+    """Each word's part-of-speech colour (black without tag); ``per_token=True`` repeats it for its tokens."""
     tags = annotation.per_token("upos") if per_token else annotation.upos
     return [POS_COLORS.get(tag, UNTAGGED_COLOR) for tag in tags]
-
-
-def pos_tag(upos: str, *, spanish: bool = False) -> str:
-    """Short text tag for a label: ``"NOUN"`` or, with ``spanish=True``, ``"sustantivo"``."""
-    return POS_NAMES_ES.get(upos, upos) if spanish else upos
 
 
 def arc_levels(
@@ -61,9 +53,8 @@ def arc_levels(
 ) -> list[int]:
     """Nesting level of each ``(a, b)`` arc (1 = shallowest), so that labels do not collide.
 
-    An arc is one level below the deepest arc inside it; when ``labels``
-    gives each label's ``(left, right)`` extent, an arc also goes down until
-    its label does not overlap another label at the same level.
+    An arc is one level below the deepest arc inside it; when ``labels`` gives each label's ``(left, right)``
+    extent, an arc also goes down until its label does not overlap another label at the same level.
     """
     spans = [(min(a, b), max(a, b)) for a, b in edges]
     order = sorted(range(len(spans)), key=lambda k: (spans[k][1] - spans[k][0], spans[k][0]))
@@ -99,8 +90,7 @@ def _label_extents(
     extents = []
     for centre, text in zip(centres, texts, strict=True):
         if renderer is not None:
-            probe = Text(0, 0, text, fontsize=fontsize, figure=ax.figure)
-            width_px = probe.get_window_extent(renderer).width
+            width_px = Text(0, 0, text, fontsize=fontsize, figure=ax.figure).get_window_extent(renderer).width
         else:  # about 0.6 em per character
             width_px = 0.6 * fontsize * len(text) * ax.figure.dpi / 72
         # The layout engine may still shrink the Axes: keep a generous margin.
@@ -122,9 +112,8 @@ def draw_dependencies(
 ) -> list[Artist]:
     """Draw one arc per dependency below ``y_baseline``, labelled with its relation.
 
-    Arcs nest (an arc is deeper than every arc inside it) and go further down
-    when their label would touch another; label widths are measured at the
-    current x scale, so set the x limits first.
+    Arcs nest, and go further down when their label would touch another; labels are measured at the
+    current x scale, so set the x limits first.  The y limits grow downwards if the arcs need room.
 
     Parameters
     ----------
@@ -133,9 +122,7 @@ def draw_dependencies(
     annotation
         From :func:`attnviz.syntax.parse` or :func:`attnviz.syntax.from_conllu`.
     x
-        The x position of each word (``annotation.n_words`` values) or of
-        each token (``len(annotation.word_ids)`` values: a word sits at the
-        mean of its tokens).
+        The x position of each word, or of each token (a word sits at the mean of its tokens).
     y_baseline
         Height of the token row; arcs hang below it.
     fontsize
@@ -150,10 +137,8 @@ def draw_dependencies(
     Returns
     -------
     list of Artist
-        For each dependency, its arc (a ``Line2D``, gid ``"dep-arc-<dependent>"``),
-        the arrow head at the dependent (gid ``"dep-head-<dependent>"``) and the
-        label (a ``Text``, gid ``"dep-label-<dependent>"``).  The y limits grow
-        downwards if the arcs need room.
+        For each dependency: its arc, the arrow head at the dependent and the label
+        (gids ``"dep-arc-<dependent>"``, ``"dep-head-<dependent>"``, ``"dep-label-<dependent>"``).
 
     Examples
     --------
@@ -168,34 +153,23 @@ def draw_dependencies(
     levels = arc_levels([(e.dependent, e.governor) for e in edges], labels)
     t = np.linspace(0.0, np.pi, 41)
     artists: list[Artist] = []
-    lowest = y_baseline
+    arc_style = {"color": color, "zorder": 2}
+    text_style = {"ha": "center", "va": "center", "fontsize": fontsize, "color": color, "zorder": 3}
+    box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"}
     for edge, (xd, xg), centre, level in zip(edges, pairs, centres, levels, strict=True):
         low = y_baseline - depth * level
-        lowest = min(lowest, low)
-        xs = (xg + xd) / 2 - (xd - xg) / 2 * np.cos(t)
+        xs = centre - (xd - xg) / 2 * np.cos(t)
         ys = y_baseline - (y_baseline - low) * np.sin(t)
-        (line,) = ax.plot(xs, ys, color=color, linewidth=1.1, solid_capstyle="round", zorder=2)
-        line.set_gid(f"dep-arc-{edge.dependent}")
-        (tip,) = ax.plot(
-            [xd], [y_baseline], marker="^", markersize=5, color=color, linestyle="none", zorder=2
+        (line,) = ax.plot(
+            xs, ys, linewidth=1.1, solid_capstyle="round", gid=f"dep-arc-{edge.dependent}", **arc_style
         )
-        tip.set_gid(f"dep-head-{edge.dependent}")
-        label = ax.text(
-            centre,
-            low,
-            edge.relation,
-            ha="center",
-            va="center",
-            fontsize=fontsize,
-            color=color,
-            zorder=3,
-            gid=f"dep-label-{edge.dependent}",
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
-        )
+        (tip,) = ax.plot([xd], [y_baseline], "^", markersize=5, gid=f"dep-head-{edge.dependent}", **arc_style)
+        label = ax.text(centre, low, edge.relation, gid=f"dep-label-{edge.dependent}", bbox=box, **text_style)
         artists += [line, tip, label]
     bottom, top = ax.get_ylim()
-    if lowest - depth * 0.6 < bottom:
-        ax.set_ylim(lowest - depth * 0.6, top)
+    room = y_baseline - depth * max(levels, default=0) - depth * 0.6
+    if room < bottom:
+        ax.set_ylim(room, top)
     return artists
 
 
@@ -203,15 +177,13 @@ def _word_positions(annotation: SyntaxAnnotation, x: Sequence[float] | np.ndarra
     xs = np.asarray(list(x), dtype=np.float64)
     if len(xs) == annotation.n_words:
         return xs
-    if len(xs) == len(annotation.word_ids):
-        ids = np.asarray(annotation.word_ids)
-        return np.array(
-            [xs[ids == w].mean() if (ids == w).any() else np.nan for w in range(annotation.n_words)]
+    if len(xs) != len(annotation.word_ids):
+        raise ValueError(
+            f"x needs one position per word ({annotation.n_words}) or per token "
+            f"({len(annotation.word_ids)}), not {len(xs)}"
         )
-    raise ValueError(
-        f"x needs one position per word ({annotation.n_words}) or per token ({len(annotation.word_ids)}), "
-        f"not {len(xs)}"
-    )
+    ids = np.asarray(annotation.word_ids)
+    return np.array([xs[ids == w].mean() if (ids == w).any() else np.nan for w in range(annotation.n_words)])
 
 
 def plot_dependencies(annotation: SyntaxAnnotation, ax: Axes | None = None, *, tags: bool = True) -> Axes:
@@ -284,16 +256,9 @@ def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title:
         _, ax = plt.subplots(figsize=(8.0, 4.4), layout="constrained")
     cmap = plt.get_cmap(CMAP)
     layers = np.arange(len(values.share))
-    n_heads = values.head_share.shape[1]
-    ax.scatter(
-        np.repeat(layers, n_heads),
-        values.head_share.ravel(),
-        s=10,
-        color=cmap(0.85),
-        alpha=0.3,
-        gid="syntax-heads",
-        label="cada cabeza",
-    )
+    head_layers = np.repeat(layers, values.head_share.shape[1])
+    head_style: dict[str, Any] = {"s": 10, "color": cmap(0.85), "alpha": 0.3}
+    ax.scatter(head_layers, values.head_share.ravel(), gid="syntax-heads", label="cada cabeza", **head_style)
     share_style: dict[str, Any] = {"color": cmap(1.0), "marker": "o", "linewidth": 2}
     baseline_style: dict[str, Any] = {"color": cmap(0.0), "linestyle": "--", "marker": "s", "markersize": 4}
     for series, style, gid, label in (
@@ -358,39 +323,23 @@ def plot_pos_matrix(
         side = float(np.clip(0.5 * k + 2.5, 5.0, 12.0))
         _, ax = plt.subplots(figsize=(side + 1.4, side), layout="constrained")
     vmax = max(float(np.nanmax(data)) if np.isfinite(data).any() else 1.0, 1e-6)
+    cmap = plt.get_cmap(CMAP).with_extremes(bad="0.88")
     image = ax.imshow(
-        np.ma.masked_invalid(data),
-        cmap=plt.get_cmap(CMAP).with_extremes(bad="0.88"),
-        vmin=0.0,
-        vmax=vmax,
-        interpolation="nearest",
+        np.ma.masked_invalid(data), cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest", gid="pos-matrix"
     )
-    image.set_gid("pos-matrix")
     ax.set_xticks(range(k), labels, rotation=45, ha="left", rotation_mode="anchor", fontsize=9)
-    ax.set_yticks(
-        range(k), [f"{name} ({c})" for name, c in zip(labels, matrix.counts, strict=True)], fontsize=9
-    )
+    counted = [f"{name} ({c})" for name, c in zip(labels, matrix.counts, strict=True)]
+    ax.set_yticks(range(k), counted, fontsize=9)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.tick_params(length=0)
     ax.set_xlabel("hacia (categoría de la palabra atendida)")
     ax.set_ylabel("desde (categoría de la palabra que atiende, nº de palabras)")
-    if values:
-        for i in range(k):
-            for j in range(k):
-                if np.isfinite(data[i, j]):
-                    # Dark text in the pale middle of coolwarm, white on the saturated ends.
-                    pale = 0.25 < data[i, j] / vmax < 0.75
-                    ax.text(
-                        j,
-                        i,
-                        f"{data[i, j]:.2f}",
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="black" if pale else "white",
-                        in_layout=False,
-                    )
+    for (i, j), share in np.ndenumerate(data):
+        if values and np.isfinite(share):
+            # Dark text in the pale middle of coolwarm, white on the saturated ends.
+            colour = "black" if 0.25 < share / vmax < 0.75 else "white"
+            ax.text(j, i, f"{share:.2f}", ha="center", va="center", fontsize=7, color=colour, in_layout=False)
     where = "media de todas las capas" if layer is None else f"capa {layer}"
     who = "media de las cabezas" if head is None else f"cabeza {head}"
     ax.set_title(f"Atención entre categorías · {where} · {who}", fontsize=11)

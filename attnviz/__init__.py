@@ -18,13 +18,14 @@ from .core.aggregate import (
     source_rows,
     sources_matrix,
 )
-from .core.corpus import corpus_metrics, corpus_profile, load_corpus
+from .core.corpus import corpus_metrics, corpus_profile, corpus_results, load_corpus
 from .core.errors import (
     AttnvizError,
     IndexOutOfRangeError,
     InvalidInputTypeError,
     InvalidModelError,
     InvalidTextError,
+    MeasureUnavailableError,
     ModelNotFoundError,
     ModelUnavailableError,
     NoAttentionError,
@@ -35,7 +36,17 @@ from .core.errors import (
 from .core.export import metrics_to_csv, save_npy, weights_to_csv
 from .core.extraction import extract
 from .core.loading import ALIASES, DEFAULT_MODEL, OFFLINE_ALIAS, load_model, offline_model_path
+from .core.measures import (
+    MEASURES,
+    ScoreSteps,
+    check_measure,
+    measure_change,
+    measures_summary,
+    score_steps,
+    with_measure,
+)
 from .core.metrics import METRIC_LABELS, HeadMetrics, head_metrics, layer_profile, metrics_table
+from .core.qk_map import QueryKeyMap, query_key_map
 from .core.result import AttentionResult
 from .core.words import to_words
 from .explore.launch import explorer
@@ -47,6 +58,8 @@ from .plots.graph import plot_graph
 from .plots.grid import plot_grid
 from .plots.heatmap import plot_heatmap
 from .plots.profile import plot_profile
+from .plots.qk_map import plot_query_key_map
+from .plots.scores import plot_scores
 from .plots.textview import plot_text
 from .syntax.metrics import pos_matrix, relation_scores, relation_table, syntax_profile
 from .syntax.parsing import ParserUnavailableError, SyntaxAnnotation, annotate, parse
@@ -55,6 +68,7 @@ from .syntax.plots import plot_dependencies, plot_pos_matrix, plot_syntax_profil
 __all__ = [
     "ALIASES",
     "DEFAULT_MODEL",
+    "MEASURES",
     "METRIC_LABELS",
     "OFFLINE_ALIAS",
     "AttentionResult",
@@ -65,19 +79,24 @@ __all__ = [
     "InvalidInputTypeError",
     "InvalidModelError",
     "InvalidTextError",
+    "MeasureUnavailableError",
     "ModelNotFoundError",
     "ModelUnavailableError",
     "NoAttentionError",
     "OfflineFallbackWarning",
     "OutputPathError",
     "ParserUnavailableError",
+    "QueryKeyMap",
+    "ScoreSteps",
     "SyntaxAnnotation",
     "TruncationWarning",
     "WordNotFoundError",
     "annotate",
     "check_distance_metric",
+    "check_measure",
     "corpus_metrics",
     "corpus_profile",
+    "corpus_results",
     "explorer",
     "extract",
     "filter_segments",
@@ -89,6 +108,8 @@ __all__ = [
     "layer_profile",
     "load_corpus",
     "load_model",
+    "measure_change",
+    "measures_summary",
     "metrics_table",
     "metrics_to_csv",
     "offline_model_path",
@@ -102,20 +123,25 @@ __all__ = [
     "plot_heatmap",
     "plot_pos_matrix",
     "plot_profile",
+    "plot_query_key_map",
+    "plot_scores",
     "plot_syntax_profile",
     "plot_text",
     "pos_matrix",
     "prepare_lesson",
+    "query_key_map",
     "relation_scores",
     "relation_table",
     "rollout",
     "save_npy",
+    "score_steps",
     "source_rows",
     "sources_matrix",
     "syntax_profile",
     "to_words",
     "uniform_distance",
     "weights_to_csv",
+    "with_measure",
 ]
 
 

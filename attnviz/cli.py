@@ -16,8 +16,10 @@ from .core.errors import AttnvizError, OfflineFallbackWarning, OutputPathError, 
 from .core.export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
 from .core.extraction import extract
 from .core.loading import load_model, offline_hint
+from .core.measures import MEASURES, with_measure
 from .core.metrics import head_metrics
 from .core.words import to_words
+from .plots import style
 from .plots.arcs import from_source
 from .plots.style import SCALE_LABELS, SCALES
 from .plots.views import VIEWS
@@ -176,6 +178,13 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
         + " (por defecto head)",
     )
     options.add_argument(
+        "--medida",
+        choices=tuple(MEASURES),
+        default="peso",
+        help="qué muestran las vistas y --values: peso (el peso de atención) o contribucion (el peso "
+        "por la norma de lo que entrega cada token, Kobayashi et al. 2020); por defecto peso",
+    )
+    options.add_argument(
         "--fontsize",
         type=_positive(float, "un número positivo"),
         metavar="PUNTOS",
@@ -294,17 +303,22 @@ def _run(args: argparse.Namespace) -> int:
             print(f"aviso: {warning.message}", file=sys.stderr)
     if args.words:
         result = to_words(result)
+    # Exports keep the weights, and the q·k view rebuilds them.
+    weights = result
+    if args.view != "scores":
+        result = with_measure(result, args.medida)
     layer = result.check_layer(args.layer)
     head = result.check_head(args.head)
     token = result.check_token(args.token)
     matrix, label = _matrix(result, layer, head, args.aggregate)
     if args.values:
         what = f"capa {layer}, cabeza {head}" if label is None else label
+        what += style.measure_suffix(result)
         print(format_values(result.tokens, matrix[token].tolist(), token, what, result.unit_noun))
     if args.relations:
         print(_relations(args, result, model, tokenizer))
     for save, path in exports:
-        print(f"guardado: {save(result, path)}")
+        print(f"guardado: {save(weights, path)}")
     if out is not None:
         ax = _draw(args, result, layer, head, token, matrix, label, model, tokenizer)
         ax.figure.savefig(out, dpi=150)  # type: ignore[union-attr]
@@ -349,7 +363,7 @@ def _draw(
     compare = None
     if args.view == "profile" and args.corpus:
         # Same level as the sentence, so that the two profiles compare like with like.
-        compare = corpus_profile(model, tokenizer, words=result.level == "word")
+        compare = corpus_profile(model, tokenizer, words=result.level == "word", measure=result.measure)
     if args.segments and args.view in ("arcs", "text", "graph"):
         matrix = filter_segments(result, matrix, args.segments)
     title = label

@@ -48,6 +48,117 @@ def write_tiny_beto(target: Path, hidden_size: int = 48, seed: int = 0) -> Path:
     return target
 
 
+#: The tiny models of other families (tests/test_models.py, tests/test_measures.py).
+HIDDEN = 32
+LAYERS = 2
+HEADS = 4
+MAX_POSITIONS = 64
+
+
+def _byte_level_bpe():
+    from tokenizers import ByteLevelBPETokenizer
+
+    bpe = ByteLevelBPETokenizer()
+    import attnviz
+
+    texts = [*attnviz.load_corpus(), SEED, "The dog that chased the cat crossed the street."]
+    bpe.train_from_iterator(
+        texts,
+        vocab_size=600,
+        min_frequency=1,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<|endoftext|>"],
+        show_progress=False,
+    )
+    return bpe
+
+
+def write_tiny_families(root: Path) -> dict[str, Path]:
+    """Tiny random GPT-2, RoBERTa and DistilBERT models with offline tokenizers, saved under ``root``."""
+    import torch
+    from transformers import (
+        DistilBertConfig,
+        DistilBertModel,
+        GPT2Config,
+        GPT2Model,
+        GPT2TokenizerFast,
+        RobertaConfig,
+        RobertaModel,
+        RobertaTokenizerFast,
+    )
+
+    bpe = _byte_level_bpe()
+    vocab = bpe.get_vocab_size()
+    torch.manual_seed(0)
+
+    gpt2 = root / "gpt2-tiny"
+    eos = bpe.token_to_id("<|endoftext|>")
+    GPT2Model(
+        GPT2Config(
+            vocab_size=vocab,
+            n_positions=MAX_POSITIONS,
+            n_embd=HIDDEN,
+            n_layer=LAYERS,
+            n_head=HEADS,
+            bos_token_id=eos,
+            eos_token_id=eos,
+        )
+    ).save_pretrained(gpt2)
+    special = {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}
+    GPT2TokenizerFast(tokenizer_object=bpe._tokenizer, **special).save_pretrained(gpt2)
+
+    roberta = root / "roberta-tiny"
+    RobertaModel(
+        RobertaConfig(
+            vocab_size=vocab,
+            max_position_embeddings=MAX_POSITIONS + 2,
+            hidden_size=HIDDEN,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            intermediate_size=2 * HIDDEN,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+        )
+    ).save_pretrained(roberta)
+    # RoBERTa's post-processor adds <s> ... </s> (and </s></s> between a pair).
+    from tokenizers.processors import RobertaProcessing
+
+    roberta_bpe = _byte_level_bpe()
+    roberta_bpe._tokenizer.post_processor = RobertaProcessing(("</s>", 2), ("<s>", 0))
+    RobertaTokenizerFast(
+        tokenizer_object=roberta_bpe._tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+    ).save_pretrained(roberta)
+
+    distil = root / "distilbert-tiny"
+    DistilBertModel(
+        DistilBertConfig(
+            vocab_size=31002,
+            dim=HIDDEN,
+            n_layers=LAYERS,
+            n_heads=HEADS,
+            hidden_dim=2 * HIDDEN,
+            max_position_embeddings=MAX_POSITIONS,
+        )
+    ).save_pretrained(distil)
+    shutil.copy(BETO_FILES / "vocab.txt", distil / "vocab.txt")
+    (distil / "tokenizer_config.json").write_text(
+        json.dumps({"do_lower_case": False, "tokenizer_class": "DistilBertTokenizer"})
+    )
+    return {"gpt2": gpt2, "roberta": roberta, "distilbert": distil}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def family_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_tiny_families(tmp_path_factory.mktemp("models"))
+
+
 @pytest.fixture(scope="session")
 def beto_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The folder name matters: like the hub id, it says "bert".

@@ -100,7 +100,7 @@ def test_corpus_profile_runs_on_the_whole_corpus_once(beto, monkeypatch):
 def test_corpus_profile_cache_is_bounded_clearable_and_lets_models_go(monkeypatch):
     runs = []
 
-    def fake_corpus_metrics(model, tokenizer, sentences, progress=True, words=False):
+    def fake_corpus_metrics(model, tokenizer, sentences, progress=True, words=False, measure="peso"):
         runs.append(model)
         return HeadMetrics.from_names({name: np.zeros((1, 1)) for name in METRIC_NAMES})
 

@@ -541,3 +541,19 @@ def test_a_parser_that_cannot_load_gives_the_install_command_and_hides_the_check
     assert "pip install spacy" in banner_text(ex) and len(ex.banner.value.split("<div")) == 2
     assert ex.syntax_toggle.layout.display == "none"
     assert bytes(ex.image.value) == before  # the picture without syntax stays
+
+
+def test_the_measure_selector_switches_every_view_without_running_the_model(explorer):
+    assert [label for label, _ in explorer.measure_selector.options] == ["peso", "contribución"]
+    before = explorer.image.value
+    explorer.measure_selector.value = "contribucion"
+    assert explorer.image.value != before
+    carried = attnviz.with_measure(explorer.result, "contribucion")
+    c = explorer.controls
+    rows = table_rows(explorer.table.value)
+    assert rows[0][3] == pytest.approx(float(carried.attention[c.layer, c.head, c.source].max()), abs=1e-4)
+    assert explorer.measure_selector.layout.display is None
+    explorer.view_selector.value = "scores"  # q·k rebuilds the weights: nothing to switch there
+    assert explorer.measure_selector.layout.display == "none"
+    assert explorer.aggregate_selector.layout.display == "none"
+    assert explorer.forward_count == 1

@@ -364,3 +364,36 @@ def test_teacher_guide_gives_the_figures_the_solutions_measure(solutions) -> Non
     banco = text_of(cell_with(solutions, "frases_3 = ["))
     assert "capa 5: «banco» mira sobre todo a «parque» en la 1.ª frase y a «dinero» en la 2.ª" in banco
     assert "capa 5: a «parque» en la 1.ª frase y a «dinero» en la 2.ª" in guide
+    carried = text_of(cell_with(solutions, "cambio = attnviz.measure_change(resultado_9)"))
+    layer, head, change = re.search(
+        r"capa (\d+), cabeza (\d+); sus filas cambian un (\d+)% de media", carried
+    ).groups()
+    source, lost, before, after, norm, median = re.search(
+        r"Desde «(.+?)», «(.+?)» pasa de (\d+)% por peso a (\d+)% por contribución: su ‖f\(x\)‖ es ([\d.]+), "
+        r"frente a una mediana de ([\d.]+)",
+        carried,
+    ).groups()
+    assert f"capa {layer}, cabeza {head}: sus filas cambian un {change} % de media" in guide
+    assert f"desde «{source}», `{lost}` pasa del {before} % por peso al {after} % por contribución" in guide
+    assert f"es {norm.replace('.', ',')} frente a una mediana de {median.replace('.', ',')}" in guide
+
+
+def test_the_scores_and_the_two_measures_are_measured_on_the_model_it_runs(executed) -> None:
+    steps = text_of(cell_with(executed, "pasos = attnviz.score_steps(resultado, CAPA, CABEZA, ORIGEN)"))
+    d_k, difference = re.search(
+        r"d_k = (\d+) · diferencia máxima entre el softmax y el peso del modelo: (\S+)", steps
+    ).groups()
+    assert int(d_k) == 32 and float(difference) < 1e-5  # MiniLM: 384 / 12
+    unscaled = text_of(
+        cell_with(executed, "attnviz.plot_scores(resultado, CAPA, CABEZA, ORIGEN, scaled=False)")
+    )
+    scaled_peak, unscaled_peak = re.search(
+        r"(\d+)% dividiendo por √32 y (\d+)% sin dividir", unscaled
+    ).groups()
+    assert int(unscaled_peak) >= int(scaled_peak)
+    summary = text_of(cell_with(executed, "print(measures_summary(por_peso, por_contribucion"))
+    assert "Con all-MiniLM-L6-v2 (sin conexión), de media sobre 40 frases" in summary
+    by_weight, by_contribution = (
+        int(x) for x in re.search(r"reciben el (\d+)% de la atención por peso y el (\d+)%", summary).groups()
+    )
+    assert by_contribution < by_weight

@@ -48,8 +48,8 @@ def test_every_view_and_aggregate_gives_a_frame_without_running_the_model(sessio
                 assert html.escape(AGGREGATES[aggregate].title(result, 2)) in frame.metrics
             assert f"«{result.tokens[4]}» (token 4)" in frame.table
             pictures.add(frame.picture)
-    # The grid looks the same for every aggregate: every other view and aggregate differs.
-    assert len(pictures) == len(EXPLORER_VIEWS) * len(AGGREGATE_CHOICES) - 2
+    # The grid and the q·k steps look the same for every aggregate: every other view and aggregate differs.
+    assert len(pictures) == len(EXPLORER_VIEWS) * len(AGGREGATE_CHOICES) - 4
     assert session.forward_count == 1
 
 
@@ -208,3 +208,28 @@ def test_picture_text_is_only_for_the_arc_view(session):
         session.picture_text(Controls(view="heatmap"))
     with pytest.raises(attnviz.AttnvizError):
         session.picture_text(Controls(layer=99))
+
+
+def test_the_measure_switch_redraws_every_view_from_the_same_pass(session):
+    carried = attnviz.with_measure(session.result, "contribucion")
+    for view in EXPLORER_VIEWS:
+        weights = session.frame(Controls(layer=2, head=3, source=4, view=view))
+        contribution = session.frame(Controls(layer=2, head=3, source=4, view=view, measure="contribucion"))
+        if view == "scores":  # q·k rebuilds the weights: the same picture either way
+            assert contribution.picture == weights.picture
+            continue
+        assert contribution.picture != weights.picture, view
+        assert "Contribuciones a «" in contribution.table and "<th>contribución</th>" in contribution.table
+        top = int(np.argmax(carried.attention[2, 3, 4]))
+        first_row = contribution.table.split("<tbody>")[1].split("</tr>")[0]
+        assert f"<td>{top}</td><td>{carried.attention[2, 3, 4, top]:.4f}</td>" in first_row
+    words = session.frame(Controls(layer=2, head=3, source=1, words=True, measure="contribucion"))
+    merged = attnviz.to_words(carried).attention[2, 3, 1]
+    assert f"{merged.max():.4f}" in words.table
+    assert session.forward_count == 1
+
+
+def test_an_unknown_measure_in_the_explorer_is_one_spanish_sentence(session):
+    with pytest.raises(attnviz.AttnvizError) as caught:
+        session.frame(Controls(measure="norma"))
+    assert caught.value.message_es == "La medida «norma» no existe: elige peso, contribucion."

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .extraction import forward_attention, is_causal, max_tokens
+from .extraction import forward_pass, is_causal, max_tokens
+from .loading import display_name
+from .measures import check_measure, with_measure
 from .metrics import HeadMetrics, head_metrics, layer_profile, mean_metrics
 from .result import AttentionResult
 from .tokens import clean_text, encode
@@ -53,6 +55,7 @@ def corpus_metrics(
     progress: bool = True,
     *,
     words: bool = False,
+    measure: str = "peso",
 ) -> HeadMetrics:
     """Metrics averaged over ``sentences`` (each sentence weighs the same).
 
@@ -68,6 +71,8 @@ def corpus_metrics(
         Show a tqdm progress bar.
     words : bool
         Word-level attention (as :func:`attnviz.to_words`), to compare with a word-level sentence.
+    measure : {"peso", "contribucion"}
+        Measure the weights, or each arc's contribution (:func:`attnviz.with_measure`).
 
     Returns
     -------
@@ -79,8 +84,10 @@ def corpus_metrics(
     >>> corpus = attnviz.corpus_metrics(model, tokenizer, attnviz.load_corpus())
     >>> attnviz.plot_profile(attnviz.layer_profile(corpus))
     """
+    measure = check_measure(measure)
     results = corpus_results(model, tokenizer, sentences, batch_size, progress)
-    return mean_metrics([head_metrics(to_words(result) if words else result) for result in results])
+    measured = (with_measure(to_words(r) if words else r, measure) for r in results)
+    return mean_metrics([head_metrics(result) for result in measured])
 
 
 def corpus_results(
@@ -103,12 +110,13 @@ def corpus_results(
 
     limit = max_tokens(model, tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    name = display_name(getattr(model, "name_or_path", "") or "modelo")
     bar = tqdm(total=len(sentences), disable=not progress, desc="frases", unit="frase")
     try:
         for start in range(0, len(sentences), batch_size):
             batch = sentences[start : start + batch_size]
             encoded = [encode(tokenizer, s, limit=limit) for s in batch]
-            stacked = forward_attention(model, encoded, pad_id)
+            stacked, inside = forward_pass(model, encoded, pad_id)
             for row, (text, enc) in enumerate(zip(batch, encoded, strict=True)):
                 n = len(enc.ids)
                 # A copy, so a kept result does not hold the whole padded batch alive.
@@ -116,7 +124,7 @@ def corpus_results(
                 yield AttentionResult(
                     tokens=enc.tokens,
                     attention=attention,
-                    model_name="",
+                    model_name=name,
                     special=enc.special,
                     word_ids=enc.word_ids,
                     words=enc.words,
@@ -124,14 +132,15 @@ def corpus_results(
                     text=text,
                     truncated=enc.truncated,
                     causal=is_causal(attention),
+                    projections=inside[row] if inside else None,
                 )
             bar.update(len(encoded))
     finally:
         bar.close()
 
 
-#: (id(model), id(tokenizer), words, sentences) -> (weak model, weak tokenizer, metrics), oldest first.
-_CACHE: OrderedDict[tuple[int, int, bool, tuple[str, ...]], tuple[Any, Any, HeadMetrics]] = OrderedDict()
+#: (id(model), id(tokenizer), words, measure, sentences) -> (weak model, weak tokenizer, metrics)
+_CACHE: OrderedDict[tuple[int, int, bool, str, tuple[str, ...]], tuple[Any, Any, HeadMetrics]] = OrderedDict()
 
 
 def clear_corpus_cache() -> None:
@@ -146,6 +155,7 @@ def corpus_profile(
     *,
     words: bool = False,
     progress: bool = True,
+    measure: str = "peso",
 ) -> dict[str, np.ndarray]:
     """Layer profile over ``sentences`` (default: the shipped Spanish corpus), kept for reuse.
 
@@ -154,7 +164,7 @@ def corpus_profile(
 
     Parameters
     ----------
-    model, tokenizer, words, progress
+    model, tokenizer, words, progress, measure
         As in :func:`corpus_metrics`.
     sentences : sequence of str, optional
         Default: :func:`load_corpus`.
@@ -171,7 +181,8 @@ def corpus_profile(
     """
     if sentences is None:
         sentences = load_corpus()
-    key = (id(model), id(tokenizer), words, tuple(sentences))
+    measure = check_measure(measure)
+    key = (id(model), id(tokenizer), words, measure, tuple(sentences))
     for stale in [k for k, (m, t, _) in _CACHE.items() if m() is None or t() is None]:
         del _CACHE[stale]
     cached = _CACHE.get(key)
@@ -179,7 +190,7 @@ def corpus_profile(
     if cached is not None and cached[0]() is model and cached[1]() is tokenizer:
         _CACHE.move_to_end(key)
         return layer_profile(cached[2])
-    metrics = corpus_metrics(model, tokenizer, sentences, progress=progress, words=words)
+    metrics = corpus_metrics(model, tokenizer, sentences, progress=progress, words=words, measure=measure)
     with contextlib.suppress(TypeError):  # an object without weak references is measured every time
         _CACHE[key] = (weakref.ref(model), weakref.ref(tokenizer), metrics)
         while len(_CACHE) > CACHE_SIZE:

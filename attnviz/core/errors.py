@@ -59,3 +59,7 @@ class OfflineFallbackWarning(UserWarning):
 
 class TruncationWarning(UserWarning):
     """The text was longer than the model accepts and was cut."""
+
+
+class MeasureUnavailableError(AttnvizError, ValueError):
+    """A measure (contribution, q·k) this model's layout does not let attnviz compute."""

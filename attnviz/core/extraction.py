@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import InvalidInputTypeError, InvalidTextError, NoAttentionError, TruncationWarning
 from .loading import display_name
+from .projections import Projections, capture
 from .result import Attention, AttentionResult
 from .tokens import Encoded, clean_text, encode
 
@@ -110,7 +111,8 @@ def extract(
             "The text has nothing the model can read (only spaces, control characters or "
             "marks the model ignores).",
         )
-    attention = forward_attention(model, [encoded])[0]
+    stacked, inside = forward_pass(model, [encoded])
+    attention = stacked[0]
     if encoded.truncated:
         warnings.warn(
             TruncationWarning(
@@ -131,6 +133,7 @@ def extract(
         text_pair=text_pair,
         truncated=encoded.truncated,
         causal=is_causal(attention),
+        projections=inside[0] if inside else None,
     )
 
 
@@ -150,6 +153,15 @@ def forward_attention(model: Any, encoded: list[Encoded], pad_id: int = 0) -> np
 
     ``width`` is the longest text's length; padding is masked, so row ``i``
     of a text of ``n`` tokens, cut to ``[:n, :n]``, equals that text run alone.
+    """
+    return forward_pass(model, encoded, pad_id)[0]
+
+
+def forward_pass(model: Any, encoded: list[Encoded], pad_id: int = 0) -> tuple[np.ndarray, list[Projections]]:
+    """:func:`forward_attention` and, from the same pass, each text's :class:`Projections`.
+
+    The projections list is empty for a model whose projections attnviz does not know;
+    each item is cut back to its text's own tokens.
     """
     import torch
 
@@ -171,12 +183,15 @@ def forward_attention(model: Any, encoded: list[Encoded], pad_id: int = 0) -> np
     device = next(model.parameters()).device
     inputs = {k: v.to(device) for k, v in inputs.items() if k in accepted}
     _ensure_eager(model)
-    with torch.inference_mode():
+    with torch.inference_mode(), capture(model) as inside:
         outputs = model(**inputs, output_attentions=True)
     # Out of the output object, so that _stack_attention can free each layer once it is copied.
     layers = list(getattr(outputs, "attentions", None) or ())
     del outputs
-    return _stack_attention(layers, model, len(encoded), width)
+    stack = _stack_attention(layers, model, len(encoded), width)
+    if len(encoded) == 1:
+        return stack, inside
+    return stack, [p.cut(n) for p, n in zip(inside, lengths, strict=True)]
 
 
 def _ensure_eager(model: Any) -> None:

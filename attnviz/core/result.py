@@ -9,6 +9,7 @@ from typing import Literal, TypeAlias
 import numpy as np
 
 from .errors import IndexOutOfRangeError
+from .projections import Projections
 
 Attention: TypeAlias = np.ndarray
 """float32 attention weights with axes ``[layer, head, from, to]``.
@@ -48,6 +49,11 @@ class AttentionResult:
     truncated: bool = False
     causal: bool = False
     level: Literal["token", "word"] = "token"
+    #: What ``attention`` holds: the weights, or each arc's normalised contribution
+    #: (:func:`attnviz.with_measure`).
+    measure: Literal["peso", "contribucion"] = "peso"
+    #: Queries, keys and value norms from the same pass (token level; None when unknown).
+    projections: Projections | None = field(default=None, repr=False, compare=False)
     #: Word-level results keep the token-level one they came from.
     pieces: AttentionResult | None = field(default=None, repr=False, compare=False)
 

@@ -23,6 +23,7 @@ from ..core.aggregate import AGGREGATES
 from ..core.errors import AttnvizError, InvalidInputTypeError, OfflineFallbackWarning, TruncationWarning
 from ..core.extraction import extract
 from ..core.loading import OFFLINE_ALIAS, OFFLINE_DISPLAY_NAME, display_name, load_model, offline_hint
+from ..core.measures import MEASURES, with_measure
 from ..core.metrics import attention_metrics
 from ..core.result import AttentionResult
 from ..core.words import to_words
@@ -48,6 +49,8 @@ AGGREGATE_CHOICES: list[tuple[str, str]] = [
     ("una cabeza", ONE_HEAD),
     *((AGGREGATES[name].label, name) for name in ("mean", "rollout")),
 ]
+#: What the explorer's ``Medida:`` selector offers, as (label, name) pairs.
+MEASURE_CHOICES: list[tuple[str, str]] = [("peso", "peso"), ("contribución", "contribucion")]
 #: What the explorer's ``Escala:`` selector offers, as (label, name) pairs.
 SCALE_CHOICES: list[tuple[str, str]] = [(SCALE_LABELS[name], name) for name in SCALES]
 
@@ -96,11 +99,13 @@ class Controls:
     syntax: bool = False
     #: Classroom mode: pictures for a projector (large text, arcs as wide as the screen shows them).
     classroom: bool = False
+    #: What the views show: ``"peso"`` or ``"contribucion"`` (:data:`attnviz.core.measures.MEASURES`).
+    measure: str = "peso"
 
     @property
     def uses_head(self) -> bool:
-        """False when the head slider changes nothing (an aggregate, outside the grid)."""
-        return self.aggregate == ONE_HEAD or self.view == "grid"
+        """False when the head slider changes nothing (an aggregate, outside the grid and the q·k steps)."""
+        return self.aggregate == ONE_HEAD or self.view in ("grid", "scores")
 
     @property
     def fontsize(self) -> float | None:
@@ -161,8 +166,6 @@ class Session:
     unexpected failures included, and leave the session as it was.  :meth:`compute` (the forward
     pass) changes nothing but :attr:`forward_count`; :meth:`install` makes its result current.
     """
-
-    _words: AttentionResult | None
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -248,13 +251,15 @@ class Session:
         self.install(analysis)
         return analysis.warning
 
-    def view_result(self, words: bool) -> AttentionResult | None:
-        """The result a view shows: token level, or word level (computed once)."""
-        if self.result is None or not words:
-            return self.result
-        if self._words is None:
-            self._words = to_words(self.result)
-        return self._words
+    def view_result(self, words: bool, measure: str = "peso") -> AttentionResult | None:
+        """The result a view shows: token or word level, weights or contribution (each computed once)."""
+        if self.result is None:
+            return None
+        key = (words, measure)
+        if key not in self._levels:
+            weights = to_words(self.result) if words else self.result
+            self._levels[key] = with_measure(weights, measure)
+        return self._levels[key]
 
     def switch_level(self, source: int, words: bool) -> int:
         """The same place in the sentence at the other level: the token's word, or the word's first piece."""
@@ -293,12 +298,12 @@ class Session:
 
     def frame(self, controls: Controls) -> Frame:
         """Picture, weights table and metrics line of one view, from the cached result."""
-        result = self.view_result(controls.words)
-        if result is None:
+        if self.result is None:
             raise AttnvizError("Todavía no hay ninguna frase analizada.", "No sentence was analysed yet.")
         for es, en, value, choices in (
             ("La vista", "view", controls.view, EXPLORER_VIEWS),
             ("La escala", "scale", controls.scale, SCALES),
+            ("La medida", "measure", controls.measure, tuple(MEASURES)),
         ):
             if value not in choices:
                 listed = ", ".join(choices)
@@ -307,6 +312,11 @@ class Session:
                     f"There is no {en} {value!r}: choose one of {listed}.",
                 )
         with _one_sentence("No se pudo dibujar esta vista", "This view could not be drawn", detail=True):
+            if controls.view == "scores":
+                # The q·k view rebuilds one head's weights: no aggregate, no contribution.
+                controls = dataclasses.replace(controls, aggregate=ONE_HEAD, measure="peso")
+            result = self.view_result(controls.words, controls.measure)
+            assert result is not None
             return self._frame(result, controls)
 
     def clear_pictures(self) -> None:
@@ -334,7 +344,7 @@ class Session:
         if c.aggregate == ONE_HEAD:
             return None, None
         aggregate = AGGREGATES[c.aggregate]
-        key = (result.level, c.aggregate, c.layer)
+        key = (result.level, result.measure, c.aggregate, c.layer)
         if key not in self._matrices:
             self._matrices[key] = aggregate.matrix(result, c.layer)
         return self._matrices[key], f"{aggregate.title(result, c.layer)} · {from_source(result, c.source)}"
@@ -353,7 +363,7 @@ class Session:
                 return picture, arc_title(result, *view, mathtext=False)
             source = from_source(result, c.source, mathtext=False)
             return picture, f"{AGGREGATES[c.aggregate].title(result, c.layer)} · {source}"
-        key = (c.view, result.level, c.fontsize)
+        key = (c.view, result.level, result.measure, c.fontsize)
         if c.view == "heatmap":
             if key not in self._renderers:
                 self._renderers[key] = HeatmapRenderer(result, fontsize=c.fontsize)
@@ -381,10 +391,10 @@ class Session:
         self, result: AttentionResult, c: Controls, syntax: SyntaxAnnotation | None
     ) -> ArcRenderer:
         """The arc renderer of these controls' mode and level (built once; it fixes the layout)."""
-        key = ("arcs", result.level, c.classroom, None if syntax is None else id(syntax))
+        key = ("arcs", result.level, c.classroom, None if syntax is None else id(syntax), result.measure)
         if key not in self._renderers:
             # The previous sentence's figure is taken over when it was made the same way.
-            previous = self._spare_arcs.pop((c.classroom, result.level), None)
+            previous = self._spare_arcs.pop((c.classroom, result.level, result.measure), None)
             self._renderers[key] = ArcRenderer(
                 result, fontsize=c.fontsize, syntax=syntax, title=False, previous=previous, **c.arc_figure
             )
@@ -415,7 +425,7 @@ class Session:
         # Out of the picture cache, so that frame() draws it and the renderer holds this view.
         self._pictures.pop(controls, None)
         self.frame(controls)  # also checks the controls, as for the picture on screen
-        result = self.view_result(controls.words)
+        result = self.view_result(controls.words, controls.measure)
         assert result is not None
         return self._arc_renderer(result, controls, self._syntax(controls)).picture_text()
 
@@ -424,7 +434,8 @@ class Session:
         return self.annotation(c.words) if c.syntax and self.supports(c.view, "syntax") else None
 
     def _metrics_line(self, result: AttentionResult, c: Controls, matrix: np.ndarray | None) -> str:
-        key = (result.level, c.layer, c.head) if c.uses_head else (result.level, c.aggregate, c.layer)
+        level = (result.level, result.measure)
+        key = (*level, c.layer, c.head) if c.uses_head else (*level, c.aggregate, c.layer)
         if key not in self._metrics:
             if c.uses_head:
                 attention = result.attention[c.layer : c.layer + 1, c.head : c.head + 1]
@@ -439,14 +450,14 @@ class Session:
     def _reset_caches(self) -> None:
         # The next sentence's arc renderers take over these figures (see ArcRenderer's ``previous``).
         self._spare_arcs = {
-            (key[2], key[1]): renderer
+            (key[2], key[1], key[4]): renderer
             for key, renderer in self._renderers.items()
             if key[0] == "arcs" and key[3] is None
         }
-        self._words = None
+        self._levels: dict[tuple[bool, str], AttentionResult] = {}
         self._annotations: dict[bool, SyntaxAnnotation] = {}
         self._renderers = {}
-        self._matrices: dict[tuple[str, str, int], np.ndarray] = {}
+        self._matrices: dict[tuple[str, str, str, int], np.ndarray] = {}
         self._metrics: dict[tuple[Any, ...], str] = {}
         #: By controls: the level is ``controls.words``, and the caches are per sentence.
         self._pictures: dict[Controls, tuple[bytes, str]] = {}
@@ -577,6 +588,11 @@ def weights_table(result: AttentionResult, source: int, row: np.ndarray) -> str:
     order = np.argsort(-row, kind="stable")
     noun = result.unit_noun
     tokens = result.tokens
+    heading, column = (
+        ("Pesos de atención desde", "peso")
+        if result.measure == "peso"
+        else ("Contribuciones a", "contribución")
+    )
     body = "".join(
         f"<tr><td>{rank}</td><td>{html.escape(shorten(tokens[j], MAX_TEXT_CHARS) or '␣')}</td>"
         f"<td>{j}</td><td>{row[j]:.4f}</td></tr>"
@@ -586,10 +602,10 @@ def weights_table(result: AttentionResult, source: int, row: np.ndarray) -> str:
         # One style rule, not one per cell: at 512 tokens the table must stay small.
         "<style>.attnviz-pesos td:last-child{text-align:right;font-family:monospace}</style>"
         # A heading, not a <caption>: JupyterLab squeezes captions to the table's width.
-        f"<div style='font-weight:bold'>Pesos de atención desde "
+        f"<div style='font-weight:bold'>{heading} "
         f"«{html.escape(_plain_token(tokens[source]))}» ({noun} {source}), de mayor a menor</div>"
         f"<div style='max-height:16em;overflow-y:auto'><table class='attnviz-pesos'>"
-        f"<thead><tr><th>#</th><th>{noun}</th><th>índice</th><th>peso</th></tr></thead>"
+        f"<thead><tr><th>#</th><th>{noun}</th><th>índice</th><th>{column}</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
     )
 

@@ -22,6 +22,7 @@ from ..plots.views import EXPLORER_VIEWS
 from ..syntax.parsing import ParserUnavailableError
 from .session import (
     AGGREGATE_CHOICES,
+    MEASURE_CHOICES,
     MODEL_CHOICES,
     ONE_HEAD,
     SCALE_CHOICES,
@@ -125,6 +126,16 @@ class Explorer(widgets.VBox):
                 widgets.Dropdown, "Qué peso es rojo: el máximo de la cabeza, 1, o el máximo de cada fila"
             ),
         )
+        self.measure_selector = widgets.Dropdown(
+            options=MEASURE_CHOICES,
+            value="peso",
+            description="Medida:",
+            style=wide,
+            **_tooltip(
+                widgets.Dropdown,
+                "Peso: cuánto mira cada token. Contribución: el peso por lo que entrega el token mirado",
+            ),
+        )
         self.words_toggle = widgets.Checkbox(description="Nivel de palabra", indent=False)
         self.syntax_toggle = widgets.Checkbox(
             description="Sintaxis",
@@ -160,6 +171,7 @@ class Explorer(widgets.VBox):
             self.aggregate_selector,
             self.view_selector,
             self.scale_selector,
+            self.measure_selector,
             self.syntax_toggle,
         ):
             control.observe(self._on_view_changed, names="value")
@@ -202,6 +214,7 @@ class Explorer(widgets.VBox):
             scale=self.scale_selector.value,
             syntax=self.syntax_toggle.value and self._syntax_available,
             classroom=self.classroom,
+            measure=self.measure_selector.value,
         )
 
     def set_model(self, model: Any, tokenizer: Any = None) -> None:
@@ -304,7 +317,12 @@ class Explorer(widgets.VBox):
     def _on_view_changed(self, change: dict[str, Any]) -> None:
         if self._syncing:
             return
-        if change["owner"] not in (self.view_selector, self.scale_selector, self.syntax_toggle):
+        if change["owner"] not in (
+            self.view_selector,
+            self.scale_selector,
+            self.measure_selector,
+            self.syntax_toggle,
+        ):
             # Another layer, head, source or aggregate: the first-view note no longer describes it.
             self.note.value = ""
         self._update_visibility()
@@ -418,6 +436,8 @@ class Explorer(widgets.VBox):
         self.head_slider.disabled = not controls.uses_head
         shown = {
             self.scale_selector: Session.supports(controls.view, "scale"),
+            self.measure_selector: Session.supports(controls.view, "measure"),
+            self.aggregate_selector: controls.view != "scores",
             self.syntax_toggle: self._syntax_available and Session.supports(controls.view, "syntax"),
             self.note: bool(self.note.value),
         }
@@ -447,7 +467,7 @@ class Explorer(widgets.VBox):
         self.token_selector.layout.width = "13em" if classroom else None
         self.image.layout.width = "100%" if classroom else None
         sliders = row(self.layer_slider, self.head_slider, self.token_selector)
-        views = row(self.view_selector, self.aggregate_selector, self.scale_selector)
+        views = row(self.view_selector, self.aggregate_selector, self.scale_selector, self.measure_selector)
         if classroom:
             # Above the picture only what a teacher moves while talking; the rest waits below it.
             middle = [

@@ -376,7 +376,8 @@ def figure_layout(
         left, right = 8.0, 0.0
         if place == "right":
             # Bar, its tick labels ("0.0025"), and its label written sideways on as many lines as it needs.
-            lines = 1 + max(colorbar_lines(scale, notes, 0.95 * arcs).count("\n") for scale in SCALES)
+            labels = (colorbar_lines(scale, notes, 0.95 * arcs, result.measure) for scale in SCALES)
+            lines = 1 + max(label.count("\n") for label in labels)
             right = 10.0 + 12.0 + 4.0 + text_width("0.0025", notes) + 6.0 + lines * LINE_EM * notes + 6.0
         elif place == "top":
             right = 8.0  # only what reaches past the last slot
@@ -433,9 +434,9 @@ def colorbar_place(colorbar: object) -> ColorbarPlace | None:
     )
 
 
-def colorbar_lines(scale: Scale, size: float, height: float) -> str:
+def colorbar_lines(scale: Scale, size: float, height: float, measure: str = "peso") -> str:
     """The colour bar's label on lines that fit along a bar ``height`` points tall (at `` · `` first)."""
-    parts = colorbar_label(scale).split(" · ")
+    parts = colorbar_label(scale, measure=measure).split(" · ")
     return "\n".join(join_lines(part.split(" "), height, size, separator=" ") for part in parts)
 
 

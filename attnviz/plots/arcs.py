@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 
 from ..core.errors import InvalidInputTypeError
-from ..core.result import AttentionResult, require_result
+from ..core.measures import with_measure
+from ..core.result import AttentionResult
 from .arc_layout import (
     DEP_LEVEL_EM,
     DOT_AREA,
@@ -375,12 +376,12 @@ class ArcPlot:
         if artists.colorbar is not None and self._bar_key != (self.scale, self.vmax):
             self._bar_key = (self.scale, self.vmax)
             if artists.colorbar_texts:
-                _set_top_bar(list(artists.colorbar_texts), self.scale, self.vmax, layout)
+                _set_top_bar(list(artists.colorbar_texts), self.scale, self.vmax, layout, self.result.measure)
             else:
-                _set_side_bar(artists.colorbar, self.scale, self.vmax, layout)
+                _set_side_bar(artists.colorbar, self.scale, self.vmax, layout, self.result.measure)
 
 
-def _set_side_bar(bar: Colorbar, scale: Scale, vmax: float, layout: ArcLayout) -> None:
+def _set_side_bar(bar: Colorbar, scale: Scale, vmax: float, layout: ArcLayout, measure: str) -> None:
     """Label the upright 0-1 colour bar from 0 to ``vmax``: round ticks and the scale's name."""
     from matplotlib.ticker import MaxNLocator
 
@@ -389,7 +390,7 @@ def _set_side_bar(bar: Colorbar, scale: Scale, vmax: float, layout: ArcLayout) -
     decimals = max(len(f"{t:.4g}".partition(".")[2]) for t in ticks)
     bar.set_ticks([t / vmax for t in ticks], labels=[f"{t:.{decimals}f}" for t in ticks])
     size = layout.sizes["notes"]
-    bar.set_label(colorbar_lines(scale, size, side_points(bar.ax, "y")), fontsize=size)
+    bar.set_label(colorbar_lines(scale, size, side_points(bar.ax, "y"), measure), fontsize=size)
 
 
 def _top_bar_axes(ax: Axes, layout: ArcLayout) -> Axes:
@@ -428,14 +429,14 @@ def _top_bar_texts(cax: Axes, layout: ArcLayout) -> list[Text]:
     return texts
 
 
-def _set_top_bar(texts: list[Text], scale: Scale, vmax: float, layout: ArcLayout) -> None:
+def _set_top_bar(texts: list[Text], scale: Scale, vmax: float, layout: ArcLayout, measure: str) -> None:
     label, low, high = texts
     size = layout.sizes["notes"]
     gap = TOP_BAR_GAP_EM * size
     # The label may reach the figure's left margin; short of room it names only the scale, which it must.
     x, _, length, _ = top_bar_box(layout)
     room = layout.axes_width + layout.left_overhang - x - length - 3 * gap - text_width("0", size)
-    words = colorbar_label(scale)
+    words = colorbar_label(scale, measure=measure)
     if text_width(words, size) > room:
         words = f"escala {SCALE_LABELS[scale]}"
     label.set_text(fit_text(words, size, room))
@@ -569,6 +570,7 @@ def plot_arcs(
     fontsize: float | None = None,
     syntax: SyntaxAnnotation | bool | None = None,
     figsize: tuple[float | None, float | None] | None = None,
+    measure: str | None = None,
 ) -> Axes:
     """Draw the attention from token ``source`` in one layer and head as arcs.
 
@@ -609,6 +611,9 @@ def plot_arcs(
         ``True`` parses with :func:`attnviz.syntax.parse` (spaCy).  Not drawn on a focused long input.
     figsize : (float or None, float or None), optional
         Width and height in inches of a new figure; a None keeps the default.
+    measure : {"peso", "contribucion"}, optional
+        The weights, or each arc's contribution (:func:`attnviz.with_measure`); None: what
+        ``result`` holds.  The title and the colour bar say which.
 
     Returns
     -------
@@ -619,7 +624,7 @@ def plot_arcs(
     --------
     >>> attnviz.plot_arcs(result, 3, 5, 2, fontsize=16, colorbar="top", figsize=(8, 3.3))  # projector
     """
-    result = require_result(result)
+    result = with_measure(result, measure)
     scale = check_scale(scale)
     annotation = check_syntax(result, syntax)
     place = colorbar_place(colorbar)
@@ -738,6 +743,8 @@ def arc_title(result: AttentionResult, layer: int, head: int, source: int, *, ma
 def from_source(result: AttentionResult, source: int, *, mathtext: bool = True) -> str:
     """``atención desde «perro» (token 2)``: the end of every arc title (a long token is shortened)."""
     token = label_text(result.tokens[source], MAX_TITLE_CHARS, mathtext=mathtext)
+    if result.measure == "contribucion":
+        return f"contribución a «{token}» ({result.unit_noun} {source})"
     return f"atención desde «{token}» ({result.unit_noun} {source})"
 
 

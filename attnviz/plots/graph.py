@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..core.result import AttentionResult, require_result
+from ..core.measures import with_measure
+from ..core.result import AttentionResult
 from . import style
 from .heatmap import masked_matrix, settle_layout
 from .labels import LABEL_SPACING, MAX_TITLE_CHARS, join_lines, label_text, side_points, text_width
@@ -81,6 +82,7 @@ def plot_graph(
     vmax: float | None = None,
     fontsize: float | None = None,
     title: str | None = None,
+    measure: str | None = None,
 ) -> Axes:
     """Draw one head as a graph: an arrow from each token to every token it gives at least ``threshold``.
 
@@ -116,6 +118,9 @@ def plot_graph(
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
     title : str, optional
         Replaces "Capa · cabeza · grafo".
+    measure : {"peso", "contribucion"}, optional
+        The weights, or each arc's contribution (:func:`attnviz.with_measure`); None: what
+        ``result`` holds.  The title and the colour bar say which.
 
     Returns
     -------
@@ -127,7 +132,7 @@ def plot_graph(
     --------
     >>> attnviz.plot_graph(result, 3, 5, threshold=0.2, source=2, fontsize=16)
     """
-    result = require_result(result)
+    result = with_measure(result, measure)
     import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize
     from matplotlib.patches import FancyArrowPatch
@@ -229,7 +234,8 @@ def plot_graph(
             color="0.4" if result.special[i] else "black",
             gid=f"label-{i}",
         )
-    ax.set_title(f"Capa {layer} · cabeza {head} · grafo" if title is None else title, fontsize=sizes["title"])
+    default_title = f"Capa {layer} · cabeza {head}{style.measure_suffix(result)} · grafo"
+    ax.set_title(default_title if title is None else title, fontsize=sizes["title"])
     notes = [f"Índices desde 0 · {result.model_name}", f"flechas de peso ≥ {threshold:.2f}"]
     if total > len(pairs):
         notes.append(f"se dibujan las {len(pairs)} más fuertes de {total}")
@@ -242,7 +248,7 @@ def plot_graph(
     text = join_lines(notes, side_points(ax, "x"), sizes["notes"])
     style.add_notes(ax, 0.5, -0.02, text, sizes["notes"], ha="center")
     if colorbar:
-        label = style.colorbar_label(scale, vmax)
+        label = style.colorbar_label(scale, vmax, result.measure)
         style.add_colorbar(ax.figure, nodes, label, sizes["notes"], ax=ax, shrink=0.6, pad=0.02)
     settle_layout(ax)
     return ax

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..core.result import AttentionResult, require_result
+from ..core.measures import MEASURES, with_measure
+from ..core.result import AttentionResult
 from . import style
 from .heatmap import settle_layout
 
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
 
 #: What the colour bar says for each scale (each thumbnail has its own maximum with "head").
 GRID_SCALE_LABELS: dict[str, str] = {
-    "head": "peso de atención · escala 0 – máximo de cada cabeza",
-    "absolute": style.colorbar_label("absolute"),
+    "head": "escala 0 – máximo de cada cabeza",
+    "absolute": "escala 0 – 1 (fija)",
 }
 
 #: Longer texts are max-pooled to thumbnails of at most this many cells a side.
@@ -86,6 +87,7 @@ def plot_grid(
     title: str | None = None,
     colorbar: bool = True,
     fontsize: float | None = None,
+    measure: str | None = None,
 ) -> Axes:
     """Draw every layer and head as a thumbnail heatmap; ``selected`` (layer, head) is outlined.
 
@@ -108,6 +110,8 @@ def plot_grid(
         Add a colour bar; its label names the scale.
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+    measure : {"peso", "contribucion"}, optional
+        The weights, or each arc's contribution (:func:`attnviz.with_measure`) (None: what ``result`` holds).
 
     Returns
     -------
@@ -119,7 +123,7 @@ def plot_grid(
     >>> ax = attnviz.plot_grid(result, selected=(3, 5))
     >>> attnviz.plot_grid(result, scale="absolute", fontsize=attnviz.plots.style.CLASSROOM_FONTSIZE)
     """
-    result = require_result(result)
+    result = with_measure(result, measure)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
@@ -160,11 +164,17 @@ def plot_grid(
         )
         ax.add_patch(outline)
     if title is None:
-        title = f"Todas las cabezas · {result.model_name}"
+        title = f"Todas las cabezas · {result.model_name}{style.measure_suffix(result)}"
     ax.set_title(title, fontsize=sizes["title"])
     if colorbar:
         # Below the grid: the long scale label reads across, whatever the grid's height.
         where = {"ax": ax, "location": "bottom", "shrink": 0.6, "pad": 0.02, "aspect": 30}
-        style.add_colorbar(ax.figure, artist, GRID_SCALE_LABELS[scale], sizes["notes"], **where)
+        style.add_colorbar(
+            ax.figure,
+            artist,
+            f"{MEASURES[result.measure]} · {GRID_SCALE_LABELS[scale]}",
+            sizes["notes"],
+            **where,
+        )
     settle_layout(ax)
     return ax

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..core.aggregate import segment_mask
-from ..core.result import AttentionResult, require_result
+from ..core.measures import with_measure
+from ..core.result import AttentionResult
 from . import style
 from .labels import LABEL_SPACING, MAX_TITLE_CHARS, join_lines, label_text, side_points
 
@@ -156,6 +157,7 @@ def plot_heatmap(
     scale: style.Scale | None = None,
     vmax: float | None = None,
     fontsize: float | None = None,
+    measure: str | None = None,
 ) -> Axes:
     """Draw one head (or ``matrix``, e.g. an aggregate) as a heatmap.
 
@@ -193,6 +195,9 @@ def plot_heatmap(
         Top of the colour scale given by hand, e.g. shared by several panels; overrides ``scale``.
     fontsize : float, optional
         Base text size in points (tick labels); ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+    measure : {"peso", "contribucion"}, optional
+        The weights, or each arc's contribution (:func:`attnviz.with_measure`); None: what
+        ``result`` holds.  The title and the colour bar say which.
 
     Returns
     -------
@@ -204,7 +209,7 @@ def plot_heatmap(
     >>> ax = attnviz.plot_heatmap(result, 3, 5, source=2, values=True)
     >>> attnviz.plot_heatmap(pair, 3, 5, segments=["A->B"], scale="absolute")
     """
-    result = require_result(result)
+    result = with_measure(result, measure)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
@@ -244,10 +249,11 @@ def plot_heatmap(
     ax.set_ylabel("desde (token que atiende)", fontsize=sizes["labels"])
     if title is None:
         title = f"Capa {layer} · cabeza {head}" if layer is not None and head is not None else ""
+        title += style.measure_suffix(result) if title else ""
     ax.set_title(title, fontsize=sizes["title"])
     notes = style.add_notes(ax, 0.0, -0.01, "", sizes["notes"])
     if colorbar:
-        label = style.colorbar_label(scale, vmax)
+        label = style.colorbar_label(scale, vmax, result.measure)
         style.add_colorbar(ax.figure, image, label, sizes["notes"], ax=ax, shrink=0.8, pad=0.02)
 
     if values or (source is not None and window == "auto"):

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..core.measures import MEASURES
+from ..core.result import AttentionResult
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.colorbar import Colorbar
@@ -225,8 +228,8 @@ def _luminance(color: tuple[float, ...]) -> float:
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
-def colorbar_label(scale: Scale | None = None, vmax: float | None = None) -> str:
-    """What a colour bar says: the weight, and which scale its colours use.
+def colorbar_label(scale: Scale | None = None, vmax: float | None = None, measure: str = "peso") -> str:
+    """What a colour bar says: the measure (weight or contribution), and which scale its colours use.
 
     Parameters
     ----------
@@ -234,6 +237,8 @@ def colorbar_label(scale: Scale | None = None, vmax: float | None = None) -> str
         The scale in :data:`SCALE_LABELS`.
     vmax : float, optional
         A top given by hand (e.g. shared by several panels): it names that number instead.
+    measure : {"peso", "contribucion"}
+        What the colours show (:data:`attnviz.core.measures.MEASURES`).
 
     Returns
     -------
@@ -244,9 +249,15 @@ def colorbar_label(scale: Scale | None = None, vmax: float | None = None) -> str
     >>> colorbar_label("absolute")
     'peso de atención · escala 0 – 1 (fija)'
     """
+    name = MEASURES[measure]
     if vmax is not None:
-        return f"peso de atención · escala 0 – {vmax:.2g}"
-    return f"peso de atención · escala {SCALE_LABELS[scale or DEFAULT_SCALE]}"
+        return f"{name} · escala 0 – {vmax:.2g}"
+    return f"{name} · escala {SCALE_LABELS[scale or DEFAULT_SCALE]}"
+
+
+def measure_suffix(result: AttentionResult) -> str:
+    """What a default title adds when a view shows contribution instead of weights."""
+    return "" if result.measure == "peso" else f" · {MEASURES[result.measure].split()[0]}"
 
 
 def check_scale(scale: str | None, allowed: tuple[str, ...] = SCALES) -> Scale:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..core.result import AttentionResult, require_result
+from ..core.measures import with_measure
+from ..core.result import AttentionResult
 from . import style
 from .arcs import arc_title
 from .heatmap import MASKED_EDGE, MASKED_HATCH, masked_matrix
@@ -190,6 +191,7 @@ def plot_text(
     fontsize: float | None = None,
     title: str | None = None,
     colorbar: bool = True,
+    measure: str | None = None,
 ) -> Axes:
     """Draw the text with each token on the colour of the attention it gets from ``source``.
 
@@ -219,6 +221,9 @@ def plot_text(
         Replaces "Capa · cabeza · atención desde …".
     colorbar : bool
         Add a colour bar below the text; its label names the scale.
+    measure : {"peso", "contribucion"}, optional
+        The weights, or each arc's contribution (:func:`attnviz.with_measure`); None: what
+        ``result`` holds.  The title and the colour bar say which.
 
     Returns
     -------
@@ -229,7 +234,7 @@ def plot_text(
     --------
     >>> attnviz.plot_text(result, layer=3, head=5, source=2, fontsize=16)
     """
-    result = require_result(result)
+    result = with_measure(result, measure)
     import matplotlib.pyplot as plt
     from matplotlib.collections import PatchCollection
     from matplotlib.colors import Normalize
@@ -327,5 +332,7 @@ def plot_text(
             below = box.y0 - 0.6 * sizes["notes"] / 72.0 / height
             cax = ax.figure.add_axes((box.x0 + 0.25 * box.width, below - bar, 0.5 * box.width, bar))
             place = {"cax": cax, "orientation": "horizontal"}
-        style.add_colorbar(ax.figure, boxes, style.colorbar_label(scale, vmax), sizes["notes"], **place)
+        style.add_colorbar(
+            ax.figure, boxes, style.colorbar_label(scale, vmax, result.measure), sizes["notes"], **place
+        )
     return ax

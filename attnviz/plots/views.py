@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core.measures import with_measure
 from ..core.metrics import head_metrics, layer_profile
 from ..core.result import AttentionResult
 from .arcs import plot_arcs
@@ -16,6 +17,7 @@ from .graph import plot_graph
 from .grid import plot_grid
 from .heatmap import plot_heatmap
 from .profile import plot_profile
+from .scores import plot_scores
 from .textview import plot_text
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ class View:
     Examples
     --------
     >>> sorted(VIEWS["grid"].options)
-    ['fontsize', 'scale']
+    ['fontsize', 'measure', 'scale']
     """
 
     #: What a selector shows (Spanish).
@@ -92,19 +94,28 @@ def _graph(result: AttentionResult, layer: int, head: int, source: int, ax: Axes
 
 
 def _profile(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    result = with_measure(result, o.pop("measure", "peso"))
     return plot_profile(layer_profile(head_metrics(result)), ax, **o)
 
 
-_ONE_HEAD = frozenset({"matrix", "title", "scale", "fontsize"})
+def _scores(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    return plot_scores(result, layer, head, source, ax, **o)
+
+
+_ONE_HEAD = frozenset({"matrix", "title", "scale", "fontsize", "measure"})
 
 #: Every view by name, in the order selectors show them.
 VIEWS: dict[str, View] = {
     "arcs": View("Arcos", plot_arcs, _ONE_HEAD | {"syntax", "top_k", "values"}),
     "text": View("Texto resaltado", plot_text, _ONE_HEAD),
     "heatmap": View("Mapa de calor", _heatmap, _ONE_HEAD | {"values", "segments"}),
-    "grid": View("Todas las cabezas", _grid, frozenset({"scale", "fontsize"})),
+    "grid": View("Todas las cabezas", _grid, frozenset({"scale", "fontsize", "measure"})),
     "graph": View("Grafo", _graph, _ONE_HEAD),
-    "profile": View("Perfil por capa", _profile, frozenset({"fontsize", "compare"}), in_explorer=False),
+    # q·k rebuilds the weights themselves: it has no contribution to show.
+    "scores": View("Cálculo q·k", _scores, frozenset({"fontsize", "scaled"})),
+    "profile": View(
+        "Perfil por capa", _profile, frozenset({"fontsize", "compare", "measure"}), in_explorer=False
+    ),
 }
 
 #: The views the explorer offers.

@@ -1,0 +1,132 @@
+"""How one row of weights is made: q·k, the scale, the softmax, and the weight the model returned."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.measures import score_steps
+from ..core.result import AttentionResult
+from . import style
+from .labels import label_text
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+#: Bar colours: scores can be negative (grey-blue), weights are shares (the arcs' red).
+SCORE_COLOR = "#4c72b0"
+WEIGHT_COLOR = "#c44e52"
+
+
+def plot_scores(
+    result: AttentionResult,
+    layer: int,
+    head: int,
+    source: int,
+    ax: Axes | None = None,
+    *,
+    scaled: bool = True,
+    fontsize: float | None = None,
+) -> Axes:
+    """Draw how token ``source``'s attention in one head is computed, one row per target token.
+
+    Columns, left to right: ``q·k``; ``q·k / √d_k`` (the model's own scale); the softmax of
+    that; and the weight the model returned, which the softmax must equal.  With
+    ``scaled=False`` the second column is left out and the softmax is taken of ``q·k``
+    itself, so the class sees the peak sharpen without the scale.  Works on every model
+    whose projections attnviz reads (:func:`attnviz.score_steps`); a causal model's future
+    tokens get no weight.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        From :func:`attnviz.extract`, weights (not contribution).
+    layer, head, source : int
+        The head and the token whose row is rebuilt.
+    ax : matplotlib Axes, optional
+        Where to draw; ``None`` makes a figure sized for the number of tokens.
+    scaled : bool
+        Divide by ``√d_k`` before the softmax, as the model does.
+    fontsize : float, optional
+        Base text size; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+
+    Returns
+    -------
+    matplotlib Axes
+        Bars have gids ``"scores-<column>"``; each number is a Text with gid
+        ``"scores-value"``.
+
+    Examples
+    --------
+    >>> ax = attnviz.plot_scores(result, layer=2, head=0, source=3)
+    >>> ax.figure.savefig("qk.png")
+    """
+    import matplotlib.pyplot as plt
+
+    steps = score_steps(result, layer, head, source)
+    sizes = style.font_sizes(fontsize)
+    n = len(steps.tokens)
+    root = "√" + str(steps.d_k)
+    columns: list[tuple[str, str, np.ndarray]] = [("dot", "q·k", steps.dot)]
+    if scaled:
+        columns.append(
+            (
+                "scaled",
+                f"q·k × {steps.scale:.3g}"
+                if abs(steps.scale * np.sqrt(steps.d_k) - 1) > 1e-6
+                else f"q·k / {root}",
+                steps.scaled,
+            )
+        )
+        columns.append(("softmax", "softmax", steps.weights))
+    else:
+        columns.append(("softmax", "softmax sin escalar", steps.unscaled_weights))
+    columns.append(("returned", "peso del modelo", steps.returned))
+    if ax is None:
+        height = max(3.0, 0.22 * n * sizes["labels"] / style.FONTSIZE + 1.6)
+        _, ax = plt.subplots(
+            figsize=(2.6 * len(columns) * sizes["labels"] / style.FONTSIZE + 1.5, height),
+            layout="constrained",
+        )
+    rows = np.arange(n)
+    visible = np.isfinite(steps.dot) & ((rows <= steps.source) if result.causal else True)
+    for column, (gid, title, values) in enumerate(columns):
+        is_weight = gid in ("softmax", "returned")
+        shown = np.where(visible, values, 0.0)
+        peak = float(np.abs(shown).max()) or 1.0
+        # Each column on its own scale (scores and weights are not comparable): the bar on the
+        # left 2/3 of its band, scores around a middle zero, and the number right-aligned after it.
+        widths = shown / peak * (0.62 if is_weight else 0.31)
+        left = column + (0.04 if is_weight else 0.35)
+        colour = WEIGHT_COLOR if is_weight else SCORE_COLOR
+        ax.barh(rows, widths, left=left, height=0.7, color=colour, gid=f"scores-{gid}")
+        for row in range(n):
+            text = f"{values[row]:.2f}" if visible[row] else "—"
+            ax.text(
+                column + 0.97,
+                row,
+                text,
+                ha="right",
+                va="center",
+                fontsize=sizes["values"],
+                gid="scores-value",
+                color="0.1",
+            )
+        ax.text(
+            column + 0.5, -1.0, title, ha="center", va="bottom", fontsize=sizes["labels"], fontweight="bold"
+        )
+    for column in range(1, len(columns)):
+        ax.axvline(column, color="0.8", linewidth=1)
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(n - 0.5, -1.6)
+    ax.set_yticks(rows, [label_text(t) for t in steps.tokens], fontsize=sizes["labels"])
+    ax.set_xticks([])
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    source_name = label_text(steps.tokens[steps.source])
+    ax.set_title(
+        f"{result.model_name} · capa {layer}, cabeza {head}: cómo mira «{source_name}» (d_k = {steps.d_k})",
+        fontsize=sizes["title"],
+    )
+    return ax

@@ -122,13 +122,15 @@ def unavailable_reason(model: Any) -> str | None:
     return None
 
 
-def _layers(model: Any) -> list[Any]:
+def attention_layers(model: Any) -> list[Any]:
+    """The model's transformer layers, in order (a family in :data:`FAMILIES`)."""
     path, _, _ = FAMILIES[model.config.model_type]
     base = getattr(model, "base_model", model)
-    return list(_attr(base, path))
+    return list(module_at(base, path))
 
 
-def _attr(obj: Any, dotted: str) -> Any:
+def module_at(obj: Any, dotted: str) -> Any:
+    """``obj.a.b.c`` for ``dotted="a.b.c"``."""
     for name in dotted.split("."):
         obj = getattr(obj, name)
     return obj
@@ -148,7 +150,7 @@ def n_heads(config: Any) -> int:
 def _output_weight(model: Any, layer: int) -> tuple[Any, Any]:
     """The output projection's ``[heads, d_k, hidden]`` weight and its bias, as torch views."""
     _, _, out_path = FAMILIES[model.config.model_type]
-    module = _attr(_layers(model)[layer], out_path)
+    module = module_at(attention_layers(model)[layer], out_path)
     # torch.nn.Linear computes x @ W.T; GPT-2's Conv1D computes x @ W.
     weight = module.weight if type(module).__name__ == "Conv1D" else module.weight.T
     heads = n_heads(model.config)
@@ -204,7 +206,7 @@ def capture(model: Any) -> Iterator[list[Projections]]:
     """
     found: list[Projections] = []
     try:
-        layers = _layers(model) if unavailable_reason(model) is None else []
+        layers = attention_layers(model) if unavailable_reason(model) is None else []
     except AttributeError:  # laid out otherwise than its family: attention only
         layers = []
     if not layers:
@@ -220,7 +222,7 @@ def capture(model: Any) -> Iterator[list[Projections]]:
                 def keep(_module: Any, _inputs: Any, output: Any, store: list[Any] = caught[i]) -> None:
                     store.append(output.detach())
 
-                hooks.append(_attr(layer, path).register_forward_hook(keep))
+                hooks.append(module_at(layer, path).register_forward_hook(keep))
         yield found
     finally:
         for hook in hooks:

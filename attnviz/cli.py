@@ -225,7 +225,12 @@ def check_output_path(out: str) -> Path:
 
 
 def format_values(
-    tokens: Sequence[str], row: Sequence[float], source: int, what: str = "", noun: str = "token"
+    tokens: Sequence[str],
+    row: Sequence[float],
+    source: int,
+    what: str = "",
+    noun: str = "token",
+    column: str = "peso",
 ) -> str:
     """The source token's weights to every token, strongest first, as a text table.
 
@@ -237,11 +242,13 @@ def format_values(
         The source's index.
     what, noun : str
         Which head or aggregate the weights come from (``"capa 3, cabeza 5"``); ``"token"`` or ``"palabra"``.
+    column : str
+        The values' column: ``"peso"``, or ``"contribución"`` for :func:`attnviz.with_measure`'s.
 
     Returns
     -------
     str
-        A heading, a header line (``índice``, the noun, ``peso``) and one line per token.
+        A heading, a header line (``índice``, the noun, ``column``) and one line per token.
 
     Examples
     --------
@@ -251,7 +258,7 @@ def format_values(
     width = max(len(noun), *(len(t) for t in tokens))
     # «índice», not «#»: in the explorer «#» is the rank, and the first column here is the position.
     heading = f"Atención desde «{tokens[source]}» ({noun} {source})" + (f" · {what}" if what else "")
-    lines = [f"{heading}, de mayor a menor:", f"{'índice'}  {noun:<{width}}  peso"]
+    lines = [f"{heading}, de mayor a menor:", f"{'índice'}  {noun:<{width}}  {column}"]
     lines += [f"{j:>6}  {tokens[j]:<{width}}  {row[j]:.4f}" for j in order]
     return "\n".join(lines)
 
@@ -314,7 +321,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.values:
         what = f"capa {layer}, cabeza {head}" if label is None else label
         what += style.measure_suffix(result)
-        print(format_values(result.tokens, matrix[token].tolist(), token, what, result.unit_noun))
+        column = "peso" if result.measure == "peso" else "contribución"
+        print(format_values(result.tokens, matrix[token].tolist(), token, what, result.unit_noun, column))
     if args.relations:
         print(_relations(args, result, model, tokenizer))
     for save, path in exports:

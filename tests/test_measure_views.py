@@ -97,6 +97,7 @@ def test_the_cli_prints_and_draws_the_chosen_measure(capsys, minilm, tmp_path):
     assert main([*args, "--medida", "contribucion"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("· contribución, de mayor a menor:")
+    assert lines[1].split() == ["índice", "token", "contribución"]
     printed = {int(line.split()[0]): float(line.split()[-1]) for line in lines[2:] if line.strip()}
     assert printed == {j: pytest.approx(float(v), abs=5e-5) for j, v in enumerate(carried.attention[1, 2, 3])}
     out = tmp_path / "c.svg"

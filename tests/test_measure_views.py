@@ -103,3 +103,19 @@ def test_the_cli_prints_and_draws_the_chosen_measure(capsys, minilm, tmp_path):
     out = tmp_path / "c.svg"
     assert main([*args[:-1], "--medida", "contribucion", "--view", "heatmap", "--out", str(out)]) == 0
     assert "contribución" in out.read_text()
+
+
+def test_the_projector_top_bar_still_names_the_contribution(beto_result):
+    ax = attnviz.plot_arcs(
+        beto_result,
+        LAYER,
+        HEAD,
+        SOURCE,
+        fontsize=CLASSROOM_FONTSIZE,
+        colorbar="top",
+        figsize=(8, 3.3),
+        measure="contribucion",
+    )
+    label = next(t.get_text() for t in ax.figure.findobj(Text) if t.get_gid() == "colorbar-label")
+    assert label.startswith("contribución")
+    plt.close(ax.figure)

@@ -40,9 +40,10 @@ def test_scores_view_shows_each_step_and_the_models_weight(minilm_result):
         widths = _bar_widths(ax, gid)
         # Bars are proportional to their column's values, largest absolute value at full band width.
         np.testing.assert_allclose(widths / np.abs(widths).max(), values / np.abs(values).max(), atol=1e-9)
-    headers = {t.get_text() for t in ax.texts if t.get_gid() != "scores-value"}
+    headers = {t.get_text() for t in ax.texts if t.get_gid() not in ("scores-value", "notes")}
     assert headers == {"q·k", "q·k / √32", "softmax", "peso del modelo"}
-    assert "d_k = 32" in ax.get_title() and "«that»" in ax.get_title()
+    notes = next(t.get_text() for t in ax.texts if t.get_gid() == "notes")
+    assert "d_k = 32" in notes and "«that»" in ax.get_title()
     plt.close(ax.figure)
 
 
@@ -140,3 +141,28 @@ def test_a_map_of_nothing_is_a_spanish_error():
     with pytest.raises(attnviz.AttnvizError) as caught:
         query_key_map([], 0, 0)
     assert caught.value.message_es == "No hay tokens que proyectar: da al menos una frase con palabras."
+
+
+def test_a_long_text_keeps_the_strongest_rows_and_says_so(minilm):
+    model, tokenizer = minilm
+    result = attnviz.extract(model, tokenizer, " ".join([SENTENCES[1]] * 8))
+    steps = score_steps(result, 2, 0, 30)
+    ax = plot_scores(result, 2, 0, 30, max_rows=12)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 12
+    kept = sorted([30, *[int(j) for j in np.argsort(-steps.returned, kind="stable") if j != 30][:11]])
+    returned = [float(v) for v in steps.returned[kept]]
+    assert labels == [f"{attnviz.plots.labels.label_text(result.tokens[i])} ({i})" for i in kept]
+    numbers = _numbers(ax)
+    assert numbers[-12:] == [f"{v:.2f}" for v in returned]
+    notes = next(t.get_text() for t in ax.texts if t.get_gid() == "notes")
+    assert f"se muestran las 12 filas de más peso de {result.n_tokens}" in notes.replace("\n", " ")
+    plt.close(ax.figure)
+
+
+def test_word_level_results_map_through_their_pieces(corpus_run):
+    words = [attnviz.to_words(r) for r in corpus_run]
+    assert all(w.projections is None for w in words)
+    by_words = query_key_map(words, layer=3, head=2)
+    by_tokens = query_key_map(corpus_run, layer=3, head=2)
+    np.testing.assert_allclose(by_words.points, by_tokens.points)

@@ -58,7 +58,7 @@ def query_key_map(
     Parameters
     ----------
     results : iterable of AttentionResult
-        Token-level results of one model, for example
+        Results of one model (word-level ones are mapped token by token), for example
         ``attnviz.corpus_results(model, tokenizer, attnviz.load_corpus())``.
     layer, head : int
         The head.
@@ -83,6 +83,8 @@ def query_key_map(
     sentence: list[int] = []
     model_name = ""
     for index, result in enumerate(results):
+        # Queries and keys are per token: a word-level result is mapped through its pieces.
+        result = result.pieces if result.pieces is not None else result
         if result.projections is None:
             raise MeasureUnavailableError(
                 "El mapa de consultas y claves no está disponible para este modelo: attnviz no sabe "

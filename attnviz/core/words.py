@@ -55,4 +55,6 @@ def to_words(result: AttentionResult) -> AttentionResult:
         segments=tuple(result.segments[s] for s, _ in spans),
         level="word",
         pieces=result,
+        # Queries and keys are per token: they stay with the pieces.
+        projections=None,
     )

@@ -438,7 +438,12 @@ def _set_top_bar(texts: list[Text], scale: Scale, vmax: float, layout: ArcLayout
     room = layout.axes_width + layout.left_overhang - x - length - 3 * gap - text_width("0", size)
     words = colorbar_label(scale, measure=measure)
     if text_width(words, size) > room:
-        words = f"escala {SCALE_LABELS[scale]}"
+        # Short of room the scale must stay named, and a contribution must still say it is one.
+        words = (
+            f"escala {SCALE_LABELS[scale]}"
+            if measure == "peso"
+            else f"contribución · escala {SCALE_LABELS[scale]}"
+        )
     label.set_text(fit_text(words, size, room))
     low.set_text("0")
     high.set_text(f"{vmax:g}")

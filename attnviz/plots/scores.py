@@ -9,7 +9,7 @@ import numpy as np
 from ..core.measures import score_steps
 from ..core.result import AttentionResult
 from . import style
-from .labels import label_text
+from .labels import join_lines, label_text, side_points
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -27,6 +27,7 @@ def plot_scores(
     ax: Axes | None = None,
     *,
     scaled: bool = True,
+    max_rows: int = 24,
     fontsize: float | None = None,
 ) -> Axes:
     """Draw how token ``source``'s attention in one head is computed, one row per target token.
@@ -48,6 +49,9 @@ def plot_scores(
         Where to draw; ``None`` makes a figure sized for the number of tokens.
     scaled : bool
         Divide by ``√d_k`` before the softmax, as the model does.
+    max_rows : int
+        On a longer text, only the targets with the largest returned weights (and the source)
+        get a row, in sentence order; a note says how many are left out.
     fontsize : float, optional
         Base text size; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
 
@@ -67,6 +71,7 @@ def plot_scores(
     steps = score_steps(result, layer, head, source)
     sizes = style.font_sizes(fontsize)
     n = len(steps.tokens)
+    kept = _kept_rows(steps.returned, steps.source, max_rows)
     root = "√" + str(steps.d_k)
     columns: list[tuple[str, str, np.ndarray]] = [("dot", "q·k", steps.dot)]
     if scaled:
@@ -84,15 +89,16 @@ def plot_scores(
         columns.append(("softmax", "softmax sin escalar", steps.unscaled_weights))
     columns.append(("returned", "peso del modelo", steps.returned))
     if ax is None:
-        height = max(3.0, 0.22 * n * sizes["labels"] / style.FONTSIZE + 1.6)
+        height = max(3.0, 0.22 * len(kept) * sizes["labels"] / style.FONTSIZE + 1.6)
         _, ax = plt.subplots(
             figsize=(2.6 * len(columns) * sizes["labels"] / style.FONTSIZE + 1.5, height),
             layout="constrained",
         )
-    rows = np.arange(n)
-    visible = np.isfinite(steps.dot) & ((rows <= steps.source) if result.causal else True)
+    rows = np.arange(len(kept))
+    visible = (kept <= steps.source) if result.causal else np.ones(len(kept), dtype=bool)
     for column, (gid, title, values) in enumerate(columns):
         is_weight = gid in ("softmax", "returned")
+        values = values[kept]
         shown = np.where(visible, values, 0.0)
         peak = float(np.abs(shown).max()) or 1.0
         # Each column on its own scale (scores and weights are not comparable): the bar on the
@@ -101,7 +107,7 @@ def plot_scores(
         left = column + (0.04 if is_weight else 0.35)
         colour = WEIGHT_COLOR if is_weight else SCORE_COLOR
         ax.barh(rows, widths, left=left, height=0.7, color=colour, gid=f"scores-{gid}")
-        for row in range(n):
+        for row in range(len(kept)):
             text = f"{values[row]:.2f}" if visible[row] else "—"
             ax.text(
                 column + 0.97,
@@ -119,14 +125,26 @@ def plot_scores(
     for column in range(1, len(columns)):
         ax.axvline(column, color="0.8", linewidth=1)
     ax.set_xlim(0, len(columns))
-    ax.set_ylim(n - 0.5, -1.6)
-    ax.set_yticks(rows, [label_text(t) for t in steps.tokens], fontsize=sizes["labels"])
+    ax.set_ylim(len(kept) - 0.5, -1.6)
+    # With rows left out, each keeps its index: a repeated "." or "the" must say which one it is.
+    names = [label_text(steps.tokens[i]) + (f" ({i})" if len(kept) < n else "") for i in kept]
+    ax.set_yticks(rows, names, fontsize=sizes["labels"])
     ax.set_xticks([])
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     source_name = label_text(steps.tokens[steps.source])
-    ax.set_title(
-        f"{result.model_name} · capa {layer}, cabeza {head}: cómo mira «{source_name}» (d_k = {steps.d_k})",
-        fontsize=sizes["title"],
-    )
+    ax.set_title(f"Capa {layer} · cabeza {head}: cómo mira «{source_name}»", fontsize=sizes["title"])
+    notes = [f"Índices desde 0 · {result.model_name}", f"d_k = {steps.d_k}"]
+    if len(kept) < n:
+        notes.append(f"se muestran las {len(kept)} filas de más peso de {n}")
+    text = join_lines(notes, side_points(ax, "x"), sizes["notes"])
+    style.add_notes(ax, 0.5, -0.01, text, sizes["notes"], ha="center").set_gid("notes")
     return ax
+
+
+def _kept_rows(returned: np.ndarray, source: int, max_rows: int) -> np.ndarray:
+    """All rows, or the ``max_rows`` with the largest returned weight (the source always), in order."""
+    if len(returned) <= max_rows:
+        return np.arange(len(returned))
+    strongest = [int(j) for j in np.argsort(-returned, kind="stable") if j != source][: max_rows - 1]
+    return np.array(sorted([source, *strongest]))

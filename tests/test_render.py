@@ -125,14 +125,15 @@ def _count_label_draws(monkeypatch) -> list[str]:
 def test_highlighted_labels_drawn_once_are_pasted_back_exactly(minilm_result, monkeypatch):
     renderer = ArcRenderer(minilm_result)
     drawn = _count_label_draws(monkeypatch)
-    views = [(0, 0, 1), (2, 3, 1), (4, 1, 6), (0, 0, 1), (2, 3, 1)]
+    views = [(0, 0, 1), (2, 3, 1), (4, 1, 6), (2, 3, 1), (4, 1, 6)]
     draws_per_view = []
     for view in views:
         before = len(drawn)
         png = renderer.render(*view)
         draws_per_view.append(len(drawn) - before)
         assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, *view))
-    # The first views draw their source and most attended labels; seen again, both are pasted.
+    # The first views draw their source and most attended labels (the very first keeps no picture
+    # of them: a new sentence's first picture measures nothing); seen again, both are pasted.
     assert draws_per_view[0] >= 1
     assert draws_per_view[3:] == [0, 0]
 
@@ -331,3 +332,44 @@ def test_a_long_sentence_keeps_one_palette_and_a_faithful_picture():
     assert renderer.canvas.encoder.palette is palette
     assert is_palette_png(first) and is_palette_png(second)
     canvas_after(renderer, second)
+
+
+def test_a_long_inputs_lone_labels_are_pasted_back_exactly(monkeypatch):
+    # Focused, the labels drawn over the source's background (far targets, the highlighted source
+    # and maximum) that touch nothing are pasted when seen again from that source.
+    result = synthetic_result(80, seed=3)
+    renderer = ArcRenderer(result)
+    assert renderer.layout.focus
+    drawn = _count_label_draws(monkeypatch)
+    views = [(0, 1, 10), (1, 0, 10), (0, 1, 70), (1, 1, 10), (1, 0, 10), (1, 1, 10)]
+    first: dict[tuple[int, int, int], np.ndarray] = {}
+    counts = []
+    for view in views:
+        before = len(drawn)
+        canvas = canvas_after(renderer, renderer.render(*view))
+        counts.append(drawn[before:])
+        if view in first:
+            np.testing.assert_array_equal(canvas, first[view])  # pasted, to the last bit
+        else:
+            first[view] = canvas
+            assert_same_picture(canvas, reference_pixels(renderer, *view))
+    # The first view from a source keeps no pictures; the next ones do: a new view from that source
+    # pastes the boxed source, and a view seen again pastes every label.
+    assert "token-10" in counts[1] and "token-10" not in counts[3]
+    assert counts[4] == counts[5] == []
+
+
+def test_a_long_sentence_of_another_length_keeps_the_layout_and_its_pictures():
+    # Focused, the token count only moves tokens within a view: the figure is not laid out again.
+    renderer = ArcRenderer(synthetic_result(100, seed=3))
+    renderer.render(0, 1, 10)
+    kept = dict(renderer.canvas.pictures)
+    again = ArcRenderer(synthetic_result(101, seed=4), previous=renderer)
+    assert again.figure is renderer.figure and again.layout.focus
+    assert again.layout.shape() == renderer.layout.shape() and kept
+    assert all(again.canvas.pictures.get(key) is picture for key, picture in kept.items())
+    for view in [(0, 1, 10), (1, 0, 100), (1, 1, 50)]:
+        assert_same_picture(canvas_after(again, again.render(*view)), reference_pixels(again, *view))
+    # Not focused, the token count places every token: another length is another layout.
+    short = [arc_layout.ArcLayout.build(tuple(f"t{i}" for i in range(n)), None, 600.0) for n in (12, 13)]
+    assert not short[0].focus and short[0].shape() != short[1].shape()

@@ -302,9 +302,11 @@ class ArcRenderer:
         self._shown_labels: list[Text] = []
         self._window_labels: list[Text] = []
         self._source_backgrounds: dict[int, Any] = {}
-        #: Pictures and boxes of labels that stood alone, by what their pixels depend on (per sentence).
+        #: Pictures of labels that stood alone, by what their pixels depend on (and, focused, the source);
+        #: their boxes by look, relative to the label's anchor (per sentence).
         self._label_pictures: dict[Hashable, Any] = {}
         self._label_boxes: dict[Hashable, Bbox] = {}
+        self._label_backgrounds: set[int | None] = set()
         # Where an arc can draw: the Axes, and half the widest line beyond it (round caps).
         pad = arcs.ARC_WIDTHS[1] / 2.0 * self.figure.dpi / 72.0 + 2.0
         self._reach = self.ax.get_window_extent().padded(pad)
@@ -430,27 +432,36 @@ class ArcRenderer:
     def _lone_labels(self, renderer: Any) -> list[Text]:
         """Paste (or draw and keep) the shown labels that stand alone; return the others, to draw."""
         shown = self._shown_labels
-        if self.layout.focus:
-            # Each view brings other far targets: measuring their boxes would cost as much as drawing.
+        # Focused, the background under a label is its source's (with the window's labels).
+        background = self.plot.source if self.layout.focus else None
+        if background not in self._label_backgrounds:
+            # The first view on a background (a new sentence's first picture) draws them all and keeps
+            # nothing: measuring them would make that picture later (1-5 ms at n=64-128).
+            self._label_backgrounds.add(background)
             return shown
         keys = [_label_key(label) for label in shown]
-        boxes = [self._label_box(label, key, renderer) for label, key in zip(shown, keys, strict=True)]
+        boxes = [self._label_box(label, look, renderer) for label, (look, _) in zip(shown, keys, strict=True)]
         crowded = []
         for k, (label, key, box) in enumerate(zip(shown, keys, boxes, strict=True)):
             others = [self._reach, *boxes[:k], *boxes[k + 1 :]]
             if box.count_overlaps(others):
                 crowded.append(label)
                 continue
-            picture = self._label_pictures.get(key)
-            if picture is None:
-                label.draw(renderer)
-                picture = self._label_pictures[key] = self.canvas.copy(box)
-            self.canvas.restore(picture)
+            picture = self._label_pictures.get((key, background))
+            if picture is not None:
+                self.canvas.restore(picture)
+                continue
+            label.draw(renderer)
+            if len(self._label_pictures) >= MAX_TEXT_PICTURES:
+                self._label_pictures.clear()
+            self._label_pictures[key, background] = self.canvas.copy(box)
         return crowded
 
-    def _label_box(self, label: Text, key: Hashable, renderer: Any) -> Bbox:
+    def _label_box(self, label: Text, look: Hashable, renderer: Any) -> Bbox:
         """Where the label's ink can be, in pixels: its text and box, edge and smoothing included."""
-        box = self._label_boxes.get(key)
+        # Measured once per look (text and box style), then moved to where the label is anchored.
+        x, y = label.get_transform().transform(label.get_unitless_position())
+        box = self._label_boxes.get(look)
         if box is None:
             from matplotlib.transforms import Bbox
 
@@ -461,8 +472,9 @@ class ArcRenderer:
             if patch is not None:
                 extents.append(patch.get_window_extent(renderer))
                 edge = patch.get_linewidth()
-            box = self._label_boxes[key] = Bbox.union(extents).padded(edge * self.figure.dpi / 144.0 + 2.0)
-        return box
+            padded = Bbox.union(extents).padded(edge * self.figure.dpi / 144.0 + 2.0)
+            box = self._label_boxes[look] = padded.translated(-x, -y)
+        return box.translated(x, y)
 
     def render(
         self,
@@ -522,13 +534,14 @@ class ArcRenderer:
         return np.asarray(self.canvas.agg.buffer_rgba()).copy()
 
 
-def _label_key(label: Text) -> Hashable:
-    """What a label's pixels depend on, on a given background."""
+def _label_key(label: Text) -> tuple[Hashable, Hashable]:
+    """What a label's pixels depend on, on a given background: its look (text and box), and where and
+    in which colour it is drawn."""
     patch = label.get_bbox_patch()
     style = None
     if patch is not None:
         style = (tuple(patch.get_facecolor()), tuple(patch.get_edgecolor()), patch.get_linewidth())
-    return (label.get_text(), label.get_position(), str(label.get_color()), style)
+    return (label.get_text(), style), (label.get_position(), str(label.get_color()))
 
 
 def _pooled(pool: list[Text], count: int, make: Callable[[], Text]) -> list[Text]:

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.errors import InvalidInputTypeError
 from ..core.result import AttentionResult
 from .labels import join_lines, label_text, text_width
-from .style import SCALES, Scale, colorbar_label, font_sizes
+from .style import CLASSROOM_WIDTH, SCALES, Scale, classroom_mode, colorbar_label, font_sizes
 
 # Re-exported: the explorer's tests read the arcs' colour scale here (the rule is style's).
 from .style import colour_scale_max as colour_scale_max
@@ -236,8 +236,11 @@ class ArcLayout:
         )
 
     def shape(self) -> tuple[Any, ...]:
-        """Everything that places artists (not the label texts): equal shapes draw alike."""
-        skipped = {"labels", "slot", "sizes", "axes_width", "_linear"}
+        """Everything that places artists (not the label texts): equal shapes draw alike.
+
+        Focused, the token count only moves tokens within a view (:meth:`positions`): left out.
+        """
+        skipped = {"labels", "slot", "sizes", "axes_width", "_linear", *(["n"] if self.focus else [])}
         kept = [getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skipped]
         return (*kept, round(self.slot, 6), tuple(sorted(self.sizes.items())))
 
@@ -367,7 +370,11 @@ def figure_layout(
     notes = sizes["notes"]
     place = colorbar_place(colorbar)
     for_tokens = WIDTH_PER_TOKEN_IN * sizes["labels"] * result.n_tokens + 2.5
-    width = float(np.clip(for_tokens, MIN_WIDTH_IN, MAX_WIDTH_IN)) if width is None else float(width)
+    if width is None:
+        # In classroom mode no wider than a projector shows at the classroom sizes (style.modo_clase).
+        widest = CLASSROOM_WIDTH if classroom_mode() else MAX_WIDTH_IN
+        width = float(np.clip(for_tokens, min(MIN_WIDTH_IN, widest), widest))
+    width = float(width)
     total = width * 72.0
     arcs = ARC_AREA_IN * 72.0 * (max(1.0, sizes["labels"] / 12.0) if place == "right" else 1.0)
 

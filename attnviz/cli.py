@@ -4,34 +4,59 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
+
 from .core.aggregate import AGGREGATES, SEGMENT_BLOCKS, filter_segments
 from .core.corpus import SEED_SENTENCE, corpus_profile, corpus_results, load_corpus
-from .core.errors import AttnvizError, OfflineFallbackWarning, OutputPathError, TruncationWarning
+from .core.errors import (
+    AttnvizError,
+    MeasureUnavailableError,
+    OfflineFallbackWarning,
+    OutputPathError,
+    TruncationWarning,
+)
 from .core.export import check_export_path, metrics_to_csv, require_folder, save_npy, weights_to_csv
 from .core.extraction import extract
-from .core.loading import load_model, offline_hint
+from .core.importance import HeadImportance, head_importance, importance_to_csv
+from .core.knockout import format_heads, model_shape, parse_heads
+from .core.loading import display_name, load_model, offline_hint
 from .core.measures import MEASURES, with_measure
 from .core.metrics import head_metrics
+from .core.prediction import Prediction, has_masked_lm_head, sentence_vector, vector_change
 from .core.words import to_words
 from .plots import style
 from .plots.arcs import from_source
+from .plots.importance import plot_importance
+from .plots.prediction import (
+    VECTOR_CHANGE_LABEL,
+    format_probability,
+    heads_phrase,
+    plot_prediction,
+    plot_vector_change,
+)
 from .plots.style import SCALE_LABELS, SCALES
 from .plots.views import VIEWS
 from .syntax.parsing import parse
 
 if TYPE_CHECKING:
-    import numpy as np
     from matplotlib.axes import Axes
 
     from .core.result import AttentionResult
 
 FORMATS = {".png", ".svg", ".pdf"}
+#: What --out draws without --view (and without --predecir, --apagar or --importancia).
+DEFAULT_VIEW = "arcs"
+#: --predecir 3 is the word at index 3; any other text is the word itself.
+_INDEX = re.compile(r"[+-]?\d+")
+#: How many heads --importancia lists, most important first.
+_LISTED_HEADS = 5
 #: The command as installed (``[project.scripts]``); ``python -m attnviz`` passes its own.
 PROGRAM = "attnviz"
 
@@ -145,10 +170,10 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
     options.add_argument(
         "--view",
         choices=tuple(VIEWS),
-        default="arcs",
         help="qué dibujar con --out: arcs (arcos desde --token, por defecto), heatmap (matriz de la cabeza), "
         "grid (todas las capas y cabezas), profile (métricas por capa), text (el texto coloreado por la "
-        "atención desde --token), graph (grafo de la cabeza: los enlaces fuertes entre tokens)",
+        "atención desde --token), graph (grafo de la cabeza: los enlaces fuertes entre tokens), to_word "
+        "(cuánto atiende --token a la palabra que más mira, en cada cabeza)",
     )
     options.add_argument(
         "--words",
@@ -209,17 +234,43 @@ def build_parser(prog: str = PROGRAM) -> argparse.ArgumentParser:
         help="con --view profile, compara con el perfil del corpus incluido; con --relations, mide "
         "sobre el corpus incluido en vez de la frase (más lento)",
     )
+    options.add_argument(
+        "--predecir",
+        metavar="PALABRA",
+        help="tapa esa palabra (todas sus piezas) e imprime las 5 palabras que el modelo ve más probables "
+        "y la probabilidad de la tapada; un número es el índice de la palabra, contando [CLS] como 0 "
+        "(como con --words). Con --out, sin --view, dibuja la predicción; las vistas muestran la "
+        "atención de esa misma pasada",
+    )
+    options.add_argument(
+        "--apagar",
+        metavar="CAPA:CABEZA[,…]",
+        help="apaga esas cabezas (p. ej. 3:5,4:0, o 3:* para toda la capa) e imprime la predicción de "
+        "--predecir antes y después; sin --predecir, cuánto cambia el vector de la frase (1 − coseno). "
+        "Las vistas muestran la pasada con esas cabezas apagadas",
+    )
+    options.add_argument(
+        "--importancia",
+        action="store_true",
+        help="apaga cada cabeza sola y mide cuánto cae la log-probabilidad de la palabra de --predecir "
+        "(en un modelo sin cabeza de predicción, cuánto cambia el vector de la frase); imprime las "
+        f"{_LISTED_HEADS} cabezas que más importan y, con --out, dibuja la rejilla (o la guarda en CSV "
+        "si el archivo acaba en .csv)",
+    )
     for name, (suffix, what, _) in _EXPORTS.items():
         options.add_argument(f"--{name}", metavar=f"ARCHIVO{suffix}", help=f"guarda {what}")
     return parser
 
 
-def check_output_path(out: str) -> Path:
+def check_output_path(out: str, csv: bool = False) -> Path:
+    """``out`` as a Path if the CLI can save there: a figure's extension (or ``.csv`` when ``csv``)."""
     path = Path(out)
-    if path.suffix.lower() not in FORMATS:
+    suffixes = FORMATS | ({".csv"} if csv else set())
+    if path.suffix.lower() not in suffixes:
+        also = " (o .csv, con --importancia)" if csv else ""
         raise OutputPathError(
-            f"No sé guardar «{path.name}»: usa la extensión .png, .svg o .pdf.",
-            f"Cannot save '{path.name}': use a .png, .svg or .pdf extension.",
+            f"No sé guardar «{path.name}»: usa la extensión .png, .svg o .pdf{also}.",
+            f"Cannot save '{path.name}': use a .png, .svg or .pdf extension{' (or .csv)' if csv else ''}.",
         )
     return require_folder(path)
 
@@ -268,7 +319,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROGRAM) -> int:
 
     ``prog`` is how the help names the command (``python -m attnviz`` from :mod:`attnviz.__main__`).
     """
-    args = build_parser(prog).parse_args(argv)
+    args = build_parser(prog).parse_args(_attach_head_lists(sys.argv[1:] if argv is None else argv))
     try:
         return _run(args)
     except AttnvizError as err:
@@ -276,21 +327,50 @@ def main(argv: Sequence[str] | None = None, prog: str = PROGRAM) -> int:
         return 1
 
 
+def _attach_head_lists(argv: Sequence[str]) -> list[str]:
+    """``--apagar -1:0`` as ``--apagar=-1:0``: argparse would take ``-1:0`` for an option.
+
+    The head list then reaches :func:`~attnviz.core.knockout.parse_heads`, whose message names
+    the layer that does not exist.
+    """
+    argv = list(argv)
+    joined: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--apagar" and i + 1 < len(argv) and argv[i + 1].startswith("-") and ":" in argv[i + 1]:
+            joined.append(f"--apagar={argv[i + 1]}")
+            i += 2
+            continue
+        joined.append(argv[i])
+        i += 1
+    return joined
+
+
+def _usage_error(message: str) -> int:
+    """A mistake in the options themselves: one line, code 2, as argparse's own."""
+    print(f"error: {message} (usa --help para ver las opciones)", file=sys.stderr)
+    return 2
+
+
 def _run(args: argparse.Namespace) -> int:
-    if not (args.out or args.values or args.csv or args.npy or args.metrics or args.relations):
+    experiment = args.predecir is not None or args.apagar is not None or args.importancia
+    if not (args.out or args.values or args.csv or args.npy or args.metrics or args.relations or experiment):
         print(
-            "Nada que hacer: indica --out ARCHIVO, --values, --relations, --csv, --npy o --metrics.",
+            "Nada que hacer: indica --out ARCHIVO, --values, --predecir, --apagar, --importancia, "
+            "--relations, --csv, --npy o --metrics.",
             file=sys.stderr,
         )
         return 2
+    # Without --view, --out draws the experiment's own picture (prediction, vector, importance).
+    explicit_view = args.view is not None
+    args.view = args.view or DEFAULT_VIEW
     if args.syntax and args.view != "arcs":
-        print(
-            f"error: --syntax dibuja la sintaxis con los arcos: quita --view {args.view} o --syntax. "
-            "(usa --help para ver las opciones)",
-            file=sys.stderr,
+        return _usage_error(
+            f"--syntax dibuja la sintaxis con los arcos: quita --view {args.view} o --syntax."
         )
-        return 2
-    out = check_output_path(args.out) if args.out else None
+    if experiment and args.pair is not None:
+        return _usage_error("--predecir, --apagar e --importancia trabajan con una sola frase: quita --pair.")
+    out = check_output_path(args.out, csv=args.importancia) if args.out else None
     exports = [
         (save, check_export_path(getattr(args, name), suffix))
         for name, (suffix, _, save) in _EXPORTS.items()
@@ -304,10 +384,33 @@ def _run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught, offline_hint(*OFFLINE_HINT):
         warnings.simplefilter("always")
         model, tokenizer = load_model(args.model)
-        result = extract(model, tokenizer, args.text, args.pair)
-    for warning in caught:
-        if issubclass(warning.category, (OfflineFallbackWarning, TruncationWarning)):
-            print(f"aviso: {warning.message}", file=sys.stderr)
+        word = _word(args.predecir)
+        if word is not None and not has_masked_lm_head(model, tokenizer):
+            raise _without_head(model)
+        heads = parse_heads(args.apagar, *model_shape(model)) if args.apagar is not None else []
+        result = extract(model, tokenizer, args.text, args.pair, mask=word, heads_off=heads)
+        before = extract(model, tokenizer, args.text, mask=word) if word is not None and heads else result
+    for message in dict.fromkeys(str(w.message) for w in caught if _shown_warning(w.category)):
+        print(f"aviso: {message}", file=sys.stderr)
+    n_heads = result.n_heads
+    if before.prediction is not None:
+        print(prediction_text(before.prediction, result.prediction if heads else None, n_heads))
+    change = None
+    if heads and word is None:
+        change = vector_change(
+            sentence_vector(model, tokenizer, args.text),
+            sentence_vector(model, tokenizer, args.text, heads_off=heads),
+        )
+        print(f"{VECTOR_CHANGE_LABEL.capitalize()} al apagar {format_heads(heads, n_heads)}: {change:.3g}")
+    importance = None
+    if args.importancia:
+        if word is None and has_masked_lm_head(model, tokenizer):
+            return _usage_error(
+                "con este modelo --importancia mide cuánto cae la probabilidad de una palabra: di cuál "
+                "con --predecir PALABRA."
+            )
+        importance = head_importance(model, tokenizer, args.text, word)
+        print(importance_text(importance))
     if args.words:
         result = to_words(result)
     # Exports keep the weights, and the q·k view rebuilds them.
@@ -327,11 +430,107 @@ def _run(args: argparse.Namespace) -> int:
         print(_relations(args, result, model, tokenizer))
     for save, path in exports:
         print(f"guardado: {save(weights, path)}")
-    if out is not None:
+    if out is None:
+        return 0
+    if importance is not None and out.suffix.lower() == ".csv":
+        print(f"guardado: {importance_to_csv(importance, out)}")
+        return 0
+    if importance is not None:
+        ax = plot_importance(importance, fontsize=args.fontsize)
+    elif word is not None and not explicit_view:
+        ax = plot_prediction(before, result if heads else None, fontsize=args.fontsize)
+    elif change is not None and not explicit_view:
+        ax = plot_vector_change({format_heads(heads, n_heads): change}, fontsize=args.fontsize)
+    else:
         ax = _draw(args, result, layer, head, token, matrix, label, model, tokenizer)
-        ax.figure.savefig(out, dpi=150)  # type: ignore[union-attr]
-        print(f"guardado: {out}")
+    ax.figure.savefig(out, dpi=150)  # type: ignore[union-attr]
+    print(f"guardado: {out}")
     return 0
+
+
+def _shown_warning(category: type[Warning]) -> bool:
+    return issubclass(category, (OfflineFallbackWarning, TruncationWarning))
+
+
+def _word(text: str | None) -> str | int | None:
+    """What --predecir names: a word's index (a whole number) or the word itself."""
+    if text is None:
+        return None
+    return int(text) if _INDEX.fullmatch(text.strip()) else text
+
+
+def _without_head(model: Any) -> MeasureUnavailableError:
+    """The CLI's own message: what this model cannot do, and which options it can do instead."""
+    name = display_name(getattr(model, "name_or_path", "") or type(model).__name__)
+    return MeasureUnavailableError(
+        f"El modelo «{name}» no tiene cabeza para adivinar palabras tapadas, así que no puede --predecir: "
+        "sí puede medir cuánto cambia el vector de la frase, con --apagar CAPA:CABEZA o --importancia.",
+        f"The model «{name}» has no head to guess masked words, so it cannot --predecir: it can measure "
+        "how much the sentence vector changes, with --apagar LAYER:HEAD or --importancia.",
+    )
+
+
+def prediction_text(before: Prediction, after: Prediction | None = None, n_heads: int | None = None) -> str:
+    """The top guesses for the masked word as a text table, before and (with heads off) after.
+
+    Parameters
+    ----------
+    before : Prediction
+        With every head on (:func:`attnviz.predict_masked` or ``extract(..., mask=...).prediction``).
+    after : Prediction, optional
+        The same word with heads switched off.
+    n_heads : int, optional
+        Heads per layer, so that a whole layer reads ``3:*``.
+
+    Returns
+    -------
+    str
+        One block per prediction (numbered guesses and the hidden word's probability), and with
+        ``after`` a last line with the probability before → after.
+
+    Examples
+    --------
+    >>> print(prediction_text(attnviz.predict_masked(model, tokenizer, "El perro ladra.", "perro")))
+    """
+    pieces = len(before.pieces)
+    detail = f"palabra {before.word_index}" + (
+        f"; {pieces} piezas: {' + '.join(before.pieces)}" if pieces > 1 else ""
+    )
+    lines = [f"Palabra tapada: «{before.word}» ({detail})."]
+    for prediction in (before, after):
+        if prediction is None:
+            continue
+        lines.append(
+            f"{heads_phrase(prediction, n_heads).capitalize()}, las {len(prediction.top)} más probables:"
+        )
+        width = max(len(text) for text, _ in prediction.top)
+        lines += [
+            f"  {rank:>2}. {text:<{width}}  {format_probability(p)}"
+            for rank, (text, p) in enumerate(prediction.top, 1)
+        ]
+        lines.append(f"  P(«{prediction.word}») = {format_probability(prediction.probability)}")
+    if pieces > 1:
+        lines.append("(Las opciones son para la primera pieza; P de la palabra = producto de sus piezas.)")
+    if after is not None:
+        lines.append(
+            f"P(«{before.word}»): {format_probability(before.probability)} → "
+            f"{format_probability(after.probability)} {heads_phrase(after, n_heads)}."
+        )
+    return "\n".join(lines)
+
+
+def importance_text(importance: HeadImportance, count: int = _LISTED_HEADS) -> str:
+    """The ``count`` heads that matter most, as lines «capa L, cabeza H: valor».
+
+    Examples
+    --------
+    >>> print(importance_text(attnviz.head_importance(model, tokenizer, text, "cruzaron")))
+    """
+    values = importance.values
+    order = sorted(np.ndindex(values.shape), key=lambda cell: -float(values[cell]))[:count]
+    lines = [f"Las {len(order)} cabezas que más importan ({importance.measure}, cada una apagada sola):"]
+    lines += [f"  capa {layer}, cabeza {head}: {values[layer, head]:.4f}" for layer, head in order]
+    return "\n".join(lines)
 
 
 def _relations(args: argparse.Namespace, result: AttentionResult, model: Any, tokenizer: Any) -> str:
@@ -368,17 +567,18 @@ def _draw(
     model: Any,
     tokenizer: Any,
 ) -> Axes:
+    view = args.view or DEFAULT_VIEW
     compare = None
-    if args.view == "profile" and args.corpus:
+    if view == "profile" and args.corpus:
         # Same level as the sentence, so that the two profiles compare like with like.
         compare = corpus_profile(model, tokenizer, words=result.level == "word", measure=result.measure)
-    if args.segments and args.view in ("arcs", "text", "graph"):
+    if args.segments and view in ("arcs", "text", "graph"):
         matrix = filter_segments(result, matrix, args.segments)
     title = label
-    if label is not None and args.view in ("arcs", "text"):
+    if label is not None and view in ("arcs", "text"):
         title = f"{label} · {from_source(result, token)}"
     heatmap_values = args.all_values or result.n_tokens <= 16
-    return VIEWS[args.view].draw(
+    return VIEWS[view].draw(
         result,
         layer,
         head,
@@ -389,7 +589,7 @@ def _draw(
         fontsize=args.fontsize,
         syntax=parse(result) if args.syntax else None,
         top_k=args.top_k or "auto",
-        values=heatmap_values if args.view == "heatmap" else ("all" if args.all_values else "top"),
+        values=heatmap_values if view == "heatmap" else ("all" if args.all_values else "top"),
         segments=args.segments,
         compare=compare,
     )

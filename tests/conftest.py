@@ -211,3 +211,20 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def beto_mlm(tmp_path_factory):
+    """A random BertForMaskedLM of BETO's shape (12 x 12, hidden 48) and BETO's cased vocabulary."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("beto-mlm")
+    (folder / "vocab.txt").write_bytes((BETO_FILES / "vocab.txt").read_bytes())
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
+    config = json.loads((BETO_FILES / "config.json").read_text())
+    # A wider initialisation than BERT's 0.02: sharper distributions, so each head visibly matters.
+    config.update(hidden_size=48, intermediate_size=96, pad_token_id=1, initializer_range=0.2)
+    torch.manual_seed(0)
+    model = BertForMaskedLM(BertConfig(**config)).eval()
+    return model, BertTokenizerFast.from_pretrained(str(folder))

@@ -133,3 +133,10 @@ def test_filter_segments_keeps_only_the_chosen_block(pair_result):
     block = (seg[:, None] == 1) & (seg[None, :] == 0)
     np.testing.assert_allclose(kept[block], head[block])
     assert not kept[~block].any()
+
+
+def test_rollout_title_cites_the_method_and_says_its_assumption(beto_result):
+    from attnviz.core.aggregate import AGGREGATES
+
+    title = AGGREGATES["rollout"].title(beto_result, 4)
+    assert title == "Rollout de las capas 0 a 4 (Abnar y Zuidema, 2020; aproximación)"

@@ -156,3 +156,18 @@ def test_views_refuse_what_is_not_a_result(minilm, plot):
             attnviz.plot_grid(minilm)
         else:
             getattr(attnviz, plot)(minilm, 0, 0, 1)
+
+
+def test_a_title_of_two_lines_stays_above_the_grey_notes(minilm_result):
+    import matplotlib.pyplot as plt
+
+    import attnviz
+
+    ax = attnviz.plot_arcs(
+        minilm_result, 1, 0, source=2, title="Una línea\ny otra", colorbar=False, fontsize=14
+    )
+    figure = ax.figure
+    figure.canvas.draw()
+    notes = next(t for t in ax.texts if t.get_gid() == "notes")
+    assert ax.title.get_window_extent().y0 >= notes.get_window_extent().y1 - 0.5
+    plt.close(figure)

@@ -439,8 +439,8 @@ def test_the_title_is_text_beside_the_picture_when_the_renderer_leaves_it_out(ex
     assert plain(explorer.title.value) == arc_title(result, 3, 5, 2, mathtext=False)
     explorer.aggregate_selector.value = "rollout"
     assert (
-        plain(explorer.title.value)
-        == f"Rollout de las capas 0 a 3 · atención desde «{result.tokens[2]}» (token 2)"
+        plain(explorer.title.value) == "Rollout de las capas 0 a 3 (Abnar y Zuidema, 2020; aproximación) · "
+        f"atención desde «{result.tokens[2]}» (token 2)"
     )
     explorer.view_selector.value = "heatmap"  # a picture with its own title: no second one
     assert explorer.title.layout.display == "none"

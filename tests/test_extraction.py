@@ -263,3 +263,179 @@ def test_one_head_looking_ahead_anywhere_makes_a_model_bidirectional():
     assert not is_causal(ahead)
     assert not is_causal(np.ones((3, 4, 5, 5), dtype=np.float32))
     assert not is_causal(np.ones((1, 1, 1, 1), dtype=np.float32))
+
+
+# -- issue 23: one pass for the attention and the masked word's prediction ---------------------------
+
+PLURAL = "Los perros que persiguieron al gato cruzaron la calle."
+
+
+@pytest.fixture(scope="module")
+def beto_mlm(tmp_path_factory):
+    """A random BertForMaskedLM of BETO's shape (hidden 48) with BETO's vocabulary, through load_model."""
+    import json
+
+    from transformers import BertConfig, BertForMaskedLM
+
+    from .conftest import BETO_FILES
+
+    folder = tmp_path_factory.mktemp("mlm") / "bert-base-spanish-wwm-cased"
+    config = json.loads((BETO_FILES / "config.json").read_text())
+    config.update(hidden_size=48, intermediate_size=96, pad_token_id=1, initializer_range=0.2)
+    torch.manual_seed(0)
+    BertForMaskedLM(BertConfig(**config)).save_pretrained(folder)
+    (folder / "vocab.txt").write_bytes((BETO_FILES / "vocab.txt").read_bytes())
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
+    model, tokenizer = attnviz.load_model(str(folder))
+    assert type(model).__name__ == "BertForMaskedLM"
+    return model, tokenizer
+
+
+class _Calls:
+    """Forward calls of the whole model, its encoder and its masked-word head, while inside."""
+
+    def __init__(self, model):
+        self.modules = {"model": model, "encoder": model.bert, "head": model.cls}
+        self.calls: list[str] = []
+
+    def __enter__(self):
+        self.handles = [
+            module.register_forward_hook(lambda *_, name=name: self.calls.append(name))
+            for name, module in self.modules.items()
+        ]
+        return self.calls
+
+    def __exit__(self, *exc):
+        for handle in self.handles:
+            handle.remove()
+
+
+def _assert_same_prediction(a, b, tolerance=1e-6):
+    assert (a.text, a.word, a.word_index, a.pieces, a.heads_off) == (
+        b.text,
+        b.word,
+        b.word_index,
+        b.pieces,
+        b.heads_off,
+    )
+    assert [t for t, _ in a.top] == [t for t, _ in b.top]
+    np.testing.assert_allclose([p for _, p in a.top], [p for _, p in b.top], atol=tolerance, rtol=0)
+    assert a.log_probability == pytest.approx(b.log_probability, abs=tolerance)
+    assert a.probability == pytest.approx(b.probability, abs=tolerance)
+    np.testing.assert_allclose(a.piece_probabilities, b.piece_probabilities, atol=tolerance, rtol=0)
+
+
+def test_a_masked_word_is_predicted_in_the_same_single_pass(beto_mlm):
+    model, tokenizer = beto_mlm
+    with _Calls(model) as calls:
+        result = attnviz.extract(model, tokenizer, PLURAL, mask="cruzaron")
+    assert sorted(calls) == ["encoder", "head", "model"]  # the model ran exactly once
+    _assert_same_prediction(result.prediction, attnviz.predict_masked(model, tokenizer, PLURAL, "cruzaron"))
+    # The word's pieces show the mask token, in the tokens and the words.
+    assert result.tokens[8:10] == ("[MASK]", "[MASK]") and result.words[7] == "[MASK]"
+    assert result.prediction.word == "cruzaron" and result.prediction.pieces == ("cruzar", "##on")
+    assert result.word_ids == attnviz.extract(model, tokenizer, PLURAL).word_ids
+    # By its index, the same.
+    _assert_same_prediction(attnviz.extract(model, tokenizer, PLURAL, mask=7).prediction, result.prediction)
+
+
+def test_the_masked_attention_is_the_attention_of_the_masked_input(beto_mlm):
+    model, tokenizer = beto_mlm
+    result = attnviz.extract(model, tokenizer, PLURAL, mask="perros")
+    ids = tokenizer(PLURAL, return_tensors="pt")["input_ids"].clone()
+    ids[0, 2] = tokenizer.mask_token_id
+    with torch.inference_mode():
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), output_attentions=True)
+    expected = torch.stack(out.attentions, dim=1)[0].numpy()
+    np.testing.assert_allclose(result.attention, expected, atol=1e-6, rtol=0)
+    # And not the unmasked sentence's.
+    assert np.abs(result.attention - attnviz.extract(model, tokenizer, PLURAL).attention).max() > 1e-3
+    probabilities = torch.softmax(out.logits[0, 2].double(), dim=-1)
+    perros = tokenizer.convert_tokens_to_ids("perros")
+    assert result.prediction.probability == pytest.approx(float(probabilities[perros]), rel=1e-5)
+
+
+def test_heads_off_in_the_same_pass_and_the_model_is_unchanged_after(beto_mlm):
+    model, tokenizer = beto_mlm
+    original = attnviz.extract(model, tokenizer, PLURAL, mask="cruzaron")
+    with _Calls(model) as calls:
+        knocked = attnviz.extract(model, tokenizer, PLURAL, mask="cruzaron", heads_off="2:*,5:3")
+    assert sorted(calls) == ["encoder", "head", "model"]
+    assert knocked.heads_off == knocked.prediction.heads_off == (*((2, h) for h in range(12)), (5, 3))
+    expected = attnviz.predict_masked(model, tokenizer, PLURAL, "cruzaron", heads_off="2:*,5:3")
+    _assert_same_prediction(knocked.prediction, expected)
+    assert abs(knocked.prediction.log_probability - original.prediction.log_probability) > 1e-3
+    # Layers up to the knocked-out one see the same input; the later ones do not.
+    np.testing.assert_array_equal(knocked.attention[:3], original.attention[:3])
+    assert np.abs(knocked.attention[3:] - original.attention[3:]).max() > 1e-3
+    # A normal pass afterwards gives the original numbers, bit for bit.
+    again = attnviz.extract(model, tokenizer, PLURAL, mask="cruzaron")
+    np.testing.assert_array_equal(again.attention, original.attention)
+    assert again.prediction == original.prediction and again.heads_off == ()
+    plain = attnviz.extract(model, tokenizer, PLURAL)
+    assert plain.prediction is None and plain.heads_off == ()
+
+
+def test_without_a_mask_only_the_encoder_runs(beto_mlm):
+    model, tokenizer = beto_mlm
+    with _Calls(model) as calls:
+        result = attnviz.extract(model, tokenizer, PLURAL)
+    assert calls == ["encoder"]  # the masked-word head has nothing to predict: it is not run
+    with torch.inference_mode():
+        out = model.bert(**tokenizer(PLURAL, return_tensors="pt"), output_attentions=True)
+    np.testing.assert_allclose(result.attention, torch.stack(out.attentions, 1)[0].numpy(), atol=1e-6)
+
+
+def test_word_level_and_contribution_keep_the_prediction(beto_mlm):
+    model, tokenizer = beto_mlm
+    result = attnviz.extract(model, tokenizer, PLURAL, mask="cruzaron")
+    words = attnviz.to_words(result)
+    assert words.prediction is result.prediction and words.tokens[7] == "[MASK]"
+    assert attnviz.with_measure(result, "contribucion").prediction is result.prediction
+
+
+def test_a_mask_needs_a_masked_word_head(minilm, beto_mlm):
+    model, tokenizer = minilm
+    with pytest.raises(attnviz.MeasureUnavailableError) as caught:
+        attnviz.extract(model, tokenizer, SEED, mask="gato")
+    assert caught.value.message_es.startswith("Este modelo no tiene cabeza para adivinar palabras tapadas")
+    assert "sentence_vector" in caught.value.message_es
+    # Its knockouts work: the sentence-vector model still switches heads off in one pass.
+    knocked = attnviz.extract(model, tokenizer, SEED, heads_off="0:1")
+    assert knocked.heads_off == ((0, 1),) and knocked.prediction is None
+    mlm, mlm_tokenizer = beto_mlm
+    with pytest.raises(InvalidTextError, match="«gatos» no está en la frase"):
+        attnviz.extract(mlm, mlm_tokenizer, PLURAL, mask="gatos")
+    with pytest.raises(attnviz.IndexOutOfRangeError, match="La palabra 12 no existe"):
+        attnviz.extract(mlm, mlm_tokenizer, PLURAL, mask=12)
+    with pytest.raises(InvalidTextError, match="nada que el modelo pueda leer"):
+        attnviz.extract(mlm, mlm_tokenizer, "\u200b", mask=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "word"), [("distilbert", SEED, "persiguió"), ("roberta", SEED, "gato")]
+)
+def test_other_masked_lm_families_predict_in_the_same_pass(family_dirs, tmp_path, name, text, word):
+    import shutil
+
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    torch.manual_seed(1)
+    folder = tmp_path / name
+    AutoModelForMaskedLM.from_config(AutoConfig.from_pretrained(family_dirs[name])).save_pretrained(folder)
+    for file in family_dirs[name].iterdir():
+        if not (folder / file.name).exists():
+            shutil.copy(file, folder / file.name)
+    model, tokenizer = attnviz.load_model(str(folder))
+    assert type(model).__name__.endswith("ForMaskedLM")
+    calls = []
+    handle = model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        result = attnviz.extract(model, tokenizer, text, mask=word, heads_off="1:2")
+    finally:
+        handle.remove()
+    assert calls == [1]
+    expected = attnviz.predict_masked(model, tokenizer, text, word, heads_off="1:2")
+    _assert_same_prediction(result.prediction, expected)
+    masked = [i for i, w in enumerate(result.word_ids) if w == result.prediction.word_index]
+    assert {result.tokens[i] for i in masked} == {tokenizer.mask_token}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
 
 import numpy as np
@@ -26,8 +25,14 @@ from attnviz.core.errors import (
     InvalidTextError,
     MeasureUnavailableError,
 )
-from attnviz.core.importance import head_importance
-from attnviz.core.knockout import output_projections, parse_heads, switch_off, switch_off_per_row
+from attnviz.core.importance import head_importance, importance_to_csv
+from attnviz.core.knockout import (
+    format_heads,
+    output_projections,
+    parse_heads,
+    switch_off,
+    switch_off_per_row,
+)
 from attnviz.core.prediction import (
     mask_word,
     model_inputs,
@@ -38,28 +43,12 @@ from attnviz.core.prediction import (
 )
 from attnviz.core.projections import n_heads
 
-from .conftest import BETO_FILES, SEED
+from .conftest import SEED
 
 ENGLISH = "The dog that chased the cat crossed the street."
 PLURAL = "Los niños cruzaron la calle corriendo."
 #: Far above float32 noise, far below what one head of these random models changes.
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="module")
-def beto_mlm(tmp_path_factory):
-    """A random BertForMaskedLM of BETO's shape (12 x 12, hidden 48) and BETO's cased vocabulary."""
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("beto-mlm")
-    (folder / "vocab.txt").write_bytes((BETO_FILES / "vocab.txt").read_bytes())
-    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
-    config = json.loads((BETO_FILES / "config.json").read_text())
-    # A wider initialisation than BERT's 0.02: sharper distributions, so each head visibly matters.
-    config.update(hidden_size=48, intermediate_size=96, pad_token_id=1, initializer_range=0.2)
-    torch.manual_seed(0)
-    model = BertForMaskedLM(BertConfig(**config)).eval()
-    return model, BertTokenizerFast.from_pretrained(str(folder))
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +181,15 @@ def test_parse_heads_rejects_with_one_spanish_sentence(text, error, message):
     # Every message ends saying what is valid.
     assert caught.value.message_es.endswith("Escribe CAPA:CABEZA, por ejemplo 3:5, o 3:* para toda la capa.")
     assert caught.value.message_en.endswith("Write LAYER:HEAD, e.g. 3:5, or 3:* for the whole layer.")
+
+
+def test_format_heads_writes_them_back_as_parse_heads_reads_them():
+    for text in ("3:5", "3:5, 4:0", "3:*", "0:*, 11:11"):
+        assert format_heads(parse_heads(text, 12, 12), n_heads=12) == text
+    assert format_heads([(3, h) for h in range(12)]) == ", ".join(f"3:{h}" for h in range(6)).join(
+        ["12 cabezas (", ", …)"]
+    )
+    assert format_heads([]) == ""
 
 
 def test_the_example_in_the_message_fits_a_small_model():
@@ -344,19 +342,26 @@ def test_whole_word_masking_and_the_product_of_the_pieces(beto_mlm):
     assert masked.positions == (4, 5)
     assert [i for i, (a, b) in enumerate(zip(masked.ids, encoded, strict=True)) if a != b] == [4, 5]
     assert {masked.ids[4], masked.ids[5]} == {tokenizer.mask_token_id}
-    # Recomputed from the logits of the masked input.
+    # Recomputed from the masked input: the head on the two masked positions' hidden states (as
+    # predict_masked runs it), and the same up to float32 rounding from the logits of every position.
     ids = torch.tensor([masked.ids])
-    logits = _logits(model, {"input_ids": ids, "attention_mask": torch.ones_like(ids)})[0].double()
+    inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    with torch.inference_mode():
+        at_masks = model.cls(model.bert(**inputs).last_hidden_state[:, [4, 5]])[0].double()
+    logits = _logits(model, inputs)[0].double()
     probs = torch.softmax(logits, dim=-1)
     piece_ids = tokenizer.convert_tokens_to_ids(["persigui", "##ó"])
     by_hand = [float(probs[4, piece_ids[0]]), float(probs[5, piece_ids[1]])]
-    assert prediction.piece_probabilities == pytest.approx(by_hand, rel=1e-9)
-    assert prediction.probability == pytest.approx(by_hand[0] * by_hand[1], rel=1e-9)
-    assert prediction.log_probability == pytest.approx(math.log(by_hand[0] * by_hand[1]), rel=1e-9)
+    at_masks_probs = torch.softmax(at_masks, dim=-1)
+    exact = [float(at_masks_probs[0, piece_ids[0]]), float(at_masks_probs[1, piece_ids[1]])]
+    assert prediction.piece_probabilities == pytest.approx(exact, rel=1e-12)
+    assert prediction.piece_probabilities == pytest.approx(by_hand, rel=1e-5)
+    assert prediction.probability == pytest.approx(exact[0] * exact[1], rel=1e-12)
+    assert prediction.log_probability == pytest.approx(math.log(exact[0] * exact[1]), rel=1e-12)
     # The top 5 of the first masked position, best first.
     top_ids = probs[4].topk(5).indices.tolist()
     assert [t for t, _ in prediction.top] == tokenizer.convert_ids_to_tokens(top_ids)
-    assert [p for _, p in prediction.top] == pytest.approx(probs[4, top_ids].tolist(), rel=1e-9)
+    assert [p for _, p in prediction.top] == pytest.approx(probs[4, top_ids].tolist(), rel=1e-5)
     assert sum(p for _, p in prediction.top) <= 1
     assert all(a >= b for (_, a), (_, b) in zip(prediction.top, prediction.top[1:], strict=False))
     # The word by its index gives the same; a head off changes it.
@@ -408,7 +413,7 @@ def test_predict_masked_with_heads_off_equals_the_logits_by_hand(beto_mlm):
         (SEED, 2.0, InvalidInputTypeError, 'La palabra se indica con su texto (como "gato") o con su número'),
         (SEED, "  ", InvalidTextError, "Escribe la palabra que el modelo debe adivinar, una de estas: «El»"),
         ("   ", "gato", InvalidTextError, "El texto está vacío: escribe al menos una palabra."),
-        ("\u200b", "gato", InvalidTextError, "La frase no tiene ninguna palabra que el modelo pueda leer"),
+        ("\u200b", "gato", InvalidTextError, "El texto no tiene nada que el modelo pueda leer"),
     ],
 )
 def test_bad_input_is_one_spanish_sentence(beto_mlm, text, word, error, message):
@@ -452,6 +457,20 @@ def test_head_importance_is_the_drop_of_each_knockout(beto_mlm):
     assert np.abs(importance.values).max() > 1000 * TOLERANCE
     one_by_one = head_importance(model, tokenizer, PLURAL, 3, batch_size=1, progress=False)
     np.testing.assert_allclose(one_by_one.values, importance.values, atol=TOLERANCE, rtol=0)
+
+
+def test_the_importance_grid_as_csv(beto_mlm, tmp_path):
+    import csv
+
+    model, tokenizer = beto_mlm
+    importance = head_importance(model, tokenizer, PLURAL, "cruzaron", progress=False)
+    path = importance_to_csv(importance, tmp_path / "importancia.csv")
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    assert rows[0] == ["layer", "head", "log_probability_drop"] and len(rows) == 145
+    assert [int(rows[1 + 12 * 3 + 5][0]), int(rows[1 + 12 * 3 + 5][1])] == [3, 5]
+    assert float(rows[1 + 12 * 3 + 5][2]) == pytest.approx(importance.values[3, 5], rel=1e-7)
+    with pytest.raises(attnviz.OutputPathError, match=r"debería terminar en \.csv"):
+        importance_to_csv(importance, tmp_path / "importancia.txt")
 
 
 def test_head_importance_bad_arguments(beto_mlm):
@@ -605,8 +624,8 @@ def test_gpt2_predict_next_changes_with_a_head_off(families):
         predict_masked(model, tokenizer, text, "dog")
 
 
-def test_the_model_load_model_gives_has_no_masked_word_head(beto):
-    """attnviz.load_model loads the bare encoder (AutoModel): the importance falls back to the vector."""
+def test_a_checkpoint_without_the_head_falls_back_to_the_sentence_vector(beto):
+    """The tiny BETO fixture's weights have no masked-word head: load_model gives the bare encoder."""
     model, tokenizer = beto
     with pytest.raises(MeasureUnavailableError, match="usa sentence_vector"):
         predict_masked(model, tokenizer, SEED, "gato")
@@ -615,3 +634,28 @@ def test_the_model_load_model_gives_has_no_masked_word_head(beto):
     original = sentence_vector(model, tokenizer, SEED)
     off = sentence_vector(model, tokenizer, SEED, heads_off="9:4")
     assert importance.values[9, 4] == pytest.approx(vector_change(original, off), abs=TOLERANCE)
+
+
+def test_mean_importance_is_the_mean_of_the_grids_and_says_so():
+    import attnviz
+    from attnviz.core.importance import HeadImportance
+
+    def grid(values: list[list[float]], word: str) -> HeadImportance:
+        return HeadImportance(
+            values=np.array(values),
+            measure=f"caída de log-probabilidad de «{word}»",
+            kind="log_probability",
+            text=f"Frase con {word}.",
+            word=word,
+            baseline=-1.0 if word == "a" else -3.0,
+        )
+
+    mean = attnviz.mean_importance([grid([[1.0, 0.0]], "a"), grid([[3.0, -2.0]], "b")])
+    np.testing.assert_allclose(mean.values, [[2.0, -1.0]])
+    assert mean.measure == "caída de log-probabilidad, media de 2"
+    assert mean.word == "a | b" and mean.baseline == -2.0
+    with pytest.raises(attnviz.InvalidInputTypeError) as err:
+        attnviz.mean_importance([grid([[1.0, 0.0]], "a"), grid([[1.0]], "b")])
+    assert err.value.message_es == "Solo se pueden promediar rejillas del mismo modelo y de la misma medida."
+    with pytest.raises(attnviz.InvalidInputTypeError):
+        attnviz.mean_importance([])

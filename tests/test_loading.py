@@ -16,7 +16,7 @@ import attnviz
 from attnviz.core.errors import ModelNotFoundError, ModelUnavailableError, OfflineFallbackWarning
 from attnviz.core.loading import DEFAULT_MODEL, resolve_model_source
 
-from .conftest import SEED
+from .conftest import BETO_FILES, SEED
 
 
 def test_local_beto_folder_loads_eager_in_eval_mode(beto):
@@ -344,3 +344,135 @@ def test_a_checkpoint_missing_a_weight_is_reported_through_load_model(tmp_path):
     with _Caught() as caught:
         attnviz.load_model(str(folder))
     assert any("encoder.layer.1.output.dense.weight" in message for message in caught), caught
+
+
+# -- issue 23: a checkpoint with a prediction head is loaded with it --------------------------------
+
+
+def _tiny_config(**extra):
+    from transformers import BertConfig
+
+    config = json.loads((BETO_FILES / "config.json").read_text())
+    config.update(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, **extra)
+    return BertConfig(**config)
+
+
+def _save_with_vocab(model, folder: Path, config_json: dict | None = None) -> Path:
+    """``model`` saved as the hub has it, with BETO's vocabulary; ``config_json`` replaces its config."""
+    model.save_pretrained(folder)
+    if config_json is not None:
+        (folder / "config.json").write_text(json.dumps(config_json))
+    (folder / "vocab.txt").write_bytes((BETO_FILES / "vocab.txt").read_bytes())
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}))
+    return folder
+
+
+def _same_weights(loaded, saved) -> bool:
+    import torch
+
+    mine = saved.state_dict()
+    return all(torch.equal(value, mine[key]) for key, value in loaded.state_dict().items() if key in mine)
+
+
+def test_a_masked_lm_checkpoint_is_loaded_with_its_head(tmp_path):
+    import torch
+    from transformers import BertForMaskedLM
+
+    torch.manual_seed(0)
+    saved = BertForMaskedLM(_tiny_config()).eval()
+    folder = _save_with_vocab(saved, tmp_path / "mlm")
+    assert json.loads((folder / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    with _Caught() as messages:
+        model, tokenizer = attnviz.load_model(str(folder))
+    assert type(model).__name__ == "BertForMaskedLM" and not model.training
+    assert model.config._attn_implementation == "eager"
+    assert _same_weights(model, saved) and set(model.state_dict()) == set(saved.state_dict())
+    assert messages == []
+    assert attnviz.has_masked_lm_head(model, tokenizer)
+    # Everything that took the bare model takes this one: views, projections, knockouts.
+    result = attnviz.extract(model, tokenizer, SEED)
+    assert result.attention.shape == (2, 4, 14, 14) and result.projections is not None
+    with attnviz.switch_off(model, "1:*"):
+        pass
+
+
+def test_beto_s_own_layout_pretraining_weights_and_no_architectures_gives_the_masked_lm(tmp_path):
+    """BETO's config names no architecture; its weights hold BertForPreTraining's heads."""
+    import torch
+    from transformers import BertForPreTraining
+
+    torch.manual_seed(1)
+    config = _tiny_config()
+    saved = BertForPreTraining(config).eval()
+    beto_config = json.loads((BETO_FILES / "config.json").read_text())
+    beto_config.update(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
+    folder = _save_with_vocab(saved, tmp_path / "bert-base-spanish-wwm-cased", beto_config)
+    with _Caught() as messages:
+        model, _ = attnviz.load_model(str(folder))
+    assert type(model).__name__ == "BertForMaskedLM"
+    # The masked-word head is the checkpoint's; its next-sentence head and pooler, left out, are not reported.
+    head = {k: v for k, v in model.state_dict().items() if k.startswith("cls.predictions")}
+    assert head and all(torch.equal(v, saved.state_dict()[k]) for k, v in head.items())
+    assert messages == []
+
+
+def test_a_checkpoint_without_the_head_loads_bare_and_quietly(tmp_path):
+    from .conftest import write_tiny_beto
+
+    folder = write_tiny_beto(tmp_path / "bert-base-spanish-wwm-cased")
+    assert "architectures" not in json.loads((folder / "config.json").read_text())
+    with _Caught() as messages:
+        model, tokenizer = attnviz.load_model(str(folder))
+    # The head was tried and not found whole: no "newly initialized" report, the bare model.
+    assert type(model).__name__ == "BertModel" and messages == []
+    assert not attnviz.has_masked_lm_head(model, tokenizer)
+
+
+def test_minilm_loads_exactly_as_before(minilm):
+    from attnviz.core.loading import head_class
+
+    model, _ = minilm
+    assert type(model).__name__ == "BertModel"
+    assert head_class(model.config) is None  # architectures: ["BertModel"], never tried with a head
+    with _Caught() as messages:
+        again, _ = attnviz.load_model("minilm")
+    assert messages == [] and type(again).__name__ == "BertModel"
+
+
+def test_a_gpt2_checkpoint_with_its_lm_head_predicts_the_next_token(family_dirs, tmp_path):
+    import shutil
+
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config.from_pretrained(family_dirs["gpt2"])
+    folder = tmp_path / "gpt2-lm"
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    for file in family_dirs["gpt2"].iterdir():
+        if "token" in file.name or file.name in ("vocab.json", "merges.txt"):
+            shutil.copy(file, folder / file.name)
+    with _Caught() as messages:
+        model, tokenizer = attnviz.load_model(str(folder))
+    assert type(model).__name__ == "GPT2LMHeadModel" and messages == []
+    assert len(attnviz.predict_next(model, tokenizer, "The dog that chased the").top) == 5
+    result = attnviz.extract(model, tokenizer, "The dog that chased the cat.")
+    assert result.causal and result.n_layers == 2
+
+
+@pytest.mark.parametrize(
+    ("architectures", "expected"),
+    [
+        (["BertForMaskedLM"], "AutoModelForMaskedLM"),
+        (["BertForPreTraining"], "AutoModelForMaskedLM"),
+        (["RobertaForMaskedLM"], "AutoModelForMaskedLM"),
+        (["GPT2LMHeadModel"], "AutoModelForCausalLM"),
+        (["BertModel"], None),
+        (["BertForSequenceClassification"], None),
+        (None, "AutoModelForMaskedLM"),
+    ],
+)
+def test_head_class_reads_the_config_s_architectures(architectures, expected):
+    from attnviz.core.loading import head_class
+
+    assert head_class(_tiny_config(architectures=architectures)) == expected

@@ -187,3 +187,49 @@ def test_mean_metrics_weights_by_sentences():
     mean = mean_metrics([one, three])
     assert mean.n_sentences == 4
     assert mean.entropy[0, 0] == pytest.approx(0.75)
+
+
+def _one_hot_rows(targets: list[int], n: int = 6) -> np.ndarray:
+    m = np.zeros((n, n), dtype=np.float32)
+    m[np.arange(n), targets] = 1.0
+    return m
+
+
+def test_strongest_head_title_says_when_the_drawn_row_looks_elsewhere():
+    from attnviz.core.metrics import strongest_head
+
+    # Head 1 sends every row to [SEP] except row 2, which looks at [CLS]; head 0 looks at [CLS].
+    to_cls = _one_hot_rows([0] * 6)
+    to_sep = _one_hot_rows([5, 5, 0, 5, 5, 5])
+    result = make_result(np.stack([to_cls, to_sep])[None])
+    layer, head, title = strongest_head(result, "sep", source=2)
+    assert (layer, head) == (0, 1)
+    assert title.splitlines() == [
+        "Capa 0 · cabeza 1: la que más mira a [SEP] (83% de media)",
+        "desde «gato», lo más mirado es «[CLS]» (100%)",
+    ]
+    # From a row that does look at [SEP], the title promises only what it shows.
+    assert strongest_head(result, "sep", 3)[2] == "Capa 0 · cabeza 1: la que más mira a [SEP] (83% de media)"
+
+
+def test_strongest_head_rejects_an_unknown_measure_in_spanish():
+    from attnviz.core.errors import InvalidInputTypeError
+    from attnviz.core.metrics import strongest_head
+
+    with pytest.raises(InvalidInputTypeError) as err:
+        strongest_head(make_result(_one_hot_rows([0] * 6)), "entropy", 1)
+    assert err.value.message_es.startswith("«entropy» no es una de las medidas posibles")
+
+
+def test_sink_summary_names_the_token_the_numbers_favour():
+    from attnviz.core.metrics import sink_summary
+
+    to_cls = head_metrics(make_result(_one_hot_rows([0] * 6)))
+    text = sink_summary(to_cls)
+    assert text.startswith("En este modelo el sumidero es [CLS], no [SEP]: en esta frase, [CLS] recibe")
+    assert "[CLS] recibe entre el 100% y el 100%" in text
+    assert "[SEP] entre el 0% y el 0%" in text
+    to_sep = mean_metrics([head_metrics(make_result(_one_hot_rows([5] * 6)))] * 3)
+    assert sink_summary(to_sep).startswith(
+        "En este modelo el sumidero es [SEP], como en Clark et al. (2019): de media sobre 3"
+    )

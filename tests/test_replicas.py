@@ -29,6 +29,7 @@ from .test_notebook import DIFFERENCE, WIDGET_VIEW, text_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"
+SOLUTIONS = ROOT / "soluciones-atencion.ipynb"
 PLATFORMS = {
     "colab": {"python": "3.13", "ipywidgets": "7.7.1", "transformers": "5.15.0"},
     "kaggle": {"python": "3.12", "ipywidgets": "8.1.5", "transformers": "5.0.0"},
@@ -97,10 +98,12 @@ def kernel_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_all(venv: Path, workdir: Path, jupyter_dir: Path, **env: str) -> tuple[nbformat.NotebookNode, str]:
-    """Copy the notebook alone into ``workdir`` and run all cells; returns it and the first error."""
-    notebook_path = workdir / NOTEBOOK.name
-    notebook_path.write_bytes(NOTEBOOK.read_bytes())
+def run_all(
+    venv: Path, workdir: Path, jupyter_dir: Path, source: Path = NOTEBOOK, **env: str
+) -> tuple[nbformat.NotebookNode, str]:
+    """Copy ``source`` alone into ``workdir`` and run all cells; returns it and the first error."""
+    notebook_path = workdir / source.name
+    notebook_path.write_bytes(source.read_bytes())
     spec = jupyter_dir / "kernels" / "replica"
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(
@@ -208,6 +211,24 @@ def test_run_all_with_the_notebook_alone(platform, tmp_path: Path) -> None:
             "a preinstalled package changed"
         )
         assert sorted(set(after) - set(baseline)) == sorted([ATTNVIZ, OFFLINE_MODEL, PARSER])
+    finally:
+        restore(venv, baseline)
+
+
+def test_the_solutions_run_alone_too(platform, tmp_path: Path) -> None:
+    """soluciones-atencion.ipynb is uploaded alone as well: every solution runs and prints its guide line."""
+    _name, venv, baseline = platform
+    workdir = tmp_path / "subido"
+    workdir.mkdir()
+    hub = f"http://127.0.0.1:{closed_port()}"
+    try:
+        notebook, error = run_all(
+            venv, workdir, tmp_path / "jupyter", SOLUTIONS, HF_ENDPOINT=hub, HF_HOME=str(tmp_path)
+        )
+        assert error == "", error[-3000:]
+        assert errors_of(notebook) == []
+        text = "\n".join(text_of(c) for c in notebook.cells if c.cell_type == "code")
+        assert text.count("En la guía docente: ") == 10
     finally:
         restore(venv, baseline)
 

@@ -82,12 +82,15 @@ EVERY_ROW = ("heatmap", "grid")
 CASES = [(v, s) for v in VIEWS for s in style.SCALES if (v, s) != ("grid", "row")]  # the grid has no "row"
 
 
+@pytest.mark.parametrize("classroom", [False, True], ids=["portatil", "clase"])
 @pytest.mark.parametrize("causal", [False, True], ids=["bidireccional", "causal"])
 @pytest.mark.parametrize(("view", "scale"), CASES)
-def test_every_view_tops_its_colour_bar_by_the_one_rule(view, scale, causal):
+def test_every_view_tops_its_colour_bar_by_the_one_rule(view, scale, causal, classroom):
     result = synthetic_result(N, seed=0, causal=causal)  # tops 0.8: rounded, first row left out
     matrix = result.attention[LAYER, HEAD]
-    top, shares = VIEWS[view](result, scale)
+    # Laid out for a projector (attnviz.plots.style.modo_clase), the colours follow the same rule.
+    with style.classroom(classroom):
+        top, shares = VIEWS[view](result, scale)
     source = None if view in EVERY_ROW else SOURCE
     # The grid's thumbnails are each divided by their head's top: its bar runs 0 - 1.
     assert top == pytest.approx(1.0 if view == "grid" else style.scale_top(matrix, source, scale, causal))

@@ -60,7 +60,10 @@ def test_aggregate_titles_and_rows_come_from_the_named_aggregates(session):
     assert f"<td>{int(np.argmax(row))}</td>" in frame.table.split("<tbody>")[1].split("</tr>")[0]
     matrix, title = session._matrix(result, Controls(layer=2, source=4, aggregate="rollout"))
     np.testing.assert_allclose(matrix, attnviz.rollout(result, 2))
-    assert title == f"Rollout de las capas 0 a 2 · atención desde «{result.tokens[4]}» (token 4)"
+    assert title == (
+        "Rollout de las capas 0 a 2 (Abnar y Zuidema, 2020; aproximación) · "
+        f"atención desde «{result.tokens[4]}» (token 4)"
+    )
 
 
 def test_word_level_and_switching_levels(session):

@@ -385,52 +385,123 @@ def test_attention_on_the_governor_scores_one():
     to_governor = _point_at(lambda a, i, n: a.head[i] if a.head[i] >= 0 else i)
     scores = relation_scores(gold_pairs(to_governor))
     for r, relation in enumerate(scores.relations):
-        if scores.dep_count[r]:
+        if scores.count[r]:
             assert np.all(scores.dep_to_gov[r] == 1.0), relation
     assert scores.n_sentences == len(load_gold())
     assert {row.relation for row in scores.best("dep")} == {
-        rel for rel, c in zip(scores.relations, scores.dep_count, strict=True) if c
+        rel for rel, c in zip(scores.relations, scores.count, strict=True) if c
     }
     assert all(row.accuracy == 1.0 for row in scores.best("dep"))
 
 
-def test_uniform_attention_scores_chance():
-    # With uniform attention every non-special word ties for the maximum; a tie
-    # gives each tied word 1/m of the credit (a random tie-break's expected
-    # score), so a dependent scores 1/m, m = number of words in its sentence,
-    # and a governor with k dependents of the relation scores k/m.
+@pytest.mark.parametrize("include_self", [False, True])
+def test_uniform_attention_scores_chance(include_self):
+    # With uniform attention every word a head may pick ties for the maximum; a tie gives each
+    # tied word 1/m of the credit (a random tie-break's expected score).  The word itself is not a
+    # pick (Clark et al.), so m is the number of words minus one; with include_self, all the words.
+    # Both directions score each dependent once: the governor's column ties the same way.
     pairs = gold_pairs()
+    scores = relation_scores(pairs, include_self=include_self)
+    assert scores.include_self is include_self
+    for r, relation in enumerate(scores.relations):
+        expected = []
+        for result, annotation in pairs:
+            m = sum(not s for s in result.special) - (0 if include_self else 1)
+            expected += [1.0 / m] * len(annotation.edges({relation}))
+        if expected:
+            np.testing.assert_allclose(scores.dep_to_gov[r], np.mean(expected), rtol=1e-6)
+            np.testing.assert_allclose(scores.gov_to_dep[r], np.mean(expected), rtol=1e-6)
+            assert scores.count[r] == len(expected)
+
+
+def _clark_predictions(att: np.ndarray, mode: str) -> np.ndarray:
+    """Clark et al.'s attn_head_predictor: argmax of each word's row, diagonal and [CLS]/[SEP] left out.
+
+    Returns the predicted word (token index) for every word 1..n-2 of one head's matrix.
+    """
+    attn = np.array(att, dtype=np.float64)
+    if mode == "transpose":
+        attn = attn.T
+    attn[range(attn.shape[0]), range(attn.shape[0])] = 0
+    attn = attn[1:-1, 1:-1]
+    return np.argmax(attn, axis=-1) + 1
+
+
+def test_both_directions_are_clark_et_als_predictors_recomputed():
+    # Random (tie-free) attention: every head's score is recomputed with Clark et al.'s own rule.
+    rng = np.random.default_rng(3)
+
+    def random_rows(result, annotation):
+        att = rng.dirichlet(np.ones(result.n_tokens), size=(2, 3, result.n_tokens))
+        return att.astype(np.float32)
+
+    pairs = gold_pairs(random_rows)
     scores = relation_scores(pairs)
     for r, relation in enumerate(scores.relations):
-        dep_expected, gov_expected = [], []
-        for result, annotation in pairs:
-            m = sum(not s for s in result.special)
-            edges = annotation.edges({relation})
-            dep_expected += [1.0 / m] * len(edges)
-            governors = {e.governor for e in edges}
-            gov_expected += [sum(e.governor == g for e in edges) / m for g in governors]
-        if dep_expected:
-            np.testing.assert_allclose(scores.dep_to_gov[r], np.mean(dep_expected), rtol=1e-6)
-            np.testing.assert_allclose(scores.gov_to_dep[r], np.mean(gov_expected), rtol=1e-6)
-            assert scores.dep_count[r] == len(dep_expected)
+        if not scores.count[r]:
+            continue
+        for direction, mode, values in (
+            ("dep", "normal", scores.dep_to_gov),
+            ("gov", "transpose", scores.gov_to_dep),
+        ):
+            for layer in range(2):
+                for head in range(3):
+                    hits = []
+                    for result, annotation in pairs:
+                        predicted = _clark_predictions(result.attention[layer, head], mode)
+                        hits += [
+                            predicted[e.dependent - 1] == e.governor for e in annotation.edges({relation})
+                        ]
+                    assert values[r, layer, head] == pytest.approx(np.mean(hits)), (relation, direction)
+
+
+def test_leaving_the_word_itself_out_changes_the_score():
+    # Each word attends 0.6 to itself and 0.4 to its governor (the root to itself only).  With the word
+    # itself out, as in Clark et al., the governor is the pick: 100 %.  With it in, the word itself
+    # wins and is never its governor: 0 %.
+    def self_then_governor(result, annotation):
+        n = result.n_tokens
+        att = np.zeros((2, 3, n, n), dtype=np.float32)
+        for i in range(n):
+            att[:, :, i, i] = 0.6 if annotation.head[i] >= 0 else 1.0
+            if annotation.head[i] >= 0:
+                att[:, :, i, annotation.head[i]] = 0.4
+        return att
+
+    pairs = gold_pairs(self_then_governor)
+    without, with_self = relation_scores(pairs), relation_scores(pairs, include_self=True)
+    seen = [r for r, c in enumerate(without.count) if c]
+    assert seen
+    for r in seen:
+        assert np.all(without.dep_to_gov[r] == 1.0)
+        assert np.all(with_self.dep_to_gov[r] == 0.0)
+    assert without.best("dep")[0].accuracy == 1.0 and with_self.best("dep")[0].accuracy == 0.0
+    assert "sin contar la propia palabra" in relation_table(without)
+    assert "contando la propia palabra" in relation_table(with_self)
 
 
 def test_previous_word_head_scores_the_fixed_offset_baseline():
-    # Row i looks at word i - 1 (the first word looks at itself, which is never its governor).
-    previous = _point_at(lambda a, i, n: i - 1 if i >= 2 else i)
+    # Row i looks at word i - 1; the first word, with nothing before it, looks at the next one.
+    def previous_index(i: int) -> int:
+        return i - 1 if i >= 2 else i + 1
+
+    previous = _point_at(lambda a, i, n: previous_index(i) if 1 <= i < n - 1 else i)
     scores = relation_scores(gold_pairs(previous))
     amod = scores.relations.index("amod")
     # In the gold file every adjective follows its noun: the baseline offset is -1 and always right.
-    assert scores.dep_offset[amod] == -1 and scores.dep_baseline[amod] == 1.0
-    assert np.all(scores.dep_to_gov[amod] == scores.dep_baseline[amod])
+    assert scores.offset[amod] == -1 and scores.baseline[amod] == 1.0
+    assert np.all(scores.dep_to_gov[amod] == scores.baseline[amod])
     det = scores.relations.index("det")
-    assert scores.dep_offset[det] == 1 and scores.dep_baseline[det] == 1.0
-    assert np.all(scores.dep_to_gov[det] == 0.0)
-    # Every relation: the previous-word head scores the share of governors one word back.
+    assert scores.offset[det] == 1 and scores.baseline[det] == 1.0
+    # Every relation: the previous-word head scores the share of governors it points at.
     for r, relation in enumerate(scores.relations):
-        if scores.dep_count[r]:
-            back = sum(e.governor == e.dependent - 1 for _, a in gold_pairs() for e in a.edges({relation}))
-            assert scores.dep_to_gov[r, 0, 0] == pytest.approx(back / scores.dep_count[r])
+        if scores.count[r]:
+            right = sum(
+                e.governor == previous_index(e.dependent)
+                for _, a in gold_pairs()
+                for e in a.edges({relation})
+            )
+            assert scores.dep_to_gov[r, 0, 0] == pytest.approx(right / scores.count[r])
 
 
 def test_fixed_offset_baseline_on_the_seed():
@@ -438,13 +509,11 @@ def test_fixed_offset_baseline_on_the_seed():
     annotation = from_conllu(result, load_gold()[0])
     scores = relation_scores((result, annotation), relations=["det", "obj", "nsubj"])
     det, obj, nsubj = range(3)
-    assert (scores.dep_baseline[det], scores.dep_offset[det], scores.dep_count[det]) == (1.0, 1, 2)
+    assert (scores.baseline[det], scores.offset[det], scores.count[det]) == (1.0, 1, 2)
     # obj: gato -> persiguió (-2), calle -> cruzó (-2).
-    assert (scores.dep_baseline[obj], scores.dep_offset[obj]) == (1.0, -2)
+    assert (scores.baseline[obj], scores.offset[obj]) == (1.0, -2)
     # nsubj: perro -> cruzó (+5), que -> persiguió (+1): a tie, the nearer offset wins.
-    assert (scores.dep_baseline[nsubj], scores.dep_offset[nsubj]) == (0.5, 1)
-    # Governor -> dependent: cruzó has one nsubj (perro, -5), persiguió one (que, -1).
-    assert scores.gov_count[nsubj] == 2 and scores.gov_baseline[nsubj] == 0.5
+    assert (scores.baseline[nsubj], scores.offset[nsubj], scores.count[nsubj]) == (0.5, 1, 2)
 
 
 def test_token_and_word_level_results_score_the_same(beto, nlp):
@@ -465,7 +534,7 @@ def test_many_sentences_from_a_generator(minilm, nlp):
     assert scores.n_sentences == 6
     assert scores.dep_to_gov.shape == (len(DEFAULT_RELATIONS), 6, 12)
     det = scores.relations.index("det")
-    assert scores.dep_count[det] > 0 and 0.0 <= np.nanmin(scores.dep_to_gov[det]) <= 1.0
+    assert scores.count[det] > 0 and 0.0 <= np.nanmin(scores.dep_to_gov[det]) <= 1.0
     table = relation_table(scores)
     assert table.splitlines()[0].split() == [
         "relación",

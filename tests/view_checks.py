@@ -105,3 +105,112 @@ def outside_after_first_draw(figure, texts) -> list[str]:
         if extent.x0 < -0.5 or extent.y0 < -0.5 or extent.x1 > box.x1 + 0.5 or extent.y1 > box.y1 + 0.5:
             out.append(text.get_text())
     return out
+
+
+#: What a number looks like on a picture: a weight, a tick, a colour bar's end, or a dash for none.
+NUMBER = r"^(—|[−-]?\d+([.,]\d+)?%?)$"
+
+
+def figure_texts(figure) -> list[dict]:
+    """Every text a draw of ``figure`` shows: string, size (points), role, box (pixels from the top-left).
+
+    Roles: ``"number"`` (weights, ticks, colour-bar ends; :data:`NUMBER`), ``"note"`` (the grey notes and
+    a colour bar's label) and ``"label"`` (the rest: tokens, titles, axis names, legends, headings).
+    Only what is drawn: tick labels of the ticks shown, nothing of a hidden axis or artist.
+    Self-contained: the browser test runs this function's source in the notebook's kernel.
+    """
+    import re
+
+    from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
+    from matplotlib.text import Text
+
+    if not hasattr(figure.canvas, "get_renderer"):
+        # A pyplot figure closed after it was shown loses its canvas: measure on a new one, same dpi.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(figure)
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    height = figure.bbox.height
+    found = []
+    # The Axes of colour bars: a picture's images and collections name theirs.
+    bars = {
+        id(artist.colorbar.ax)
+        for ax in figure.get_axes()
+        for artist in [*ax.images, *ax.collections]
+        if getattr(artist, "colorbar", None) is not None
+    }
+
+    def role(text, owner) -> str:
+        if re.match(r"^(—|[−-]?\d+([.,]\d+)?(e[−-]?\d+)?%?)$", text.get_text().strip()):
+            return "number"
+        if text.get_gid() in ("notes", "colorbar-label", "agreement"):  # grey notes, whatever their name
+            return "note"
+        in_colorbar = owner is not None and (id(owner) in bars or "colorbar" in str(owner.get_label()))
+        return "note" if in_colorbar and text in (owner.xaxis.label, owner.yaxis.label) else "label"
+
+    def collect(artist, owner) -> None:
+        if not artist.get_visible():
+            return
+        if isinstance(artist, Text):
+            if artist.get_text().strip():
+                x0, y0, x1, y1 = artist.get_window_extent(renderer).extents
+                found.append(
+                    {
+                        "text": artist.get_text(),
+                        "fontsize": float(artist.get_fontsize()),
+                        "role": role(artist, owner),
+                        "gid": artist.get_gid(),
+                        "rotation": float(artist.get_rotation()),
+                        "box": (float(x0), float(height - y1), float(x1), float(height - y0)),
+                    }
+                )
+            return
+        if isinstance(artist, Axis):
+            for text in [artist.label, *artist.get_majorticklabels(), *artist.get_minorticklabels()]:
+                collect(text, owner)
+            return
+        if isinstance(artist, Axes):
+            owner = artist
+        for child in artist.get_children():
+            if isinstance(child, Axis) and isinstance(artist, Axes) and not artist.axison:
+                continue
+            collect(child, owner)
+
+    collect(figure, None)
+    return found
+
+
+def projector_scale(width: float, height: float, *, explorer: bool) -> float:
+    """CSS px per picture pixel on the classroom projector (1280 x 720 at 150 %).
+
+    The explorer shows a picture inside :data:`attnviz.plots.style.PROJECTOR_WIDTH_PX` x
+    :data:`~attnviz.plots.style.PROJECTOR_HEIGHT_PX` (``object-fit: contain``); a notebook at its own
+    size, or shrunk to the width.
+    """
+    from attnviz.plots import style
+
+    if explorer:
+        return min(style.PROJECTOR_WIDTH_PX / width, style.PROJECTOR_HEIGHT_PX / height)
+    return min(1.0, style.PROJECTOR_WIDTH_PX / width)
+
+
+def css_sizes(texts: list[dict], dpi: float, scale: float) -> dict[str, float]:
+    """The smallest text of each role, in CSS px: points x dpi / 72 x the picture's scale on screen."""
+    smallest: dict[str, float] = {}
+    for text in texts:
+        px = text["fontsize"] * dpi / 72.0 * scale
+        smallest[text["role"]] = min(px, smallest.get(text["role"], px))
+    return smallest
+
+
+def box_overlaps(texts: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of ``texts`` (:func:`figure_texts`) whose boxes overlap by more than ``slack`` px both ways."""
+    pairs = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1 :]:
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a["box"], b["box"]
+            if min(ax1, bx1) - max(ax0, bx0) > slack and min(ay1, by1) - max(ay0, by0) > slack:
+                pairs.append((a["text"], b["text"]))
+    return pairs

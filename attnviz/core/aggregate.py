@@ -79,7 +79,12 @@ AGGREGATES: dict[str, Aggregate] = {
         lambda result, layer: layer_mean(result),
         lambda result, layer: "Media de todas las capas y cabezas",
     ),
-    "rollout": Aggregate("rollout", rollout, lambda result, layer: f"Rollout de las capas 0 a {layer}"),
+    # Rollout models the mixing (residual = head mean), it does not measure it: the title says so.
+    "rollout": Aggregate(
+        "rollout",
+        rollout,
+        lambda result, layer: f"Rollout de las capas 0 a {layer} (Abnar y Zuidema, 2020; aproximación)",
+    ),
 }
 
 

@@ -10,49 +10,30 @@ from __future__ import annotations
 import contextlib
 import inspect
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputTypeError, InvalidTextError, NoAttentionError, TruncationWarning
+from .errors import NoAttentionError, TruncationWarning
+from .inputs import check_model_and_tokenizer, encode_readable, max_tokens
+from .knockout import Heads
 from .loading import display_name
+from .prediction import knocked_out, mask_encoded, masked_prediction, only_positions, require_masked_lm
 from .projections import Projections, capture
 from .result import Attention, AttentionResult
-from .tokens import Encoded, clean_text, encode
+from .tokens import Encoded, clean_text
 
-#: Tokenizers without a real limit report a huge ``model_max_length``.
-_NO_LIMIT = 1_000_000
-
-
-def check_model_and_tokenizer(model: Any, tokenizer: Any) -> None:
-    """A student may pass a name, swap the two, or pass only one: say so instead of an AttributeError."""
-    model_ok = callable(model) and hasattr(model, "config") and hasattr(model, "parameters")
-    tokenizer_ok = callable(tokenizer) and hasattr(tokenizer, "convert_ids_to_tokens")
-    if not (model_ok and tokenizer_ok):
-        got = f"{type(model).__name__} y {type(tokenizer).__name__}"
-        raise InvalidInputTypeError(
-            "Pasa el modelo y el tokenizador que devuelve attnviz.load_model(...), en ese orden: "
-            f"recibí {got}.",
-            "Pass the model and the tokenizer returned by attnviz.load_model(...), in that order: "
-            f"got {got.replace(' y ', ' and ')}.",
-        )
-
-
-def max_tokens(model: Any, tokenizer: Any) -> int:
-    """How many tokens the model accepts, from the tokenizer or the config."""
-    limits = []
-    tok_limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tok_limit, int) and 0 < tok_limit < _NO_LIMIT:
-        limits.append(tok_limit)
-    config = model.config
-    for key in ("max_position_embeddings", "n_positions"):
-        value = getattr(config, key, None)
-        if isinstance(value, int) and value > 0:
-            # RoBERTa-style position ids start after the padding index.
-            offset = 2 if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"} else 0
-            limits.append(value - offset)
-            break
-    return min(limits) if limits else 512
+#: ``check_model_and_tokenizer`` and ``max_tokens`` live in :mod:`attnviz.core.inputs`; they are
+#: still importable from here.
+__all__ = [
+    "check_model_and_tokenizer",
+    "extract",
+    "forward_attention",
+    "forward_pass",
+    "is_causal",
+    "max_tokens",
+]
 
 
 def extract(
@@ -62,6 +43,8 @@ def extract(
     text_pair: str | None = None,
     *,
     model_name: str | None = None,
+    mask: str | int | None = None,
+    heads_off: Heads = (),
 ) -> AttentionResult:
     """Run ONE forward pass and return every layer's and head's attention.
 
@@ -77,12 +60,33 @@ def extract(
         A second sentence, for sentence-pair views (``result.segments``).
     model_name : str, optional
         The name views print; by default the model's short name.
+    mask : str or int, optional
+        A word to hide behind the mask token, every piece of it (whole-word masking): its
+        text (first occurrence, exact case) or its index among ``result.words``, special tokens
+        counted.  The model's guesses for it, from the logits of this same pass, are
+        ``result.prediction`` (:func:`attnviz.predict_masked` computes the same numbers), and
+        the tokens and words show the mask token where the word was.  Needs a model with a
+        masked-word head (BETO loaded by :func:`attnviz.load_model` has it).
+    heads_off : iterable of (int, int), or str
+        Heads switched off during the pass (``"3:5,4:*"`` or ``[(3, 5)]``, see
+        :func:`attnviz.switch_off`): their part of the context is zeroed before the output
+        projection, so the layers after them and the prediction change; their own weights are
+        still shown.  The model is unchanged after the call.
 
     Returns
     -------
     AttentionResult
         Tokens, words, special flags, segments and the read-only
-        ``[layer, head, from, to]`` float32 attention.
+        ``[layer, head, from, to]`` float32 attention; ``prediction`` with ``mask``.
+
+    Raises
+    ------
+    MeasureUnavailableError
+        ``mask`` with a model that has no masked-word head (e.g. the offline MiniLM, whose
+        sentence vector :func:`attnviz.sentence_vector` gives instead), or ``heads_off`` with a
+        model whose heads attnviz cannot switch off.
+    InvalidTextError, IndexOutOfRangeError, InvalidInputTypeError
+        An empty text, a word to hide that is not in it, an index out of range, bad heads.
 
     Text longer than the model accepts is truncated, with a
     :class:`TruncationWarning` and ``result.truncated`` set.
@@ -93,27 +97,24 @@ def extract(
     >>> result = attnviz.extract(model, tokenizer, "El perro ladra.")
     >>> result.attention.shape
     (6, 12, 7, 7)
+    >>> beto, tokenizer = attnviz.load_model("beto")
+    >>> masked = attnviz.extract(beto, tokenizer, "Los perros cruzaron la calle.", mask="cruzaron")
+    >>> masked.words[3], masked.prediction.word, len(masked.prediction.top)
+    ('[MASK]', 'cruzaron', 5)
     """
     check_model_and_tokenizer(model, tokenizer)
     text = clean_text(text)
     if text_pair is not None:
         text_pair = clean_text(text_pair, "segundo texto")
-    limit = max_tokens(model, tokenizer)
-    encoded = encode(tokenizer, text, text_pair, limit=limit)
-    if not encoded.ids:
-        raise InvalidTextError("El texto no produjo ningún token.", "The text produced no token.")
-    # Only the tokens the tokenizer added ([CLS], [SEP]...) are special: an
-    # [UNK] or a "[SEP]" the user typed is part of the text.
-    if all(encoded.special):
-        raise InvalidTextError(
-            "El texto no tiene nada que el modelo pueda leer (solo espacios, caracteres de "
-            "control o signos que el modelo ignora).",
-            "The text has nothing the model can read (only spaces, control characters or "
-            "marks the model ignores).",
-        )
-    stacked, inside = forward_pass(model, [encoded])
-    attention = stacked[0]
+    if mask is not None:
+        require_masked_lm(model, tokenizer)  # before the word: a model without the head says so first
+    encoded = encode_readable(model, tokenizer, text, text_pair)
+    masked = None if mask is None else mask_encoded(tokenizer, encoded, mask, text)
+    shown, positions = (encoded, None) if masked is None else (masked.shown, masked.positions)
+    with knocked_out(model, heads_off) as pairs:
+        stacked, inside, logits = run_model(model, [shown], logits_at=positions)
     if encoded.truncated:
+        limit = max_tokens(model, tokenizer)
         warnings.warn(
             TruncationWarning(
                 f"El texto tiene {encoded.full_length} tokens y el modelo acepta {limit}: se recortó. "
@@ -121,19 +122,23 @@ def extract(
             ),
             stacklevel=2,
         )
+    attention = stacked[0]
+    prediction = None if masked is None else masked_prediction(tokenizer, masked, logits[0], heads_off=pairs)
     return AttentionResult(
-        tokens=encoded.tokens,
+        tokens=shown.tokens,
         attention=attention,
         model_name=model_name or display_name(getattr(model, "name_or_path", "") or "modelo"),
-        special=encoded.special,
-        word_ids=encoded.word_ids,
-        words=encoded.words,
-        segments=encoded.segments,
+        special=shown.special,
+        word_ids=shown.word_ids,
+        words=shown.words,
+        segments=shown.segments,
         text=text,
         text_pair=text_pair,
         truncated=encoded.truncated,
         causal=is_causal(attention),
         projections=inside[0] if inside else None,
+        prediction=prediction,
+        heads_off=pairs,
     )
 
 
@@ -163,8 +168,46 @@ def forward_pass(model: Any, encoded: list[Encoded], pad_id: int = 0) -> tuple[n
     The projections list is empty for a model whose projections attnviz does not know;
     each item is cut back to its text's own tokens.
     """
+    stack, inside, _ = run_model(model, encoded, pad_id)
+    return stack, inside
+
+
+def run_model(
+    model: Any, encoded: list[Encoded], pad_id: int = 0, *, logits_at: Sequence[int] | None = None
+) -> tuple[np.ndarray, list[Projections], Any]:
+    """:func:`forward_pass`, and the logits of the model's head at ``logits_at``, in ONE pass.
+
+    Without ``logits_at`` only the base model runs (the encoder: a masked-word or language-model
+    head on top would add a fifth to the work and give nothing to show).  With it, the whole
+    model runs and its head computes only those positions
+    (:func:`~attnviz.core.prediction.only_positions`).
+
+    Parameters
+    ----------
+    model
+        Any model :func:`attnviz.load_model` returns.
+    encoded : list of Encoded
+        The texts, right-padded into one batch.
+    pad_id : int
+        The id padding takes (masked out, so any id will do).
+    logits_at : sequence of int, optional
+        Token positions whose logits to return (the same for every text of the batch).
+
+    Returns
+    -------
+    tuple
+        The ``[batch, layer, head, width, width]`` attention, each text's :class:`Projections`,
+        and the ``[batch, len(logits_at), vocabulary]`` logits (a torch tensor), or None.
+
+    Examples
+    --------
+    >>> attention, projections, logits = run_model(model, [encoded], logits_at=(4, 5))
+    >>> logits.shape
+    torch.Size([1, 2, 31002])
+    """
     import torch
 
+    module = model if logits_at is not None else getattr(model, "base_model", model)
     lengths = [len(e.ids) for e in encoded]
     width = max(lengths)
     # Right padding, built here so that tokenizers without a pad token (GPT-2) work too.
@@ -179,19 +222,20 @@ def forward_pass(model: Any, encoded: list[Encoded], pad_id: int = 0) -> tuple[n
     inputs = {"input_ids": ids, "attention_mask": mask}
     if encoded[0].type_ids is not None:
         inputs["token_type_ids"] = types
-    accepted = set(inspect.signature(model.forward).parameters)
-    device = next(model.parameters()).device
+    accepted = set(inspect.signature(module.forward).parameters)
+    device = next(module.parameters()).device
     inputs = {k: v.to(device) for k, v in inputs.items() if k in accepted}
     _ensure_eager(model)
-    with torch.inference_mode(), capture(model) as inside:
-        outputs = model(**inputs, output_attentions=True)
+    with torch.inference_mode(), capture(model) as inside, only_positions(model, logits_at):
+        outputs = module(**inputs, output_attentions=True)
+    logits = None if logits_at is None else outputs.logits
     # Out of the output object, so that _stack_attention can free each layer once it is copied.
     layers = list(getattr(outputs, "attentions", None) or ())
     del outputs
     stack = _stack_attention(layers, model, len(encoded), width)
     if len(encoded) == 1:
-        return stack, inside
-    return stack, [p.cut(n) for p, n in zip(inside, lengths, strict=True)]
+        return stack, inside, logits
+    return stack, [p.cut(n) for p, n in zip(inside, lengths, strict=True)], logits
 
 
 def _ensure_eager(model: Any) -> None:

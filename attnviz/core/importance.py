@@ -10,25 +10,28 @@ repeated, with the unchanged model as the first row of the first pass.
 
 from __future__ import annotations
 
-import contextlib
+import csv
 import math
 import numbers
-from collections.abc import Iterator
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from .errors import InvalidInputTypeError
-from .extraction import check_model_and_tokenizer
+from .export import check_export_path
+from .inputs import check_model_and_tokenizer, encode_readable
 from .knockout import model_shape, switch_off_per_row
 from .prediction import (
-    encode_text,
     find_word,
     has_masked_lm_head,
     mask_word,
     mean_over,
     model_inputs,
+    only_positions,
     vector_change,
 )
 from .tokens import clean_text
@@ -131,14 +134,14 @@ def head_importance(
 
         def score(output: Any) -> np.ndarray:
             logits = output.logits
-            if logits.shape[1] != len(positions):  # a head that ignored _only_positions
+            if logits.shape[1] != len(positions):  # a head that ignored only_positions
                 logits = logits[:, positions]
             # In float64: each piece's log-probability, summed.
             log_probs = torch.log_softmax(logits.double(), dim=-1)
             return log_probs[:, torch.arange(len(positions)), piece_ids].sum(dim=-1).cpu().numpy()
 
     else:
-        encoded = encode_text(model, tokenizer, text)
+        encoded = encode_readable(model, tokenizer, clean_text(text))
         if word is not None:
             find_word(encoded, word)  # the same errors as with a masked-word model
         module = getattr(model, "base_model", model)
@@ -162,7 +165,7 @@ def head_importance(
             inputs = model_inputs(module, ids, type_ids, rows=stop - start)
             with (
                 switch_off_per_row(model, masks[start:stop]),
-                _only_positions(model, positions if masked_lm else None),
+                only_positions(model, positions if masked_lm else None),
                 torch.inference_mode(),
             ):
                 output = module(**inputs)
@@ -191,30 +194,72 @@ def head_importance(
     )
 
 
-@contextlib.contextmanager
-def _only_positions(model: Any, positions: list[int] | None) -> Iterator[None]:
-    """While active, the base model hands the masked-LM head only the hidden states at ``positions``.
+def mean_importance(grids: Sequence[HeadImportance]) -> HeadImportance:
+    """The mean of several importance grids: several masked words, or several sentences.
 
-    The head then computes ``len(positions)`` rows of logits instead of ``n``: at BETO's size the
-    head (768 x 31 002 per token) is a fifth of a pass's work, and at n = 64 and 16 rows its
-    logits would take 127 MB.  A head that does not take the base model's first output gets
-    every position, and :func:`head_importance` picks the masked ones itself.
+    One sentence and one word is an anecdote; the mean over several says which heads matter
+    in general for that kind of word.  Every grid must have the same shape and kind.
+
+    Parameters
+    ----------
+    grids : sequence of HeadImportance
+        What :func:`head_importance` returned for each sentence or word.
+
+    Returns
+    -------
+    HeadImportance
+        ``values`` is the mean; ``text`` and ``word`` list the sentences and words (``" | "``);
+        ``baseline`` is the mean baseline.
+
+    Examples
+    --------
+    >>> grids = [attnviz.head_importance(model, tokenizer, t, w) for t, w in pares]
+    >>> attnviz.plot_importance(attnviz.mean_importance(grids))
     """
-    base = getattr(model, "base_model", model)
-    if positions is None or base is model:
-        yield
-        return
+    grids = list(grids)
+    if not grids or not all(isinstance(g, HeadImportance) for g in grids):
+        raise InvalidInputTypeError(
+            "Pasa una lista de rejillas de importancia (lo que devuelve attnviz.head_importance), "
+            "al menos una.",
+            "Pass a list of importance grids (what attnviz.head_importance returns), at least one.",
+        )
+    first = grids[0]
+    if any(g.values.shape != first.values.shape or g.kind != first.kind for g in grids):
+        raise InvalidInputTypeError(
+            "Solo se pueden promediar rejillas del mismo modelo y de la misma medida.",
+            "Only grids of the same model and measure can be averaged.",
+        )
+    words = [g.word for g in grids if g.word is not None]
+    many = len(grids) > 1
+    return HeadImportance(
+        values=np.mean([g.values for g in grids], axis=0),
+        measure=f"{first.measure.split(' de «')[0]}, media de {len(grids)}" if many else first.measure,
+        kind=first.kind,
+        text=" | ".join(g.text for g in grids),
+        word=" | ".join(words) if words else None,
+        baseline=float(np.mean([g.baseline for g in grids])),
+    )
 
-    def keep_positions(_module: Any, _inputs: Any, output: Any) -> Any:
-        if isinstance(output, tuple):
-            return (output[0][:, positions], *output[1:])
-        first = next(iter(output.keys()), None)
-        if first is not None:
-            output[first] = output[first][:, positions]
-        return output
 
-    handle = base.register_forward_hook(keep_positions)
-    try:
-        yield
-    finally:
-        handle.remove()
+#: The value column of :func:`importance_to_csv`, by :attr:`HeadImportance.kind`.
+CSV_VALUE_COLUMNS = {"log_probability": "log_probability_drop", "sentence_vector": "sentence_vector_change"}
+
+
+def importance_to_csv(importance: HeadImportance, path: str | os.PathLike[str]) -> Path:
+    """Write one row per head: layer, head and its value.
+
+    The value's column says the measure: ``log_probability_drop`` or ``sentence_vector_change``.
+    Indices start at 0 as everywhere in attnviz.  Returns the path written.
+
+    Examples
+    --------
+    >>> importance_to_csv(head_importance(model, tokenizer, text, "cruzaron"), "importancia.csv")
+    PosixPath('importancia.csv')
+    """
+    target = check_export_path(path, ".csv")
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("layer", "head", CSV_VALUE_COLUMNS[importance.kind]))
+        for (layer, head), value in np.ndenumerate(importance.values):
+            writer.writerow((layer, head, f"{value:.8g}"))
+    return target

@@ -183,6 +183,34 @@ def parse_heads(text: str, n_layers: int, n_heads: int) -> list[tuple[int, int]]
     return list(heads)
 
 
+def format_heads(heads: Iterable[tuple[int, int]], n_heads: int | None = None, limit: int = 6) -> str:
+    """Heads as a student would type them: ``"3:5, 4:0"``; ``"3:*"`` for a whole layer (with ``n_heads``).
+
+    The inverse of :func:`parse_heads`; past ``limit`` items only the first ones are listed,
+    after how many heads there are.
+
+    Examples
+    --------
+    >>> format_heads([(3, 5), (4, 0)])
+    '3:5, 4:0'
+    >>> format_heads([(3, h) for h in range(12)], n_heads=12)
+    '3:*'
+    """
+    by_layer: dict[int, list[int]] = {}
+    for layer, head in heads:
+        by_layer.setdefault(int(layer), []).append(int(head))
+    items = []
+    for layer, off in by_layer.items():
+        if n_heads is not None and sorted(set(off)) == list(range(n_heads)):
+            items.append(f"{layer}:*")
+        else:
+            items.extend(f"{layer}:{head}" for head in off)
+    if len(items) <= limit:
+        return ", ".join(items)
+    count = sum(len(set(off)) for off in by_layer.values())
+    return f"{count} cabezas ({', '.join(items[:limit])}, …)"
+
+
 def check_heads(heads: Heads, n_layers: int, n_heads: int) -> list[tuple[int, int]]:
     """``heads`` as a list of valid ``(layer, head)`` pairs; text goes through :func:`parse_heads`.
 

@@ -193,6 +193,17 @@ def load_model(
     ``name`` is a hub id, a local directory or an alias (``beto``, ``beto-uncased``, ``minilm``).  When
     ``name`` is None the default, BETO cased, is used; if it cannot be reached, the offline model is loaded
     instead with an :class:`OfflineFallbackWarning`.  A model the caller named is never replaced.
+
+    A checkpoint with a prediction head comes with it (:func:`head_class`): BETO as a
+    ``BertForMaskedLM``, which can guess a hidden word (:func:`attnviz.predict_masked`), GPT-2 as
+    ``GPT2LMHeadModel`` (:func:`attnviz.predict_next`); the others (the offline MiniLM, a sentence
+    model) as the bare model.  Every view, measure and knockout takes either.
+
+    Examples
+    --------
+    >>> model, tokenizer = load_model("beto")
+    >>> type(model).__name__
+    'BertForMaskedLM'
     """
     if name is not None:
         return _load(name, device, trust_remote_code)
@@ -254,8 +265,6 @@ def _load(name: str | os.PathLike[str], device: str | None, trust_remote_code: b
 def _from_pretrained(
     source: str | Path, label: str, device: str | None, trust_remote_code: bool, *, local_only: bool
 ) -> tuple[Any, Any]:
-    from transformers import AutoModel
-
     kwargs: dict[str, Any] = {"local_files_only": local_only, "trust_remote_code": trust_remote_code}
     try:
         config = _load_config(source, kwargs)
@@ -269,7 +278,7 @@ def _from_pretrained(
             )
         tokenizer = _load_tokenizer(source, config, kwargs)
         with _quiet_weight_loading():
-            model = AutoModel.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+            model = _with_head(source, config, kwargs) or _without_head(source, config, kwargs)
     except NoAttentionError:
         raise
     except Exception as err:  # transformers raises OSError, ValueError, EnvironmentError...
@@ -277,6 +286,90 @@ def _from_pretrained(
     model.eval()
     model.to(pick_device(device))
     return model, tokenizer
+
+
+#: What a checkpoint's ``architectures`` (its config) end with when it has a prediction head on top,
+#: and the transformers class that loads that head: BertForPreTraining's masked-word head is the
+#: one BertForMaskedLM has (its next-sentence head is left aside).
+HEAD_CLASSES: dict[str, str] = {
+    "ForMaskedLM": "AutoModelForMaskedLM",
+    "ForPreTraining": "AutoModelForMaskedLM",
+    "LMHeadModel": "AutoModelForCausalLM",
+    "ForCausalLM": "AutoModelForCausalLM",
+}
+
+
+def head_class(config: Any) -> str | None:
+    """Which transformers class to try first for a checkpoint: its prediction head's, or None.
+
+    The config's ``architectures`` decide: a masked-word head (``BertForMaskedLM``,
+    ``BertForPreTraining``...) or a language-model head (``GPT2LMHeadModel``...); any other
+    architecture (``BertModel``: the offline MiniLM, a classifier...) has none to offer.  A config
+    that names no architecture (BETO's own, from before transformers wrote one) may have a
+    masked-word head: the weights say (:func:`load_model` keeps the head only if every one of
+    its weights is in the checkpoint).
+
+    Parameters
+    ----------
+    config : transformers.PretrainedConfig
+
+    Returns
+    -------
+    str or None
+        ``"AutoModelForMaskedLM"``, ``"AutoModelForCausalLM"`` or None.
+
+    Examples
+    --------
+    >>> head_class(BertConfig(architectures=["BertForMaskedLM"]))
+    'AutoModelForMaskedLM'
+    >>> head_class(BertConfig(architectures=["BertModel"])) is None
+    True
+    """
+    architectures = getattr(config, "architectures", None) or []
+    if not architectures:
+        return "AutoModelForCausalLM" if getattr(config, "is_decoder", False) else "AutoModelForMaskedLM"
+    for name in architectures:
+        for ending, auto_class in HEAD_CLASSES.items():
+            if str(name).endswith(ending):
+                return auto_class
+    return None
+
+
+def _with_head(source: str | Path, config: Any, kwargs: dict[str, Any]) -> Any:
+    """The model with its prediction head, or None when the checkpoint does not hold that head whole.
+
+    Loaded with transformers' own report of what it found (``output_loading_info``): a weight
+    it had to make up (``missing_keys``) or resize means no head, and its load report, which
+    would tell a student about weights "newly initialized", is not shown (:func:`_without_head`
+    loads the model again, and reports any real problem).  Weights left over (the next-sentence
+    head and pooler of a pre-training checkpoint like BETO's) are expected.
+    """
+    import transformers
+    from transformers.utils import logging as hf_logging
+
+    name = head_class(config)
+    if name is None:
+        return None
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, info = getattr(transformers, name).from_pretrained(
+            source, config=config, attn_implementation="eager", output_loading_info=True, **kwargs
+        )
+    except Exception:  # no such head for this family, or files the plain model reports better
+        return None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    if info.get("missing_keys") or info.get("mismatched_keys"):
+        return None
+    return model
+
+
+def _without_head(source: str | Path, config: Any, kwargs: dict[str, Any]) -> Any:
+    """The bare model (``AutoModel``): encoders without a head, and any checkpoint whose head is not whole."""
+    from transformers import AutoModel
+
+    return AutoModel.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
 
 
 #: Colours and cursor moves (transformers 5 styles its load report; ipykernel sets FORCE_COLOR for pip).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .errors import InvalidInputTypeError
 from .result import Attention, AttentionResult
 
 #: Metric names in the order tables and plots use, with what a student reads.
@@ -228,3 +229,100 @@ def head_summary(metrics: HeadMetrics, layer: int, head: int) -> str:
         f"sí mismo {v['self']:.0%} · anterior {v['prev']:.0%} · siguiente {v['next']:.0%} · "
         f"distancia {v['distance']:.1f}"
     )
+
+
+#: What the head with the largest share of each kind does, as a title says it.
+STRONGEST: dict[str, str] = {
+    "next": "la que más mira al siguiente",
+    "prev": "la que más mira al anterior",
+    "self": "la que más se mira a sí misma",
+    "cls": "la que más mira a [CLS]",
+    "sep": "la que más mira a [SEP]",
+    "punct": "la que más mira a la puntuación",
+}
+
+
+def _targets(result: AttentionResult, name: str, source: int) -> np.ndarray:
+    """The columns a head of kind ``name`` aims at from row ``source``."""
+    n = result.n_tokens
+    if name in ("cls", "sep", "punct"):
+        return np.flatnonzero(token_kinds(result.tokens, result.special)[name])
+    offset = {"next": 1, "prev": -1, "self": 0}[name]
+    return np.array([source + offset]) if 0 <= source + offset < n else np.array([], dtype=int)
+
+
+def strongest_head(result: AttentionResult, name: str, source: int) -> tuple[int, int, str]:
+    """The head with the largest share ``name`` and a Spanish title that says what it shows from ``source``.
+
+    The share is a mean over every row; the picture shows one row.  When that row's most
+    attended token is not what the share counts, the title says so instead of promising it.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        One sentence.
+    name : str
+        A key of :data:`STRONGEST` (``"next"``, ``"prev"``, ``"self"``, ``"cls"``, ``"sep"``, ``"punct"``).
+    source : int
+        The token the picture draws the attention from.
+
+    Returns
+    -------
+    layer, head : int
+    title : str
+
+    Examples
+    --------
+    >>> attnviz.strongest_head(result, "sep", source=4)
+    >>> print(_[2])
+    Capa 1 · cabeza 3: la que más mira a [SEP] (16% de media)
+    desde «gato», lo más mirado es «[CLS]» (55%)
+    """
+    if name not in STRONGEST:
+        raise InvalidInputTypeError(
+            f"«{name}» no es una de las medidas posibles: usa una de {', '.join(STRONGEST)}.",
+            f"{name!r} is not one of {', '.join(STRONGEST)}.",
+        )
+    source = result.check_token(source)
+    shares = head_metrics(result).get(name)
+    layer, head = (int(i) for i in np.unravel_index(np.argmax(shares), shares.shape))
+    title = f"Capa {layer} · cabeza {head}: {STRONGEST[name]} ({shares[layer, head]:.0%} de media)"
+    row = result.attention[layer, head, source]
+    top = int(np.argmax(row))
+    if top not in _targets(result, name, source):
+        seen = f"«{result.tokens[top]}» ({row[top]:.0%})"
+        title += f"\ndesde «{result.tokens[source]}», lo más mirado es {seen}"
+    return layer, head, title
+
+
+def sink_summary(metrics: HeadMetrics) -> str:
+    """Which special token collects the attention in this model, in Spanish, against Clark et al. (2019).
+
+    Parameters
+    ----------
+    metrics : HeadMetrics
+        Per-head metrics, best averaged over many sentences (:func:`attnviz.corpus_metrics`).
+
+    Returns
+    -------
+    str
+        For example «En este modelo el sumidero es [CLS], no [SEP]: …».
+
+    Examples
+    --------
+    >>> print(attnviz.sink_summary(attnviz.corpus_metrics(model, tokenizer, attnviz.load_corpus()[:40])))
+    """
+    profile = layer_profile(metrics)
+    cls, sep = profile["cls"], profile["sep"]
+    over = f"de media sobre {metrics.n_sentences} frases" if metrics.n_sentences > 1 else "en esta frase"
+    ranges = (
+        f"{over}, [CLS] recibe entre el {cls.min():.0%} y el {cls.max():.0%} de la atención según la capa, "
+        f"y [SEP] entre el {sep.min():.0%} y el {sep.max():.0%}"
+    )
+    clark = (
+        "Clark et al. (2019) midieron en BERT-base inglés, con pares de segmentos, más de la mitad de la "
+        "atención en [SEP] en las capas 6 a 10 (contadas desde 1)"
+    )
+    if cls.max() > sep.max():
+        return f"En este modelo el sumidero es [CLS], no [SEP]: {ranges}. {clark}: aquí no pasa."
+    return f"En este modelo el sumidero es [SEP], como en Clark et al. (2019): {ranges}. {clark}."

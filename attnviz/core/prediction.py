@@ -12,19 +12,20 @@ Each runs ONE forward pass, with ``heads_off`` switched off during it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import math
 import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .errors import IndexOutOfRangeError, InvalidInputTypeError, InvalidTextError, MeasureUnavailableError
-from .extraction import check_model_and_tokenizer, max_tokens
+from .inputs import check_model_and_tokenizer, encode_readable
 from .knockout import Heads, switch_off
-from .tokens import Encoded, clean_text, display_tokens, encode
+from .tokens import Encoded, clean_text, display_tokens
 
 #: How many words an error message lists at most.
 _LISTED_WORDS = 40
@@ -66,6 +67,7 @@ class MaskedWord:
     """A sentence with one word replaced, piece by piece, by the mask token (whole-word masking)."""
 
     text: str
+    #: The sentence as written.
     encoded: Encoded
     word_index: int
     word: str
@@ -74,6 +76,9 @@ class MaskedWord:
     piece_ids: tuple[int, ...]
     #: The model's input: ``encoded.ids`` with every piece of the word replaced by the mask token.
     ids: tuple[int, ...]
+    #: The sentence as the model reads it: ``ids``, and the mask token where the word's pieces and
+    #: the word were (what a view of this pass shows).
+    shown: Encoded
 
 
 def is_causal_lm(model: Any) -> bool:
@@ -136,27 +141,20 @@ def _output_embeddings(model: Any) -> Any:
     return get() if callable(get) else None
 
 
-def encode_text(model: Any, tokenizer: Any, text: str) -> Encoded:
-    """The cleaned text, tokenized for ``model``; an error if it leaves nothing but special tokens.
+class Words(Protocol):
+    """What :func:`find_word` reads: an :class:`~attnviz.core.tokens.Encoded` or an AttentionResult."""
 
-    Examples
-    --------
-    >>> encode_text(model, tokenizer, "El gato duerme.").words
-    ('[CLS]', 'El', 'gato', 'duerme', '.', '[SEP]')
-    """
-    text = clean_text(text)
-    encoded = encode(tokenizer, text, limit=max_tokens(model, tokenizer))
-    if all(encoded.special):
-        raise InvalidTextError(
-            "La frase no tiene ninguna palabra que el modelo pueda leer (solo espacios, caracteres de "
-            "control o signos que el modelo ignora): escribe al menos una palabra.",
-            "The sentence has no word the model can read (only spaces, control characters or marks "
-            "the model ignores): type at least one word.",
-        )
-    return encoded
+    @property
+    def words(self) -> tuple[str, ...]: ...
+
+    @property
+    def word_ids(self) -> tuple[int, ...]: ...
+
+    @property
+    def special(self) -> tuple[bool, ...]: ...
 
 
-def _sentence_words(encoded: Encoded) -> list[tuple[int, str]]:
+def _sentence_words(encoded: Words) -> list[tuple[int, str]]:
     """``(word index, word)`` of each word that is not a special token."""
     first_piece: dict[int, int] = {}
     for position, word in enumerate(encoded.word_ids):
@@ -169,13 +167,13 @@ def _listed(words: Sequence[tuple[int, str]]) -> str:
     return shown + (", …" if len(words) > _LISTED_WORDS else "")
 
 
-def find_word(encoded: Encoded, word: object) -> int:
+def find_word(encoded: Words, word: object) -> int:
     """Index in ``encoded.words`` of ``word``: its text (first occurrence, exact case) or its index.
 
     Parameters
     ----------
-    encoded : Encoded
-        The sentence, from :func:`encode_text`.
+    encoded : Encoded or AttentionResult
+        The sentence, from :func:`~attnviz.core.inputs.encode_readable` (or a result of it).
     word : str or int
         The word as the tokenizer splits the sentence into words (``"persiguió"``, ``"."``), or its
         index among ``encoded.words``, where special tokens count (``[CLS]`` is 0 for BERT), as in
@@ -196,7 +194,7 @@ def find_word(encoded: Encoded, word: object) -> int:
 
     Examples
     --------
-    >>> find_word(encode_text(model, tokenizer, "El perro ladra."), "perro")
+    >>> find_word(encode_readable(model, tokenizer, "El perro ladra."), "perro")
     2
     """
     words = _sentence_words(encoded)
@@ -251,12 +249,43 @@ def mask_word(model: Any, tokenizer: Any, text: str, word: object) -> MaskedWord
     (3, 4)
     """
     text = clean_text(text)
-    encoded = encode_text(model, tokenizer, text)
+    return mask_encoded(tokenizer, encode_readable(model, tokenizer, text), word, text)
+
+
+def mask_encoded(tokenizer: Any, encoded: Encoded, word: object, text: str) -> MaskedWord:
+    """:func:`mask_word` for a text already encoded (a sentence pair too: words of either text).
+
+    Parameters
+    ----------
+    tokenizer
+        A tokenizer with a mask token.
+    encoded : Encoded
+        The text, from :func:`~attnviz.core.inputs.encode_readable`.
+    word : str or int
+        As in :func:`find_word`.
+    text : str
+        The (first) text, as :attr:`MaskedWord.text` keeps it.
+
+    Returns
+    -------
+    MaskedWord
+
+    Examples
+    --------
+    >>> text = "El perro ladra."
+    >>> mask_encoded(tokenizer, encode_readable(model, tokenizer, text), "perro", text).word_index
+    2
+    """
     index = find_word(encoded, word)
     positions = tuple(i for i, w in enumerate(encoded.word_ids) if w == index)
-    ids = list(encoded.ids)
+    mask_id = int(tokenizer.mask_token_id)
+    mask_text = display_tokens(tokenizer, [str(tokenizer.mask_token)])[0]
+    ids, tokens = list(encoded.ids), list(encoded.tokens)
     for position in positions:
-        ids[position] = int(tokenizer.mask_token_id)
+        ids[position], tokens[position] = mask_id, mask_text
+    words = list(encoded.words)
+    words[index] = mask_text
+    shown = dataclasses.replace(encoded, ids=tuple(ids), tokens=tuple(tokens), words=tuple(words))
     return MaskedWord(
         text=text,
         encoded=encoded,
@@ -264,7 +293,8 @@ def mask_word(model: Any, tokenizer: Any, text: str, word: object) -> MaskedWord
         word=encoded.words[index],
         positions=positions,
         piece_ids=tuple(encoded.ids[p] for p in positions),
-        ids=tuple(ids),
+        ids=shown.ids,
+        shown=shown,
     )
 
 
@@ -375,23 +405,112 @@ def predict_masked(
     require_masked_lm(model, tokenizer)
     top_k = _check_top_k(top_k, len(tokenizer))
     masked = mask_word(model, tokenizer, text, word)
-    with knocked_out(model, heads_off) as pairs, torch.inference_mode():
+    with (
+        knocked_out(model, heads_off) as pairs,
+        only_positions(model, masked.positions),
+        torch.inference_mode(),
+    ):
         logits = model(**model_inputs(model, masked.ids, masked.encoded.type_ids)).logits
+    return masked_prediction(tokenizer, masked, logits[0], top_k=top_k, heads_off=pairs)
+
+
+def masked_prediction(
+    tokenizer: Any,
+    masked: MaskedWord,
+    logits: Any,
+    *,
+    top_k: int = 5,
+    heads_off: tuple[tuple[int, int], ...] = (),
+) -> Prediction:
+    """The :class:`Prediction` that one pass's logits make for the masked word.
+
+    :func:`predict_masked` and :func:`attnviz.extract` (with ``mask=``) both end here, so that a
+    prediction is computed the same way whichever pass made it.
+
+    Parameters
+    ----------
+    tokenizer
+        The model's tokenizer (for the guesses' texts).
+    masked : MaskedWord
+        The sentence and the word hidden in the pass.
+    logits : torch.Tensor
+        ``[len(masked.positions), vocabulary]``: the logits at the masked positions, in order
+        (:func:`only_positions` makes the model compute only these); or ``[n, vocabulary]``
+        for every position, from which the masked ones are taken.
+    top_k : int
+        How many guesses to keep, for the word's first piece.
+    heads_off : tuple of (int, int)
+        The heads that were off during the pass, to record.
+
+    Returns
+    -------
+    Prediction
+
+    Examples
+    --------
+    >>> masked = mask_word(model, tokenizer, "El perro ladra.", "perro")
+    >>> logits = model(**model_inputs(model, masked.ids, None)).logits[0]
+    >>> masked_prediction(tokenizer, masked, logits).word
+    'perro'
+    """
+    import torch
+
+    top_k = _check_top_k(top_k, len(tokenizer))
+    positions = list(masked.positions)
+    if logits.shape[0] != len(positions):
+        logits = logits[positions]
     # float64 so that a product of several small piece probabilities keeps its digits.
-    log_probs = torch.log_softmax(logits[0, list(masked.positions)].double(), dim=-1)
-    piece_log_probs = log_probs[torch.arange(len(masked.positions)), list(masked.piece_ids)]
+    log_probs = torch.log_softmax(logits.detach().double(), dim=-1)
+    piece_log_probs = log_probs[torch.arange(len(positions)), list(masked.piece_ids)]
     log_probability = float(piece_log_probs.sum())
     return Prediction(
         text=masked.text,
         word=masked.word,
         word_index=masked.word_index,
-        pieces=tuple(masked.encoded.tokens[p] for p in masked.positions),
+        pieces=tuple(masked.encoded.tokens[p] for p in positions),
         top=_top(tokenizer, log_probs[0], top_k),
         probability=math.exp(log_probability),
         log_probability=log_probability,
         piece_probabilities=tuple(math.exp(float(v)) for v in piece_log_probs),
-        heads_off=pairs,
+        heads_off=tuple(heads_off),
     )
+
+
+@contextlib.contextmanager
+def only_positions(model: Any, positions: Sequence[int] | None) -> Iterator[None]:
+    """While active, the base model hands the model's head only the hidden states at ``positions``.
+
+    The masked-LM head then computes ``len(positions)`` rows of logits instead of ``n``: at
+    BETO's size the head (768 x 31 002 per token) is a fifth of a pass's work, and at n = 64 and
+    16 rows its logits would take 127 MB.  A head that does not take the base model's first
+    output gets every position (:func:`masked_prediction` then picks the masked ones itself).
+    Nothing changes for ``positions=None`` or a model without a head on top.
+
+    Examples
+    --------
+    >>> with only_positions(model, (4, 5)):
+    ...     model(**inputs).logits.shape
+    torch.Size([1, 2, 31002])
+    """
+    base = getattr(model, "base_model", model)
+    if positions is None or base is model:
+        yield
+        return
+    kept = list(positions)
+
+    def keep_positions(_module: Any, _inputs: Any, output: Any) -> Any:
+        if isinstance(output, tuple):
+            return (output[0][:, kept], *output[1:])
+        first = next(iter(output.keys()), None)
+        if first is not None:
+            output[first] = output[first][:, kept]
+        return output
+
+    handle = base.register_forward_hook(keep_positions)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 def mean_over(hidden: Any, keep: Sequence[bool]) -> np.ndarray:
@@ -444,7 +563,7 @@ def sentence_vector(
     import torch
 
     check_model_and_tokenizer(model, tokenizer)
-    encoded = encode_text(model, tokenizer, text)
+    encoded = encode_readable(model, tokenizer, clean_text(text))
     base = getattr(model, "base_model", model)
     with knocked_out(model, heads_off), torch.inference_mode():
         hidden = base(**model_inputs(base, encoded.ids, encoded.type_ids))[0]
@@ -510,7 +629,7 @@ def predict_next(
             "(like GPT2LMHeadModel); for one like BERT use predict_masked.",
         )
     top_k = _check_top_k(top_k, len(tokenizer))
-    encoded = encode_text(model, tokenizer, text)
+    encoded = encode_readable(model, tokenizer, clean_text(text))
     # After the last token of the text itself, not after an end token the tokenizer may add.
     last = max(i for i, special in enumerate(encoded.special) if not special)
     with knocked_out(model, heads_off) as pairs, torch.inference_mode():

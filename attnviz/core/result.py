@@ -9,6 +9,7 @@ from typing import Literal, TypeAlias
 import numpy as np
 
 from .errors import IndexOutOfRangeError
+from .prediction import Prediction
 from .projections import Projections
 
 Attention: TypeAlias = np.ndarray
@@ -56,6 +57,10 @@ class AttentionResult:
     projections: Projections | None = field(default=None, repr=False, compare=False)
     #: Word-level results keep the token-level one they came from.
     pieces: AttentionResult | None = field(default=None, repr=False, compare=False)
+    #: What the model guessed for the word hidden in this same pass (``extract(..., mask=...)``).
+    prediction: Prediction | None = field(default=None, compare=False)
+    #: The ``(layer, head)`` pairs switched off during the pass (``extract(..., heads_off=...)``).
+    heads_off: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.tokens)

@@ -9,18 +9,21 @@ import numpy as np
 from ..core.result import AttentionResult
 from ..plots import style
 from ..plots.heatmap import (
+    MIN_PROJECTOR_WINDOW,
     WINDOW_MARGIN,
     figure_size,
+    fit_colorbar_label,
     heatmap_notes,
     masked_matrix,
     plot_heatmap,
     readable_tokens,
+    room_points,
     scaled,
     show_window,
     token_labels,
     window_range,
 )
-from ..plots.labels import SOURCE_MARK, join_lines, side_points, text_width
+from ..plots.labels import LABEL_SPACING, SOURCE_MARK, join_lines, side_points, text_width
 from ..plots.style import Scale
 from .canvas import BlitCanvas, new_figure, screen_dpi
 
@@ -56,7 +59,9 @@ class HeatmapRenderer:
     scale : "head", "absolute" or "row", optional
         Default colour scale of :meth:`render` (which can change it per picture).
     fontsize : float, optional
-        Base text size (16 for a projector); fixes the layout.
+        Base text size (16 for a projector); fixes the layout.  Made in classroom mode
+        (:func:`attnviz.plots.style.classroom`, as the explorer's «Modo clase» does), the figure fits
+        the classroom box and the rows and the columns zoom separately around the source.
     palette : bool
         256-colour palette PNG (default, a fraction of the bytes); ``False`` for lossless RGB.
 
@@ -112,7 +117,35 @@ class HeatmapRenderer:
         ax.xaxis.set_major_formatter(TokenFormatter([widest] * n))
         ax.yaxis.set_major_formatter(TokenFormatter([widest + SOURCE_MARK] * n))
         self.notes.set_text("\n")  # two lines of notes, the most a window needs
-        figure.get_layout_engine().execute(figure)  # type: ignore[union-attr]
+        engine = figure.get_layout_engine()
+        assert engine is not None
+        engine.execute(figure)
+        spacing = LABEL_SPACING * self.sizes["labels"]
+        #: Laid out for a projector (made in classroom mode).
+        self.projector = style.classroom_mode()
+        if self.projector:
+            # A projector's wide, short picture: the rows and the columns zoom each as far as they
+            # must; laid out again with windows of those sizes, twice, as the room follows the labels.
+            self.notes.set_text("\n\n")  # a window of rows and one of columns: three lines at most
+            # The map fills its room: cells about as wide as tall, as both windows are as many labels as fit.
+            ax.set_aspect("auto")
+            self.window = self.column_window = None
+            # The room follows the labels the windows leave: a few rounds until it holds them.
+            for _ in range(4):
+                fits = [max(1, int(points // spacing)) for points in room_points(ax)[::-1]]
+                # No margin: the layout holds the widest labels, so no window can need more room.
+                windows = [None if n <= fit else max(MIN_PROJECTOR_WINDOW, fit) for fit in fits]
+                if (self.window, self.column_window) == tuple(windows):
+                    break
+                self.window, self.column_window = windows
+                show_window(ax, 0, self.window or n, columns=(0, self.column_window or n))
+                fit_colorbar_label(self.colorbar, style.colorbar_label(self.scale), self.sizes["notes"])
+                engine.execute(figure)
+        else:
+            fit = readable_tokens(ax, self.sizes["labels"])
+            #: Rows shown around the source (None: all), and columns (the same but in classroom mode).
+            self.window = None if n <= fit else max(1, int(WINDOW_MARGIN * fit))
+            self.column_window = self.window
         figure.set_layout_engine("none")
         # Pin the title and axis labels where the widest labels put them: matplotlib would
         # otherwise measure every tick label again on each draw to place them.
@@ -125,8 +158,6 @@ class HeatmapRenderer:
         ax.xaxis.set_major_formatter(TokenFormatter(labels))
         ax.yaxis.set_major_formatter(self.y_labels)
         self.locators = [ax.xaxis.get_major_locator(), ax.yaxis.get_major_locator()]
-        fit = readable_tokens(ax, self.sizes["labels"])
-        self.window = None if n <= fit else max(1, int(WINDOW_MARGIN * fit))
         self._colorbar_key: tuple[str, float] = ("", -1.0)
         self._background = self.canvas.background([ax, self.cax])
         # The colour bar's ticks and label: right of the heatmap's Axes, around the bar.
@@ -140,9 +171,15 @@ class HeatmapRenderer:
         )
 
     def span(self, source: int) -> tuple[int, int]:
-        """The tokens shown around ``source``: all of them, or the zoom window."""
+        """The rows shown around ``source``: all of them, or the zoom window."""
         n = self.result.n_tokens
         return (0, n) if self.window is None else window_range(n, source, self.window)
+
+    def column_span(self, source: int) -> tuple[int, int]:
+        """The columns shown around ``source``: all of them, or the zoom window (:meth:`span` but in
+        classroom mode, where a wide picture holds more columns than rows)."""
+        n = self.result.n_tokens
+        return (0, n) if self.column_window is None else window_range(n, source, self.column_window)
 
     def render(
         self,
@@ -172,15 +209,19 @@ class HeatmapRenderer:
         if self._colorbar_key != (scale, top):
             self._colorbar_key = (scale, top)
             self.image.set_clim(0.0, top)  # the colour bar follows (it rebuilds its gradient too)
-            self.colorbar.set_label(style.colorbar_label(scale), fontsize=self.sizes["notes"])
-        span = self.span(source)
-        show_window(ax, *span)
+            label = style.colorbar_label(scale)
+            if self.projector:
+                fit_colorbar_label(self.colorbar, label, self.sizes["notes"])
+            else:
+                self.colorbar.set_label(label, fontsize=self.sizes["notes"])
+        span, columns = self.span(source), self.column_span(source)
+        show_window(ax, *span, columns=columns)
         for locator in self.locators:
             locator.anchor = source  # type: ignore[attr-defined]
         self.y_labels.marked = source
-        self.frame.set_bounds(span[0] - 0.5, source - 0.5, span[1] - span[0], 1.0)
+        self.frame.set_bounds(columns[0] - 0.5, source - 0.5, columns[1] - columns[0], 1.0)
         ax.title.set_text(f"Capa {layer} · cabeza {head}" if title is None else title)
-        notes = heatmap_notes(result, source, span)
+        notes = heatmap_notes(result, source, span, columns=columns)
         self.notes.set_text(join_lines(notes, side_points(ax, "x"), self.sizes["notes"]))
         if full:
             canvas.agg.draw()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def explorer(
-    model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = None, modo: str = "normal"
+    model: Any = None, text: str = SEED_SENTENCE, *, tokenizer: Any = None, modo: str | None = None
 ) -> Explorer:
     """The attention explorer widget; display it (it is an ``ipywidgets.VBox``).
 
@@ -33,9 +33,10 @@ def explorer(
         The first sentence.
     tokenizer : optional
         The tokenizer, when ``model`` is a loaded model.
-    modo : {"normal", "clase"}
+    modo : {"normal", "clase"}, optional
         ``"clase"`` for a projector: large text, the picture at full width
         and the main controls on two rows (the «Modo clase» button switches).
+        Default: ``"clase"`` after :func:`attnviz.modo_clase`, else ``"normal"``.
 
     Returns
     -------
@@ -46,6 +47,9 @@ def explorer(
     --------
     >>> attnviz.explorer(model=(model, tokenizer), text="El banco del parque estaba recién pintado.")
     """
+    from ..plots.style import classroom_mode
     from .widget import Explorer
 
+    if modo is None:
+        modo = "clase" if classroom_mode() else "normal"
     return Explorer(model, text, tokenizer=tokenizer, modo=modo)

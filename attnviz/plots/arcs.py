@@ -373,6 +373,8 @@ class ArcPlot:
         artists.values[:] = self._value_pool[: len(self.values)]
         artists.notes.set_text(self.notes_text)
         ax.title.set_text(self.title)
+        # A title of several lines grows upwards from the pad, not down over the notes.
+        ax.title.set_verticalalignment("bottom" if "\n" in self.title else "baseline")
         if artists.colorbar is not None and self._bar_key != (self.scale, self.vmax):
             self._bar_key = (self.scale, self.vmax)
             if artists.colorbar_texts:

@@ -14,7 +14,7 @@ from ..core.result import AttentionResult, require_result
 from ..core.words import to_words
 from . import style
 from .heatmap import MASKED_EDGE, MASKED_HATCH, heatmap_cmap, plot_heatmap, settle_layout
-from .labels import MAX_TITLE_CHARS, join_lines, label_text, shorten, side_points
+from .labels import LABEL_SPACING, MAX_TITLE_CHARS, join_lines, label_text, shorten, side_points
 from .textview import plot_text
 
 if TYPE_CHECKING:
@@ -174,11 +174,14 @@ def plot_compare(
         1, or each row's own (heatmaps) / the largest of the source rows' (texts).
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
 
     Returns
     -------
     list of matplotlib Axes
         One per result, all with the same ``norm.vmax``; the shared colour bar's Axes is ``"colorbar"``.
+        In classroom mode (:func:`attnviz.modo_clase`) the panels go one under another, each in a
+        subfigure of its own: the figure is ``axes[0].get_figure(root=True)``.
 
     Examples
     --------
@@ -202,7 +205,10 @@ def plot_compare(
     )
 
     count = len(results)
-    if kind == "heatmap":
+    if ax is None and style.classroom_mode():
+        # One under another, as wide as a projector shows them: a title of three lines over each.
+        axes = _stacked(count, style.CLASSROOM_HEIGHT if kind == "heatmap" else 2.6)
+    elif kind == "heatmap":
         side = float(np.clip(0.3 * max(r.n_tokens for r in results) + 3.0, 4.5, 8.0))
         axes = _panels(ax, count, (1, count), figsize=(side * count + 1.0, side + 1.0))
     else:
@@ -261,11 +267,13 @@ def plot_compare_layers(
         The shared top: the largest weight drawn, rounded up as in every view (default), or 1.
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
 
     Returns
     -------
     list of matplotlib Axes
         One per result; image gid ``"layers"``, data ``[layers, tokens]``, one shared ``norm.vmax``.
+        In classroom mode one under another, each in a subfigure (see :func:`plot_compare`).
 
     Examples
     --------
@@ -290,8 +298,15 @@ def plot_compare_layers(
 
     widths = [max(r.n_tokens, 4) for r in results]
     grow = sizes["labels"] / style.FONTSIZE
-    inches = (min(0.42 * sum(widths) * grow + 2.5, 20.0), 0.38 * max(len(p) for p, _ in rows) * grow + 2.6)
-    axes = _panels(ax, len(results), (1, len(results)), figsize=inches, gridspec_kw={"width_ratios": widths})
+    count, most = len(results), max(len(p) for p, _ in rows)
+    if ax is None and style.classroom_mode():
+        # One under another, as wide as a projector shows them; each as tall as its layers' labels need.
+        axes = _stacked(
+            count, max(style.CLASSROOM_HEIGHT, LABEL_SPACING * sizes["labels"] * most / 72.0 + 2.4)
+        )
+    else:
+        inches = (min(0.42 * sum(widths) * grow + 2.5, 20.0), 0.38 * most * grow + 2.6)
+        axes = _panels(ax, count, (1, count), figsize=inches, gridspec_kw={"width_ratios": widths})
     for panel, result, origin, (picked, data) in zip(axes, results, chosen, rows, strict=True):
         assert origin is not None
         panel.patch.set(hatch=MASKED_HATCH, edgecolor=MASKED_EDGE)
@@ -325,6 +340,20 @@ def plot_compare_layers(
     return axes
 
 
+#: Inches under the stacked panels of classroom mode for the shared colour bar.
+COLORBAR_ROOM = 0.95
+
+
+def _stacked(count: int, height: float) -> list[Axes]:
+    """Classroom mode: ``count`` panels one under another, each ``height`` inches and laid out on its own
+    (a subfigure each, so that one panel's labels take no room from another's), the colour bar below."""
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure(figsize=(style.CLASSROOM_WIDTH, height * count + COLORBAR_ROOM), layout="constrained")
+    rooms: Any = figure.subfigures(count + 1, 1, height_ratios=[height] * count + [COLORBAR_ROOM])
+    return [room.add_subplot() for room in list(rooms)[:count]]
+
+
 def _panels(ax: Sequence[Axes] | None, count: int, shape: tuple[int, int], **figure: Any) -> list[Axes]:
     """The caller's Axes (one per result, checked), or a new figure with ``shape`` panels."""
     import matplotlib.pyplot as plt
@@ -342,8 +371,17 @@ def _finish(axes: list[Axes], vmax: float, label: str, fontsize: float) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
+    from matplotlib.figure import SubFigure
 
     mappable = ScalarMappable(norm=Normalize(0.0, vmax), cmap=plt.get_cmap(style.CMAP))
-    where = {"ax": axes, "location": "bottom", "shrink": 0.5, "aspect": 30}
-    style.add_colorbar(axes[0].figure, mappable, label, fontsize, **where).ax.set_label("colorbar")
+    holder = axes[0].figure
+    if isinstance(holder, SubFigure):
+        # The stacked panels of classroom mode: the bar in the room left under them.
+        room = holder.figure.subfigs[-1]
+        cax = room.add_axes((0.25, 0.72, 0.5, 0.14))
+        bar = style.add_colorbar(room, mappable, label, fontsize, cax=cax, orientation="horizontal")
+    else:
+        where = {"ax": axes, "location": "bottom", "shrink": 0.5, "aspect": 30}
+        bar = style.add_colorbar(holder, mappable, label, fontsize, **where)
+    bar.ax.set_label("colorbar")
     settle_layout(axes[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,21 @@ LABEL_GAP_EM = 0.9
 MAX_NODE_CHARS = 12
 #: The circle's radius is at least this share of half the Axes' side, however long the labels.
 MIN_RADIUS_SHARE = 0.4
+#: In classroom mode an Axes this many times wider than tall gets its notes beside the circle.
+NOTES_BESIDE = 1.3
+
+
+def figure_size() -> tuple[float, float]:
+    """Inches of a new graph's figure: 8 x 8, or in classroom mode the classroom box (notes beside it).
+
+    Examples
+    --------
+    >>> figure_size()
+    (8.0, 8.0)
+    """
+    if style.classroom_mode():
+        return style.CLASSROOM_WIDTH, style.CLASSROOM_HEIGHT
+    return 8.0, 8.0
 
 
 def circle_positions(n: int) -> np.ndarray:
@@ -116,6 +131,7 @@ def plot_graph(
         Top of the colour scale given by hand, e.g. shared by several panels; overrides ``scale``.
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
     title : str, optional
         Replaces "Capa · cabeza · grafo".
     measure : {"peso", "contribucion"}, optional
@@ -154,9 +170,18 @@ def plot_graph(
     cmap = plt.get_cmap(style.CMAP)
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8.0, 8.0), layout="constrained")
+        _, ax = plt.subplots(figsize=figure_size(), layout="constrained")
     ax.set_aspect("equal")
     ax.set_axis_off()
+    default_title = f"Capa {layer} · cabeza {head}{style.measure_suffix(result)} · grafo"
+    ax.set_title(default_title if title is None else title, fontsize=sizes["title"])
+    # A wide Axes (the classroom box): the circle on the left, its notes and colour bar beside it,
+    # all inside the Axes, laid out once for good (nothing under the circle takes its height).
+    beside = style.classroom_mode() and side_points(ax, "x") > NOTES_BESIDE * side_points(ax, "y")
+    if beside:
+        ax.set_adjustable("datalim")
+        settle_layout(ax)
+        ax.figure.canvas.figure.draw_without_rendering()
     where = circle_positions(n)
     node_size = max(2.0, min(0.9 * sizes["labels"], 900.0 / max(n, 1)))  # diameter in points
     texts = [label_text(t, MAX_NODE_CHARS) for t in result.tokens]
@@ -166,7 +191,10 @@ def plot_graph(
     longest = max((text_width(t, sizes["labels"]) for t in texts), default=0.0)
     # Very long labels must not shrink the circle to a dot.
     radius = max(half - (label_offset + longest + 0.5 * sizes["labels"]), MIN_RADIUS_SHARE * half)
-    ax.set_xlim(-half / radius, half / radius)
+    right = half / radius
+    if beside:
+        right += (side_points(ax, "x") - 2 * half) / radius
+    ax.set_xlim(-half / radius, right)
     ax.set_ylim(-half / radius, half / radius)
 
     # Weakest first, so that the strong arrows lie on top.
@@ -234,8 +262,6 @@ def plot_graph(
             color="0.4" if result.special[i] else "black",
             gid=f"label-{i}",
         )
-    default_title = f"Capa {layer} · cabeza {head}{style.measure_suffix(result)} · grafo"
-    ax.set_title(default_title if title is None else title, fontsize=sizes["title"])
     notes = [f"Índices desde 0 · {result.model_name}", f"flechas de peso ≥ {threshold:.2f}"]
     if total > len(pairs):
         notes.append(f"se dibujan las {len(pairs)} más fuertes de {total}")
@@ -245,10 +271,35 @@ def plot_graph(
     notes.append("color del nodo: atención a sí mismo")
     if len(labelled) < n:
         notes.append(f"{n - len(labelled)} etiquetas omitidas (no caben)")
+    label = style.colorbar_label(scale, vmax, result.measure)
+    if beside:
+        _notes_and_bar_beside(ax, 2 * half, notes, nodes if colorbar else None, label, sizes["notes"])
+        return ax
     text = join_lines(notes, side_points(ax, "x"), sizes["notes"])
     style.add_notes(ax, 0.5, -0.02, text, sizes["notes"], ha="center")
     if colorbar:
-        label = style.colorbar_label(scale, vmax, result.measure)
         style.add_colorbar(ax.figure, nodes, label, sizes["notes"], ax=ax, shrink=0.6, pad=0.02)
     settle_layout(ax)
     return ax
+
+
+def _notes_and_bar_beside(
+    ax: Axes, circle: float, notes: list[str], nodes: Any, label: str, fontsize: float
+) -> None:
+    """The notes, and a flat colour bar under them, right of the circle's ``circle``-point square."""
+    width, height = side_points(ax, "x"), side_points(ax, "y")
+    gap = 1.5 * fontsize
+    # Room for the last tick label's overhang ("0.0025"), which is centred on the bar's end.
+    left, room = (circle + gap) / width, width - circle - gap - 0.5 * text_width("0.0025", fontsize) - 4.0
+    parts = [piece for part in notes for piece in part.split(" · ")]
+    text = style.add_notes(ax, left, 1.0, join_lines(parts, room, fontsize), fontsize)
+    text.set_in_layout(False)
+    if nodes is None:
+        return
+    # The bar 0.7 em tall, its ticks and its label (as many lines as the room needs) under it.
+    lines = join_lines(label.replace(" · ", "\u00a0· ").split(" "), room, fontsize, separator=" ")
+    under = (1.6 + 1.3 * (lines.count("\n") + 1)) * fontsize
+    cax = ax.inset_axes((left, under / height, room / width, 0.7 * fontsize / height))
+    cax.set_in_layout(False)
+    bar = style.add_colorbar(ax.figure, nodes, lines, fontsize, cax=cax, orientation="horizontal")
+    bar.ax.set_label("colorbar")

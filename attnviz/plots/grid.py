@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import math
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..core.measures import MEASURES, with_measure
 from ..core.result import AttentionResult
 from . import style
-from .heatmap import settle_layout
+from .heatmap import fit_colorbar_label, settle_layout
+from .labels import LABEL_SPACING, join_lines, side_points
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -73,9 +75,27 @@ def thumbnail_origin(result: AttentionResult, layer: int, head: int) -> tuple[in
 
 
 def figure_size(layers: int, heads: int) -> tuple[float, float]:
-    """Inches for a ``layers x heads`` grid: about 0.75 inch a head, 5 to 12 inches each way."""
+    """Inches for a ``layers x heads`` grid: about 0.75 inch a head, 5 to 12 inches each way.
+
+    In classroom mode, the classroom box.
+    """
+    if style.classroom_mode():
+        return style.CLASSROOM_BOX
     width = float(np.clip(0.75 * heads + 1.5, 5.0, 12.0))
     return width, float(np.clip(width * layers / heads, 4.0, 12.0))
+
+
+def _index_ticks(ax: Axes, centres: list[float], along: str, name: str, sizes: dict[str, float]) -> None:
+    """Classroom ticks: the indices as numbers (every one, or in even steps when they would touch) and
+    the axis's name, short enough for a projector's picture."""
+    size = sizes["values"]
+    count = len(centres)
+    room = side_points(ax, "x" if along == "x" else "y")
+    step = max(1, math.ceil(LABEL_SPACING * size * count / max(room, 1e-9)))
+    chosen = list(range(0, count, step))
+    axis = ax.xaxis if along == "x" else ax.yaxis
+    axis.set_ticks([centres[i] for i in chosen], [str(i) for i in chosen], fontsize=size)
+    axis.set_label_text(name, fontsize=sizes["labels"])
 
 
 def plot_grid(
@@ -110,6 +130,7 @@ def plot_grid(
         Add a colour bar; its label names the scale.
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
     measure : {"peso", "contribucion"}, optional
         The weights, or each arc's contribution (:func:`attnviz.with_measure`) (None: what ``result`` holds).
 
@@ -141,10 +162,17 @@ def plot_grid(
 
     gap = gap_size(n)
     centres = [i * (n + gap) + (n - 1) / 2 for i in range(max(layers, heads))]
-    ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=sizes["labels"])
-    ax.set_xticks(
-        centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=sizes["labels"], rotation=90
-    )
+    projector = style.classroom_mode()
+    label = f"{MEASURES[result.measure]} · {GRID_SCALE_LABELS[scale]}"
+    if projector:
+        model = f"{result.model_name}{style.measure_suffix(result)}"
+        parts = [title] if title is not None else ["Todas las cabezas", model]
+        _classroom_frame(ax, artist, parts, label if colorbar else None, centres, (layers, heads), sizes)
+    else:
+        ax.set_yticks(centres[:layers], [f"capa {i}" for i in range(layers)], fontsize=sizes["labels"])
+        ax.set_xticks(
+            centres[:heads], [f"cabeza {j}" for j in range(heads)], fontsize=sizes["labels"], rotation=90
+        )
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
@@ -163,18 +191,47 @@ def plot_grid(
             zorder=3,
         )
         ax.add_patch(outline)
+    if projector:
+        settle_layout(ax)
+        return ax
     if title is None:
         title = f"Todas las cabezas · {result.model_name}{style.measure_suffix(result)}"
     ax.set_title(title, fontsize=sizes["title"])
     if colorbar:
         # Below the grid: the long scale label reads across, whatever the grid's height.
         where = {"ax": ax, "location": "bottom", "shrink": 0.6, "pad": 0.02, "aspect": 30}
-        style.add_colorbar(
-            ax.figure,
-            artist,
-            f"{MEASURES[result.measure]} · {GRID_SCALE_LABELS[scale]}",
-            sizes["notes"],
-            **where,
-        )
+        style.add_colorbar(ax.figure, artist, label, sizes["notes"], **where)
     settle_layout(ax)
     return ax
+
+
+def _classroom_frame(
+    ax: Axes,
+    image: Any,
+    parts: list[str],
+    label: str | None,
+    centres: list[float],
+    shape: tuple[int, int],
+    sizes: dict[str, float],
+) -> None:
+    """Title, ticks and colour bar of a classroom grid: short and wide, its indices as numbers under the
+    axes' names, the bar upright on the right, the title in lines that stay inside the picture."""
+    layers, heads = shape
+    ax.set_title(" · ".join(parts), fontsize=sizes["title"])
+    ax.set(xticks=[], yticks=[], xlabel="cabeza", ylabel="capa")
+    bar = None
+    if label is not None:
+        bar = style.add_colorbar(ax.figure, image, label, sizes["notes"], ax=ax, shrink=0.9, pad=0.02)
+    figure = ax.figure.canvas.figure
+    settle_layout(ax)
+    figure.draw_without_rendering()
+    _index_ticks(ax, centres[:heads], "x", "cabeza", sizes)
+    _index_ticks(ax, centres[:layers], "y", "capa", sizes)
+    ax.xaxis.set_label_position("top")
+    # Centred over the grid: no line wider than twice the room on its narrower side.
+    box, edges = ax.get_window_extent(), ax.figure.bbox
+    room = min(box.x0 + box.x1 - 2 * edges.x0, 2 * edges.x1 - box.x0 - box.x1) * 72.0 / ax.figure.dpi
+    ax.set_title(join_lines(parts, room - sizes["title"], sizes["title"]), fontsize=sizes["title"])
+    if bar is not None:
+        figure.draw_without_rendering()
+        fit_colorbar_label(bar, bar.ax.get_ylabel(), sizes["notes"])

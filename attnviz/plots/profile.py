@@ -9,6 +9,8 @@ import numpy as np
 
 from ..core.metrics import METRIC_LABELS, METRIC_NAMES, SHARE_METRICS
 from . import style
+from .heatmap import settle_layout
+from .labels import join_lines
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,6 +50,7 @@ def plot_profile(
         Replaces "Perfil por capa (media de las cabezas)".
     fontsize : float, optional
         Base text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
 
     Returns
     -------
@@ -70,8 +73,9 @@ def plot_profile(
     if not names:
         raise ValueError("the profile has none of the metrics to draw")
     sizes = style.font_sizes(fontsize)
+    projector = style.classroom_mode()
     if ax is None:
-        _, ax = plt.subplots(figsize=(9.5, 4.8), layout="constrained")
+        _, ax = plt.subplots(figsize=style.CLASSROOM_BOX if projector else (9.5, 4.8), layout="constrained")
     right = ax.twinx() if any(m in SCALE_METRICS for m in names) else None
     if right is not None:
         ax.right_ax = right  # type: ignore[attr-defined]
@@ -101,6 +105,11 @@ def plot_profile(
             )
 
     ax.set_xticks(range(len(np.asarray(profile[names[0]]))))
+    if projector:
+        from matplotlib.ticker import MaxNLocator
+
+        # Layers in whole steps, as many as the axis has room for at the numbers' size.
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
     ax.set_xlabel("capa (desde 0)", fontsize=sizes["labels"])
     ax.tick_params(labelsize=sizes["notes"])
     if any(m in SHARE_METRICS for m in names):
@@ -115,11 +124,26 @@ def plot_profile(
         handles.append(Line2D([], [], color="0.3", linewidth=1.5, linestyle="--", label=labels[1]))
     # Past the right axis and its label.
     anchor = (1.0 + 0.01 * sizes["labels"], 1.0) if right is not None else (1.02, 1.0)
+    # On a projector the legend names the lines as large as any label (it is no note).
+    legend_size = sizes["labels"] if projector else sizes["notes"]
     ax.legend(
-        handles=handles, fontsize=sizes["notes"], loc="upper left", bbox_to_anchor=anchor, frameon=False
+        handles=handles,
+        fontsize=legend_size,
+        loc="upper left",
+        bbox_to_anchor=anchor,
+        frameon=False,
+        **({"handlelength": 1.5, "labelspacing": 0.3, "borderaxespad": 0.0} if projector else {}),
     )
     ax.grid(alpha=0.3)
-    ax.set_title(
-        title if title is not None else "Perfil por capa (media de las cabezas)", fontsize=sizes["title"]
-    )
+    if title is None:
+        title = "Perfil por capa (media de las cabezas)"
+    if projector:
+        # The plot is narrow beside its legend: the title starts at its left, runs over the legend and
+        # breaks (between its parts) before the picture's edge.
+        room = ax.figure.bbox.width * 72.0 / ax.figure.dpi - 4 * sizes["title"]
+        title = join_lines(title.split(" · "), room, sizes["title"])
+    ax.set_title(title, fontsize=sizes["title"], loc="left" if projector else "center")
+    if projector:
+        # Laid out with the legend before the first draw: a notebook shows the first draw.
+        settle_layout(ax)
     return ax

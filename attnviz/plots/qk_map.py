@@ -51,7 +51,7 @@ def plot_query_key_map(
 
     sizes = style.font_sizes(fontsize)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 6.5), layout="constrained")
+        _, ax = plt.subplots(figsize=style.fit_figure(8, 6.5), layout="constrained")
     n = len(qk.tokens)
     marker_size = max(6.0, 40.0 - n / 50)
     legend = []
@@ -81,12 +81,15 @@ def plot_query_key_map(
         Line2D([], [], marker="^", linestyle="", color="0.3", label="clave (k)"),
         *legend,
     ]
-    ax.legend(handles=handles, fontsize=sizes["notes"], loc="best", framealpha=0.8)
+    # On a projector the legend names the markers as large as any label (it is no note).
+    legend_size = sizes["labels"] if style.classroom_mode() else sizes["notes"]
+    ax.legend(handles=handles, fontsize=legend_size, loc="best", framealpha=0.8)
     ax.set_xlabel(f"eje 1 ({qk.explained[0]:.0%} de la varianza)", fontsize=sizes["labels"])
     ax.set_ylabel(f"eje 2 ({qk.explained[1]:.0%} de la varianza)", fontsize=sizes["labels"])
     ax.tick_params(labelsize=sizes["notes"])
-    ax.set_title(
-        f"{qk.model_name} · capa {qk.layer}, cabeza {qk.head}: consultas y claves de {n} tokens",
-        fontsize=sizes["title"],
-    )
+    title = f"{qk.model_name} · capa {qk.layer}, cabeza {qk.head}: consultas y claves de {n} tokens"
+    if style.classroom_mode():
+        # A projector's picture is narrow for the title at its size: one line per part.
+        title = title.replace(" · ", "\n", 1).replace(": ", ":\n", 1)
+    ax.set_title(title, fontsize=sizes["title"])
     return ax

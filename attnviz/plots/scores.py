@@ -9,7 +9,8 @@ import numpy as np
 from ..core.measures import score_steps
 from ..core.result import AttentionResult
 from . import style
-from .labels import join_lines, label_text, side_points
+from .heatmap import settle_layout
+from .labels import LABEL_SPACING, join_lines, label_text, side_points
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,9 +52,11 @@ def plot_scores(
         Divide by ``√d_k`` before the softmax, as the model does.
     max_rows : int
         On a longer text, only the targets with the largest returned weights (and the source)
-        get a row, in sentence order; a note says how many are left out.
+        get a row, in sentence order; a note says how many are left out.  In classroom mode
+        (:func:`attnviz.plots.style.modo_clase`) no more than the Axes holds at the labels' size.
     fontsize : float, optional
         Base text size; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
 
     Returns
     -------
@@ -71,6 +74,12 @@ def plot_scores(
     steps = score_steps(result, layer, head, source)
     sizes = style.font_sizes(fontsize)
     n = len(steps.tokens)
+    projector = style.classroom_mode()
+    if projector:
+        if ax is None:
+            _, ax = plt.subplots(figsize=style.CLASSROOM_BOX, layout="constrained")
+        # As many rows as the Axes holds at the labels' spacing, once the title and headings have their room.
+        max_rows = min(max_rows, _rows_that_fit(ax, sizes))
     kept = _kept_rows(steps.returned, steps.source, max_rows)
     root = "√" + str(steps.d_k)
     columns: list[tuple[str, str, np.ndarray]] = [("dot", "q·k", steps.dot)]
@@ -119,17 +128,28 @@ def plot_scores(
                 gid="scores-value",
                 color="0.1",
             )
-        ax.text(
-            column + 0.5, -1.0, title, ha="center", va="bottom", fontsize=sizes["labels"], fontweight="bold"
-        )
+        if not projector:
+            ax.text(
+                column + 0.5,
+                -1.0,
+                title,
+                ha="center",
+                va="bottom",
+                fontsize=sizes["labels"],
+                fontweight="bold",
+            )
     for column in range(1, len(columns)):
         ax.axvline(column, color="0.8", linewidth=1)
     ax.set_xlim(0, len(columns))
-    ax.set_ylim(len(kept) - 0.5, -1.6)
+    ax.set_ylim(len(kept) - 0.5, -0.6 if projector else -1.6)
+    if projector:
+        # The headings as top tick labels, in lines as wide as their columns: the title goes above them.
+        _headings(ax, [title for _, title, _ in columns], sizes["labels"])
     # With rows left out, each keeps its index: a repeated "." or "the" must say which one it is.
     names = [label_text(steps.tokens[i]) + (f" ({i})" if len(kept) < n else "") for i in kept]
     ax.set_yticks(rows, names, fontsize=sizes["labels"])
-    ax.set_xticks([])
+    if not projector:
+        ax.set_xticks([])
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     source_name = label_text(steps.tokens[steps.source])
@@ -140,6 +160,34 @@ def plot_scores(
     text = join_lines(notes, side_points(ax, "x"), sizes["notes"])
     style.add_notes(ax, 0.5, -0.01, text, sizes["notes"], ha="center").set_gid("notes")
     return ax
+
+
+def _headings(ax: Axes, titles: list[str], fontsize: float) -> None:
+    """Column headings as bold top tick labels, each broken into lines no wider than its column."""
+    width = side_points(ax, "x") / len(titles) - 0.5 * fontsize
+    wrapped = [join_lines(title.split(" "), width, fontsize, separator=" ") for title in titles]
+    ax.set_xticks(np.arange(len(titles)) + 0.5, wrapped)
+    ax.xaxis.tick_top()
+    ax.tick_params(axis="x", length=0, labelsize=fontsize)
+    for label in ax.get_xticklabels():
+        label.set_fontweight("bold")
+
+
+def _rows_that_fit(ax: Axes, sizes: dict[str, float]) -> int:
+    """How many rows a classroom picture's Axes holds at the labels' spacing, after title, headings, notes."""
+    from matplotlib.figure import Figure
+
+    figure = ax.figure.canvas.figure
+    assert isinstance(figure, Figure)
+    # Stand-ins as tall as the title, two lines of headings and two of notes, laid out once.
+    ax.set_title("Capa", fontsize=sizes["title"])
+    _headings(ax, ["q\nk"], sizes["labels"])
+    notes = style.add_notes(ax, 0.5, -0.01, "Índices\nd_k", sizes["notes"], ha="center")
+    settle_layout(ax)
+    figure.draw_without_rendering()
+    fit = int(side_points(ax, "y") // (LABEL_SPACING * sizes["labels"]))
+    notes.remove()
+    return max(2, fit)
 
 
 def _kept_rows(returned: np.ndarray, source: int, max_rows: int) -> np.ndarray:

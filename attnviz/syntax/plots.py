@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .heldout import HeldOutTable
 from .metrics import PosMatrix, SyntaxProfile
 from .parsing import SyntaxAnnotation
 
@@ -229,6 +230,24 @@ def plot_dependencies(annotation: SyntaxAnnotation, ax: Axes | None = None, *, t
     return ax
 
 
+def _sized(points: float, role: str = "labels") -> float:
+    """``points`` on a laptop; after ``attnviz.modo_clase()`` (matplotlib's text at its classroom size) the
+    classroom size of ``role``: ``"labels"`` (words, legends), ``"values"`` (numbers) or ``"title"``."""
+    import matplotlib
+
+    base = float(matplotlib.rcParams["font.size"])
+    if base <= 10.0:
+        return points
+    return {"labels": base, "values": 0.85 * base, "title": 1.2 * base}[role]
+
+
+def _classroom() -> bool:
+    """Whether ``attnviz.modo_clase()`` is on (it sets matplotlib's text above the laptop's 10 points)."""
+    import matplotlib
+
+    return float(matplotlib.rcParams["font.size"]) > 10.0
+
+
 def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title: str | None = None) -> Axes:
     """Per layer: share of attention to syntactic neighbours, against the position-only chance level.
 
@@ -253,7 +272,8 @@ def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8.0, 4.4), layout="constrained")
+        # After modo_clase() matplotlib's default size is the classroom box.
+        _, ax = plt.subplots(figsize=None if _classroom() else (8.0, 4.4), layout="constrained")
     cmap = plt.get_cmap(CMAP)
     layers = np.arange(len(values.share))
     head_layers = np.repeat(layers, values.head_share.shape[1])
@@ -271,10 +291,12 @@ def plot_syntax_profile(values: SyntaxProfile, ax: Axes | None = None, *, title:
     ax.set_ylabel("atención a su núcleo o dependientes")
     ax.set_ylim(0.0, max(1e-3, float(np.nanmax(values.head_share)) * 1.08))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(fontsize=_sized(8), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title is None:
         title = f"¿Dónde vive la sintaxis? · {values.n_words} palabras de {values.n_sentences} frases"
-    ax.set_title(title, fontsize=11)
+    if _classroom():
+        title = title.replace(" · ", "\n")  # a projector's picture is narrow for it at its size
+    ax.set_title(title, fontsize=_sized(11, "title"), loc="left" if _classroom() else "center")
     return ax
 
 
@@ -321,28 +343,169 @@ def plot_pos_matrix(
     k = len(labels)
     if ax is None:
         side = float(np.clip(0.5 * k + 2.5, 5.0, 12.0))
-        _, ax = plt.subplots(figsize=(side + 1.4, side), layout="constrained")
+        # After modo_clase(): 8 inches wide, as tall as the rows' labels need.
+        size = (side + 1.4, side) if not _classroom() else (8.0, max(4.25, 0.32 * k + 3.0))
+        _, ax = plt.subplots(figsize=size, layout="constrained")
     vmax = max(float(np.nanmax(data)) if np.isfinite(data).any() else 1.0, 1e-6)
     cmap = plt.get_cmap(CMAP).with_extremes(bad="0.88")
     image = ax.imshow(
         np.ma.masked_invalid(data), cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest", gid="pos-matrix"
     )
-    ax.set_xticks(range(k), labels, rotation=45, ha="left", rotation_mode="anchor", fontsize=9)
+    # Upright on a projector: at its size, slanted names would touch.
+    slant = {"rotation": 90, "va": "center"} if _classroom() else {"rotation": 45}
+    ax.set_xticks(range(k), labels, ha="left", rotation_mode="anchor", fontsize=_sized(9), **slant)
     counted = [f"{name} ({c})" for name, c in zip(labels, matrix.counts, strict=True)]
-    ax.set_yticks(range(k), counted, fontsize=9)
+    ax.set_yticks(range(k), counted, fontsize=_sized(9))
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     ax.tick_params(length=0)
     ax.set_xlabel("hacia (categoría de la palabra atendida)")
-    ax.set_ylabel("desde (categoría de la palabra que atiende, nº de palabras)")
+    ax.set_ylabel(
+        "desde (categoría que atiende, nº)"
+        if _classroom()
+        else "desde (categoría de la palabra que atiende, nº de palabras)"
+    )
+    if values and _classroom():
+        # A number needs 2.5 of its sizes of cell on a projector; else the colours speak alone.
+        ax.figure.canvas.figure.draw_without_rendering()
+        cell = min(ax.bbox.width, ax.bbox.height) * 72.0 / ax.figure.dpi / max(k, 1)
+        values = cell >= 2.5 * _sized(7, "values")
     for (i, j), share in np.ndenumerate(data):
         if values and np.isfinite(share):
             # Dark text in the pale middle of coolwarm, white on the saturated ends.
             colour = "black" if 0.25 < share / vmax < 0.75 else "white"
-            ax.text(j, i, f"{share:.2f}", ha="center", va="center", fontsize=7, color=colour, in_layout=False)
+            ax.text(
+                j, i, f"{share:.2f}", ha="center", va="center", fontsize=_sized(7, "values"), color=colour,
+                in_layout=False,
+            )  # fmt: skip
     where = "media de todas las capas" if layer is None else f"capa {layer}"
     who = "media de las cabezas" if head is None else f"cabeza {head}"
-    ax.set_title(f"Atención entre categorías · {where} · {who}", fontsize=11)
+    title = f"Atención entre categorías · {where} · {who}"
+    ax.set_title(title.replace(" · ", "\n", 1) if _classroom() else title, fontsize=_sized(11, "title"))
     if colorbar:
         ax.figure.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="parte de la atención (sin [CLS]/[SEP])")
+    return ax
+
+
+#: Grey of the notes under a title (as :data:`attnviz.plots.style.NOTES_COLOR`), and their gap in points.
+NOTES_COLOR = "0.35"
+NOTES_GAP = 4.0
+#: Colour of each verdict's points in :func:`plot_held_out` (coolwarm's red end for a head that beats its
+#: baseline, its blue end for one that does not, grey for the rows that cannot be ranked); the verdict
+#: is also written beside each row, so colour is never the only cue.
+VERDICT_COLORS: dict[str, str] = {
+    "beats": "#b40426",
+    "unclear": "#f49a7b",
+    "below": "#3b4cc0",
+    "few": "0.6",
+    "saturated": "0.6",
+}
+
+
+def _sizes(fontsize: float | None) -> dict[str, float]:
+    """Text sizes from one base size, with the ratios of :func:`attnviz.plots.style.font_sizes`.
+
+    The syntax layer sits below the plots layer and cannot import it; the base size defaults to
+    matplotlib's ``font.size``, which the lesson's projector switch raises together with the package's.
+    """
+    import matplotlib as mpl
+
+    base = float(mpl.rcParams["font.size"]) if fontsize is None else float(fontsize)
+    return {"labels": base, "values": base * 0.85, "title": base * 1.2, "notes": base * 0.8}
+
+
+def plot_held_out(table: HeldOutTable, ax: Axes | None = None, *, fontsize: float | None = None) -> Axes:
+    """Each relation's head, chosen on one half and measured on the other, against its baseline.
+
+    Parameters
+    ----------
+    table
+        From :func:`attnviz.syntax.held_out_scores`.
+    ax
+        Axes to draw in; a new figure if None.
+    fontsize
+        Base text size (default: matplotlib's ``font.size``).
+
+    Returns
+    -------
+    Axes
+        One error bar per row (gid ``"held-out-<relation>"``: the point is the held-out accuracy, the
+        bar its 95% Wilson interval), the baselines as vertical ticks (gid ``"held-out-baselines"``)
+        and each row's ``n`` and verdict on the right (gid ``"held-out-verdict-<relation>"``).
+
+    Examples
+    --------
+    >>> plot_held_out(held_out_scores(gsd_results(model, tokenizer))).figure.savefig("sintaxis.png")
+    """
+    import matplotlib.pyplot as plt
+
+    from .heldout import VERDICTS_ES
+
+    sizes = _sizes(fontsize)
+    rows = table.rows
+    k = max(len(rows), 1)
+    if ax is None:
+        scale = sizes["labels"] / 10.0
+        _, ax = plt.subplots(figsize=(10.0 * scale, (1.4 + 0.42 * k) * scale), layout="constrained")
+    y = np.arange(len(rows))[::-1]
+    for row, yy in zip(rows, y, strict=True):
+        colour = VERDICT_COLORS[row.verdict]
+        ax.errorbar(
+            [100 * row.accuracy],
+            [yy],
+            xerr=[[100 * max(row.accuracy - row.low, 0.0)], [100 * max(row.high - row.accuracy, 0.0)]],
+            fmt="o",
+            color=colour,
+            markersize=sizes["labels"] * 0.8,
+            elinewidth=2.5,
+            capsize=4,
+            gid=f"held-out-{row.relation}",
+        )
+    ax.scatter(
+        [100 * row.baseline for row in rows],
+        y,
+        marker="|",
+        s=(sizes["labels"] * 2.2) ** 2,
+        linewidths=2.5,
+        color="black",
+        zorder=3,
+        gid="held-out-baselines",
+    )
+    labels = [f"{row.relation} · capa {row.layer}, cabeza {row.head}" for row in rows]
+    ax.set_yticks(y, labels, fontsize=sizes["labels"])
+    # n and verdict as the right axis' labels, so that the layout engine makes room for them.
+    right = ax.secondary_yaxis("right")
+    right.set_yticks(y, [f"n = {row.n} · {VERDICTS_ES[row.verdict].split(':')[0]}" for row in rows])
+    right.tick_params(length=0, labelsize=sizes["values"])
+    for label, row in zip(right.get_yticklabels(), rows, strict=True):
+        label.set_color("black" if row.ranked else NOTES_COLOR)
+        label.set_gid(f"held-out-verdict-{row.relation}")
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlim(-3, 103)  # a point at 0 or 100% stays whole
+    ax.set_xticks(range(0, 101, 20))
+    ax.tick_params(axis="x", labelsize=sizes["values"])
+    ax.set_xlabel(
+        "acierto en la otra mitad (%) · barra: intervalo del 95% (Wilson) · raya negra: línea base",
+        fontsize=sizes["labels"],
+    )
+    ax.grid(axis="x", alpha=0.3)
+    # The grey notes sit just above the Axes and the title above them (its pad leaves their line free).
+    ax.annotate(
+        f"{table.n_sentences} frases de {table.source} · capas y cabezas desde 0\n"
+        f"cada cabeza, elegida con {table.n_choose} frases y medida con las otras {table.n_score}",
+        xy=(0.0, 1.0),
+        xycoords="axes fraction",
+        xytext=(0.0, NOTES_GAP),
+        textcoords="offset points",
+        va="bottom",
+        fontsize=sizes["notes"],
+        color=NOTES_COLOR,
+        gid="notes",
+    )
+    ax.set_title(
+        f"Cabezas sintácticas medidas en la otra mitad · {table.model_name}",
+        fontsize=sizes["title"],
+        loc="left",
+        pad=2 * NOTES_GAP + 2 * 1.3 * sizes["notes"],
+    )
     return ax

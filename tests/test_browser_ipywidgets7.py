@@ -83,12 +83,14 @@ def test_notebook6_with_ipywidgets_7_runs_the_lesson_and_the_slider_redraws(tmp_
         )
         width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
         assert width > 200 and height > 100, f"the picture is {width}x{height} px"
-        assert page.locator(EXPLORER_IMAGE).count() == 1
-        assert layer_readout(page) == 0
-
-        # The keyboard: ArrowRight moves the layer from 0 to 1 and draws another picture.
-        before, after = move_layer_slider_and_wait(page, press_right)
+        # The attention picture; the experiment panel's image stays hidden until a word is hidden.
+        assert page.locator(f"{EXPLORER_IMAGE}:visible").count() == 1
+        # The lesson opens the explorer on the worked example's head (layer 1), not on an answer.
         assert layer_readout(page) == 1
+
+        # The keyboard: ArrowRight moves the layer from 1 to 2 and draws another picture.
+        before, after = move_layer_slider_and_wait(page, press_right)
+        assert layer_readout(page) == 2
         assert_picture_changed(before, after)
 
         # The mouse: a click at the track's right end jumps to the last layer and draws it.

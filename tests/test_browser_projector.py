@@ -57,6 +57,7 @@ DRAW_HOOK = """
 import functools
 import matplotlib.axes
 import matplotlib.figure
+from attnviz.plots.style import root_figure
 
 _LAST = {}
 
@@ -70,7 +71,7 @@ def _remember(draw, root):
     return wrapped
 
 matplotlib.figure.Figure.draw = _remember(matplotlib.figure.Figure.draw, lambda figure: figure)
-matplotlib.axes.Axes.draw = _remember(matplotlib.axes.Axes.draw, lambda ax: ax.get_figure(root=True))
+matplotlib.axes.Axes.draw = _remember(matplotlib.axes.Axes.draw, lambda ax: root_figure(ax))
 """
 
 EXPLORER = """
@@ -96,7 +97,8 @@ _ax.legend()
     "compare-layers": """
 _palabras = [attnviz.to_words(attnviz.extract(model, tokenizer, f))
              for f in ["Me senté en el banco del parque.", "Saqué dinero del banco ayer."]]
-_figure = attnviz.plot_compare_layers(_palabras, "banco", hide_special=True)[0].get_figure(root=True)
+from attnviz.plots.style import root_figure
+_figure = root_figure(attnviz.plot_compare_layers(_palabras, "banco", hide_special=True)[0])
 """,
 }
 

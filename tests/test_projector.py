@@ -21,6 +21,7 @@ from attnviz.core.metrics import head_metrics, layer_profile
 from attnviz.explore.canvas import FigureRenderer
 from attnviz.explore.heatmap_render import HeatmapRenderer
 from attnviz.plots import style
+from attnviz.plots.style import root_figure
 from attnviz.plots.views import VIEWS
 
 from .conftest import SEED
@@ -267,7 +268,7 @@ def _static(name: str, result):
         "grid": lambda: attnviz.plot_grid(result, selected=(1, 0)),
         "scores": lambda: attnviz.plot_scores(result, 1, 0, 4),
     }[name]
-    return draw().get_figure(root=True)
+    return root_figure(draw())
 
 
 STATIC = [
@@ -323,7 +324,7 @@ def test_the_experiment_figures_read_on_the_projector_after_modo_clase(
             attnviz.extract(*beto_mlm, exp.text, mask="cruzaron", heads_off="5:*"),
         ),
     }[name]
-    figure = draw().get_figure(root=True)
+    figure = root_figure(draw())
     assert figure.get_figwidth() <= style.CLASSROOM_WIDTH + 1e-6
     png = _inline_png(figure)
     width, height = _png_size(png)

@@ -126,7 +126,9 @@ class HeatmapRenderer:
         if self.projector:
             # A projector's wide, short picture: the rows and the columns zoom each as far as they
             # must; laid out again with windows of those sizes, twice, as the room follows the labels.
-            self.notes.set_text("\n\n")  # a window of rows and one of columns: three lines at most
+            # A window of rows and one of columns: three lines at most.  Lines with ink, not empty
+            # ones: matplotlib 3.8 gives an empty line less height than a line of text.
+            self.notes.set_text("Ág\nÁg\nÁg")
             # The map fills its room: cells about as wide as tall, as both windows are as many labels as fit.
             ax.set_aspect("auto")
             self.window = self.column_window = None

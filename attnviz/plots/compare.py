@@ -181,7 +181,7 @@ def plot_compare(
     list of matplotlib Axes
         One per result, all with the same ``norm.vmax``; the shared colour bar's Axes is ``"colorbar"``.
         In classroom mode (:func:`attnviz.modo_clase`) the panels go one under another, each in a
-        subfigure of its own: the figure is ``axes[0].get_figure(root=True)``.
+        subfigure of its own: the figure is ``attnviz.plots.style.root_figure(axes[0])``.
 
     Examples
     --------

@@ -124,8 +124,7 @@ def draw_head_grid(
     ax.set_title(title, fontsize=sizes["title"], pad=sizes["labels"])
     if colorbar is not None:
         if style.classroom_mode():  # a label wider than the screen would be cut: lines of words instead
-            root = ax.get_figure(root=True)
-            assert root is not None
+            root = style.root_figure(ax)
             width = root.get_figwidth() * 72 * 0.6
             colorbar = join_lines(colorbar.split(" "), width, sizes["notes"], " ")
         bar = style.add_colorbar(ax.figure, image, colorbar, sizes["notes"], ax=ax, **COLORBAR_PLACE)
@@ -467,7 +466,7 @@ def plot_importance_and_attention(
     findings = agreement_text(agreement) + "\nMarco continuo: coinciden más · discontinuo: discrepan más."
     figure = left.figure
     # Lines no wider than the figure: on a projector it is one screen wide.
-    room = left.get_figure(root=True).get_figwidth() * 72 * 0.95
+    room = style.root_figure(left).get_figwidth() * 72 * 0.95
     question = (
         f"¿La cabeza que más mira a «{label_text(attention.target, MAX_TITLE_CHARS)}» es la que más importa?"
     )

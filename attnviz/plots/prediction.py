@@ -257,8 +257,7 @@ def plot_prediction(
     notes.set_text(_wrapped(_notes(first), side_points(ax, "x"), sizes["notes"]))
     if style.classroom_mode():
         # Long labels push the bars right: the title starts over the bars and wraps before the edge.
-        root = ax.get_figure(root=True)
-        assert root is not None
+        root = style.root_figure(ax)
         left = ax.get_position().x0 * root.get_figwidth() * 72
         room = root.get_figwidth() * 72 - left - sizes["title"]
         title = _wrapped(ax.get_title().split("\n"), room, sizes["title"])

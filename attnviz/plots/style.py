@@ -556,3 +556,19 @@ def add_colorbar(
     bar.set_label(label, fontsize=fontsize)
     bar.ax.tick_params(labelsize=fontsize)
     return bar
+
+
+def root_figure(artist: Any) -> Figure:
+    """The figure an Axes (or any artist) is drawn in: the root one when it sits in a subfigure.
+
+    ``Artist.get_figure(root=True)`` says the same from matplotlib 3.10 on; 3.8 and 3.9 do not have it.
+
+    Examples
+    --------
+    >>> root_figure(plt.subplots()[1]).get_figwidth()
+    6.4
+    """
+    figure = artist.figure
+    while getattr(figure, "figure", None) is not None and figure.figure is not figure:
+        figure = figure.figure
+    return figure

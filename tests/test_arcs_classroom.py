@@ -447,7 +447,9 @@ MAX_PROJECTOR_HEIGHT = 8.0 * (359 - 64) / 673
 
 
 def _projector_renderer(result, **options) -> ArcRenderer:
-    return ArcRenderer(result, fontsize=CLASSROOM_FONTSIZE, title=False, **{**PROJECTOR, **options})
+    return ArcRenderer(
+        result, fontsize=CLASSROOM_FONTSIZE, title=False, notes=False, **{**PROJECTOR, **options}
+    )
 
 
 def _inside_figure(texts, renderer, figure) -> None:

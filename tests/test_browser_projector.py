@@ -144,6 +144,11 @@ EXPLORER_PICTURE = f"""(sel) => {{
             dpr: window.devicePixelRatio}};
 }}"""
 SOURCE = f"(sel) => {PICTURE}?.src"
+#: The explorer's grey notes above the arcs, in CSS px.
+NOTES_SIZE = (
+    "() => parseFloat(getComputedStyle("
+    "document.querySelector('.projector-explorer .attnviz-notes')).fontSize)"
+)
 CHANGED = (
     f"([sel, src]) => {{ const img = {PICTURE};"
     " return img && img.src !== src && img.complete && img.naturalWidth > 0; }"
@@ -276,8 +281,12 @@ def _explorer_views(page) -> dict[str, dict]:
         # The probe read the figure that made the picture on screen.
         assert list(size) == shown["natural"], (view, size, shown["natural"])
         numbers = [t for t in texts if t["role"] == "number"]
+        sizes = _sizes(texts, dpi, shown["scale"])
+        if view == "arcs":
+            # The arcs' grey notes are text above the picture: their size on screen is the browser's.
+            sizes["note"] = page.evaluate(NOTES_SIZE)
         found[view] = {
-            "sizes": _sizes(texts, dpi, shown["scale"]),
+            "sizes": sizes,
             "number_overlaps": box_overlaps(numbers),
             # The arcs' slanted labels are checked by their outlines in tests/test_arcs_classroom.py.
             "label_overlaps": [] if view == "arcs" else box_overlaps(_upright_labels(texts)),

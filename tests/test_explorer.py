@@ -15,6 +15,7 @@ from PIL import Image
 import attnviz
 import attnviz.explore.widget
 from attnviz.core.aggregate import AGGREGATES
+from attnviz.explore.canvas import ArcRenderer
 from attnviz.explore.session import EXPLORER_VIEWS, Session, weights_table
 from attnviz.explore.widget import Explorer
 
@@ -436,14 +437,49 @@ def test_the_title_is_text_beside_the_picture_when_the_renderer_leaves_it_out(ex
         assert explorer.title.layout.display == "none"
         return
     result = explorer.result
-    assert plain(explorer.title.value) == arc_title(result, 3, 5, 2, mathtext=False)
+    title, notes = _title_and_notes(explorer)
+    assert title == arc_title(result, 3, 5, 2, mathtext=False)
+    assert notes == f"Índices desde 0 · {result.model_name}"
     explorer.aggregate_selector.value = "rollout"
-    assert (
-        plain(explorer.title.value) == "Rollout de las capas 0 a 3 (Abnar y Zuidema, 2020; aproximación) · "
+    assert _title_and_notes(explorer)[0] == (
+        "Rollout de las capas 0 a 3 (Abnar y Zuidema, 2020; aproximación) · "
         f"atención desde «{result.tokens[2]}» (token 2)"
     )
     explorer.view_selector.value = "heatmap"  # a picture with its own title: no second one
     assert explorer.title.layout.display == "none"
+
+
+def _title_and_notes(explorer) -> tuple[str, str]:
+    """The title's and the grey notes' text above the picture."""
+    blocks = re.findall(r"<div[^>]*>(.*?)</div>", explorer.title.value)
+    assert len(blocks) == 2 and "attnviz-notes" in explorer.title.value
+    return plain(blocks[0]), plain(blocks[1])
+
+
+def test_the_notes_are_text_above_the_picture_not_in_it(minilm):
+    """The arcs' grey notes (indices from 0, the model, what is hidden) are escaped text beside the
+    picture, as large as the picture's numbers in classroom mode; the picture leaves them out."""
+    long_text = " ".join(["El perro que persiguió al gato <b>cruzó</b> la calle."] * 8)
+    ex = attnviz.explorer(minilm, long_text, modo="clase")
+    result = ex.result
+    ex.layer_slider.value, ex.head_slider.value, ex.token_selector.value = 2, 4, 3
+    renderer = ex.session._arc_renderer(result, ex.controls, None)
+    _, notes = _title_and_notes(ex)
+    assert notes == renderer.plot.notes_line
+    assert f"{result.n_tokens - 1 - 24} enlaces débiles ocultos" in notes  # the 24 strongest shown
+    assert "texto largo:" in notes and "sin etiqueta (marcas grises)" in notes
+    assert "<b>" not in ex.title.value and "&lt;b&gt;" not in notes  # no token text in the notes
+    assert "font-size:1.2em" in ex.title.value  # 1.2 × JupyterLab's 13 px: 15.6 px, as the numbers
+    assert not renderer.plot.artists.notes.get_visible()
+    assert all("Índices" not in t.text for t in renderer.picture_text().labels)
+    # A model name is text from outside: escaped in the HTML, and its "$" is not mathtext there.
+    named = dataclasses.replace(result, model_name="<i>mío</i> & $x$")
+    plot = ArcRenderer(named, title=False, notes=False).plot.show(2, 4, 3)
+    assert plot.notes_line.startswith("Índices desde 0 · <i>mío</i> & $x$ · ")
+    assert r"\$x\$" in plot.notes_text  # in a picture, "$" is escaped for matplotlib
+    frame = ex.session.frame(ex.controls)
+    ex._show_frame(dataclasses.replace(frame, notes=plot.notes_line))
+    assert "&lt;i&gt;mío&lt;/i&gt; &amp; $x$" in ex.title.value and "<i>" not in ex.title.value
 
 
 def test_unknown_mode_is_one_spanish_sentence(minilm):

@@ -47,6 +47,8 @@ def reference_pixels(renderer: ArcRenderer, layer: int, head: int, source: int, 
     }
     if not renderer.title:
         options["title"] = False
+    if not renderer.plot.with_notes:
+        options["notes"] = False
     ax = arcs.plot_arcs(renderer.result, layer, head, source, **{**options, **kwargs})
     figure = ax.figure
     figure.set_dpi(renderer.figure.dpi)
@@ -70,6 +72,42 @@ def test_blitted_redraws_equal_plot_arcs_pixel_for_pixel(request, fixture):
     for layer, head, source in [(0, 0, 1), (3, 5, 4), (3, 5, 0), (5, 11, result.n_tokens - 1), (1, 2, 2)]:
         png = renderer.render(layer, head, source)
         assert_same_picture(canvas_after(renderer, png), reference_pixels(renderer, layer, head, source))
+
+
+@pytest.mark.parametrize(
+    ("fixture", "figure"),
+    [
+        ("minilm_result", {}),
+        ("beto_result", {"fontsize": 16, "colorbar": "top", "width": 8.0, "height": 3.3}),
+    ],
+)
+def test_without_notes_the_renderer_and_plot_arcs_leave_them_out_alike(request, fixture, figure):
+    """The explorer's pictures (title=False, notes=False): the notes are not drawn and take no room,
+    the picture is plot_arcs(..., notes=False)'s, and the notes stay on the plot as one line of text."""
+    result = request.getfixturevalue(fixture)
+    renderer = ArcRenderer(result, title=False, notes=False, **figure)
+    with_notes = ArcRenderer(result, title=False, **figure)
+    reference = {"colorbar": "top", "figsize": (8.0, 3.3)} if figure else {}
+    for layer, head, source in [(0, 0, 1), (3, 5, 4), (5, 11, result.n_tokens - 1)]:
+        png = renderer.render(layer, head, source)
+        assert_same_picture(
+            canvas_after(renderer, png), reference_pixels(renderer, layer, head, source, **reference)
+        )
+        with_notes.render(layer, head, source)
+        assert not renderer.plot.artists.notes.get_visible()
+        assert renderer.plot.notes_line == with_notes.plot.notes_text.replace("\n", " · ")
+        assert renderer.plot.notes_line.startswith(f"Índices desde 0 · {result.model_name}")
+    if figure:  # a fixed size: the arcs take the notes' room
+        assert renderer.figure.get_size_inches().tolist() == with_notes.figure.get_size_inches().tolist()
+        assert renderer.ax.get_window_extent().height > with_notes.ax.get_window_extent().height
+    else:  # the arcs keep their height: the picture is shorter by the notes' lines
+        lines = with_notes.layout.notes_lines
+        room = lines * arc_layout.LINE_EM * with_notes.layout.sizes["notes"] / 72.0
+        assert renderer.figure.get_figheight() == pytest.approx(
+            with_notes.figure.get_figheight() - room, abs=0.01
+        )
+    # A figure drawn without notes is not handed to a renderer that draws them, nor the other way.
+    assert ArcRenderer(result, title=False, previous=renderer, **figure).figure is not renderer.figure
 
 
 def test_blitted_redraw_equals_a_full_redraw_of_the_same_figure(minilm_result):

@@ -44,30 +44,32 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...], str]] = {
 class Projections:
     """What one text's pass produced inside every attention layer.
 
-    ``queries``, ``keys`` and ``values`` are ``[layer, n, hidden]``, heads side by side
-    (:meth:`query` and :meth:`key` give one head's ``[n, d_k]``); ``score_scale`` is
+    ``queries``, ``keys`` and ``values`` hold one ``[n, hidden]`` array per layer, heads side
+    by side (:meth:`query` and :meth:`key` give one head's ``[n, d_k]``): the pass's own
+    outputs, read-only and not copied into one stack (a new sentence's first picture does not
+    wait for ~14 MB of copies at n=128 with BETO); ``score_scale`` is
     ``[layer]``, the factor the model multiplies ``q·k`` by before the softmax (``1/√d_k``
     for BERT); ``output_weights`` holds each layer's ``W_O`` as ``[heads, d_k, hidden]``
     (the model's own tensors, not copies), for :meth:`value_norms`.
     """
 
-    queries: np.ndarray
-    keys: np.ndarray
-    values: np.ndarray
+    queries: tuple[np.ndarray, ...]
+    keys: tuple[np.ndarray, ...]
+    values: tuple[np.ndarray, ...]
     score_scale: np.ndarray
     output_weights: tuple[Any, ...]
 
     def __post_init__(self) -> None:
-        for array in (self.queries, self.keys, self.values, self.score_scale):
+        for array in (*self.queries, *self.keys, *self.values, self.score_scale):
             array.flags.writeable = False
 
     @property
     def n_heads(self) -> int:
         return int(self.output_weights[0].shape[0])
 
-    def _head(self, array: np.ndarray, layer: int, head: int) -> np.ndarray:
-        d_k = array.shape[-1] // self.n_heads
-        return array[layer, :, head * d_k : (head + 1) * d_k]
+    def _head(self, arrays: tuple[np.ndarray, ...], layer: int, head: int) -> np.ndarray:
+        d_k = arrays[layer].shape[-1] // self.n_heads
+        return arrays[layer][:, head * d_k : (head + 1) * d_k]
 
     def query(self, layer: int, head: int) -> np.ndarray:
         """One head's ``[n, d_k]`` queries."""
@@ -100,9 +102,9 @@ class Projections:
     def cut(self, n: int) -> Projections:
         """The first ``n`` tokens (a text of a right-padded batch), as copies."""
         return Projections(
-            self.queries[:, :n].copy(),
-            self.keys[:, :n].copy(),
-            self.values[:, :n].copy(),
+            tuple(a[:n].copy() for a in self.queries),
+            tuple(a[:n].copy() for a in self.keys),
+            tuple(a[:n].copy() for a in self.values),
             self.score_scale,
             self.output_weights,
         )
@@ -239,6 +241,10 @@ def _assemble(model: Any, caught: list[list[Any]]) -> list[Projections]:
     d_k = per_layer[0][2].shape[-1] // heads
     scale = np.asarray([_score_scale(model, i, d_k) for i in range(len(caught))], dtype=np.float32)
     weights = tuple(_output_weight(model, i)[0] for i in range(len(caught)))
-    # [layer, batch, n, hidden] -> one Projections per text of the batch.
-    q, k, v = (np.stack([parts[i].float().cpu().numpy() for parts in per_layer]) for i in range(3))
-    return [Projections(q[:, b], k[:, b], v[:, b], scale, weights) for b in range(q.shape[1])]
+    # Per layer [batch, n, hidden] -> one Projections per text of the batch, views of the pass's outputs.
+    q, k, v = ([parts[i].float().cpu().numpy() for parts in per_layer] for i in range(3))
+    batch = q[0].shape[0]
+    return [
+        Projections(tuple(a[b] for a in q), tuple(a[b] for a in k), tuple(a[b] for a in v), scale, weights)
+        for b in range(batch)
+    ]

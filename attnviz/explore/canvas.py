@@ -208,6 +208,9 @@ class ArcRenderer:
     title : bool
         Draw the title in the picture.  ``False`` leaves it out (and its room):
         a front end shows :func:`attnviz.plots.arcs.arc_title` as text instead.
+    notes : bool
+        Draw the grey notes above the arcs.  ``False`` leaves them out (and their room): a front
+        end shows :attr:`notes` as text instead.
     width, height : float, optional
         Figure size in inches (default: from the token count and text size).
     colorbar : "right" or "top"
@@ -241,6 +244,7 @@ class ArcRenderer:
         colorbar: Literal["right", "top"] = "right",
         dpi: float | None = None,
         previous: ArcRenderer | None = None,
+        notes: bool = True,
     ) -> None:
         self.result = result
         self.scale = check_scale(scale)
@@ -257,16 +261,31 @@ class ArcRenderer:
             colorbar=place,
             syntax=self.syntax,
             hides_links=arc_layout.resolve_top_k(top_k, result.n_tokens) is not None,
+            notes=notes,
         )
         self.layout = layout = plan.layout
         dpi = screen_dpi(plan.size[0]) if dpi is None else float(dpi)
         title_width = plan.size[0] * 72.0 - 16
         self.plot = ArcPlot(
-            result, layout, top_k=top_k, values=values, scale=self.scale, title=title, title_width=title_width
+            result,
+            layout,
+            top_k=top_k,
+            values=values,
+            scale=self.scale,
+            title=title,
+            title_width=title_width,
+            notes=notes,
         )
         self.plot.show(0, 0, min(1, result.n_tokens - 1))
         #: Figures that can be taken over share these; the layout decides if they must be laid out again.
-        self.family = (self.title, place, dpi, tuple(sorted(layout.sizes.items())), self.syntax is None)
+        self.family = (
+            self.title,
+            notes,
+            place,
+            dpi,
+            tuple(sorted(layout.sizes.items())),
+            self.syntax is None,
+        )
         self._shape = (plan.size, plan.main, plan.colorbar, layout.shape())
         # A figure with dependency arcs draws this sentence's syntax into its background: its own.
         if previous is None or self.syntax is not None or previous.family != self.family:
@@ -310,16 +329,18 @@ class ArcRenderer:
         # Where an arc can draw: the Axes, and half the widest line beyond it (round caps).
         pad = arcs.ARC_WIDTHS[1] / 2.0 * self.figure.dpi / 72.0 + 2.0
         self._reach = self.ax.get_window_extent().padded(pad)
-        # This sentence's token labels, drawn once onto the blank background.
-        self.canvas.restore(self._blank)
+        # This sentence's token labels, drawn once onto the blank background (unless redrawn each view).
         _pooled(self._extra_labels, 0, self._new_label)
         self._all_labels = _pooled(self._labels, 0 if layout.focus else result.n_tokens, self._new_label)
-        renderer = self.canvas.renderer()
         for i, label in enumerate(self._all_labels):
             self._set_label(label, i, -1, -1)
-            if not self._dynamic_labels:
+        self._background = self._blank
+        if not self._dynamic_labels:
+            self.canvas.restore(self._blank)
+            renderer = self.canvas.renderer()
+            for label in self._all_labels:
                 label.draw(renderer)
-        self._background = self.canvas.copy()
+            self._background = self.canvas.copy()
 
     def _lay_out_again(self, plan: arc_layout.FigureLayout) -> None:
         """Fit a taken-over figure of another shape to ``plan``: cheaper than new Axes and colour bar."""
@@ -394,7 +415,10 @@ class ArcRenderer:
         arcs.style_token_label(text, i, source, max_target, self.result.causal, self.plot.base_colors[i])
 
     def _background_of_view(self) -> Any:
-        """The background to restore: the sentence's, or (focused) the current source's."""
+        """The background to restore: the sentence's, or (focused) the current source's.
+
+        ``None`` when it was just drawn: the canvas holds it already.
+        """
         if not self.layout.focus:
             return self._background
         picture = self._source_backgrounds.get(self.plot.source)
@@ -408,6 +432,7 @@ class ArcRenderer:
             if len(self._source_backgrounds) >= MAX_SOURCE_BACKGROUNDS:
                 self._source_backgrounds.pop(next(iter(self._source_backgrounds)))
             self._source_backgrounds[self.plot.source] = picture
+            return None
         return picture
 
     def draw(self) -> None:
@@ -415,7 +440,9 @@ class ArcRenderer:
         canvas, artists = self.canvas, self.plot.artists
         assert artists is not None
         renderer = canvas.renderer()
-        canvas.restore(self._background_of_view())
+        background = self._background_of_view()
+        if background is not None:
+            canvas.restore(background)
         # The colour bar first: its area overlaps nothing else, and a scale drawn once is pasted back.
         bar_texts: list[Any] = list(artists.colorbar_texts) or [self.cax.yaxis]
         canvas.paste_or_draw(("colorbar", self.plot.scale, self.plot.vmax), bar_texts, self._colorbar_box)
@@ -425,7 +452,8 @@ class ArcRenderer:
         for artist in [artists.arcs, *crowded, artists.self_dot]:
             artist.draw(renderer)
         # Numbers and notes stand alone on white: a text drawn once at a place is pasted back there.
-        for text in [*artists.values, artists.notes, *([self.ax.title] if self.title else [])]:
+        notes = [artists.notes] if self.plot.with_notes else []
+        for text in [*artists.values, *notes, *([self.ax.title] if self.title else [])]:
             key = ("text", text.get_text(), text.get_position(), text.get_transform().get_matrix().tobytes())
             canvas.paste_or_draw(key, [text])
 

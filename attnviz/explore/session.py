@@ -147,6 +147,9 @@ class Frame:
     metrics: str
     #: The picture's title as plain text when the picture leaves it out, else "".
     title: str = ""
+    #: The picture's notes (indices from 0, the model, what is hidden) as plain text when the
+    #: picture leaves them out, else "".
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -349,10 +352,10 @@ class Session:
         self._pictures[c] = cached
         while len(self._pictures) > PICTURE_CACHE:
             self._pictures.pop(next(iter(self._pictures)))
-        picture, text_title = cached
+        picture, text_title, notes = cached
         row = (result.head(c.layer, c.head) if matrix is None else matrix)[c.source]
         table = weights_table(result, c.source, row)
-        return Frame(picture, table, self._metrics_line(result, c, matrix), text_title)
+        return Frame(picture, table, self._metrics_line(result, c, matrix), text_title, notes)
 
     def _matrix(self, result: AttentionResult, c: Controls) -> tuple[np.ndarray | None, str | None]:
         """The aggregate's ``[n, n]`` matrix and title; (None, None) for one head."""
@@ -366,8 +369,8 @@ class Session:
 
     def _picture(
         self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
-    ) -> tuple[bytes, str]:
-        """PNG bytes, and the title as text when the picture leaves it out ("" otherwise)."""
+    ) -> tuple[bytes, str, str]:
+        """PNG bytes, and the title and notes as text when the picture leaves them out ("" otherwise)."""
         # «Modo clase» lays every view out by the classroom rule (attnviz.plots.style.modo_clase),
         # the normal mode by the laptop's, whatever the notebook's mode.
         with classroom(c.classroom):
@@ -375,22 +378,24 @@ class Session:
 
     def _draw(
         self, result: AttentionResult, c: Controls, matrix: np.ndarray | None, title: str | None
-    ) -> tuple[bytes, str]:
+    ) -> tuple[bytes, str, str]:
         view = (c.layer, c.head, c.source)
         syntax = self._syntax(c)
         if c.view == "arcs":
             renderer = self._arc_renderer(result, c, syntax)
             picture = renderer.render(*view, matrix=matrix, title=title, scale=check_scale(c.scale))
-            # The picture leaves its title out: the front end shows it as plain text beside it.
+            # The picture leaves its title and notes out: the front end shows them as plain text beside it
+            # (crisp at any zoom, and a new sentence's first picture does not draw a long line of text).
+            notes = renderer.plot.notes_line
             if c.aggregate == ONE_HEAD:
-                return picture, arc_title(result, *view, mathtext=False)
+                return picture, arc_title(result, *view, mathtext=False), notes
             source = from_source(result, c.source, mathtext=False)
-            return picture, f"{AGGREGATES[c.aggregate].title(result, c.layer)} · {source}"
+            return picture, f"{AGGREGATES[c.aggregate].title(result, c.layer)} · {source}", notes
         key = (c.view, result.level, result.measure, c.fontsize)
         if c.view == "heatmap":
             if key not in self._renderers:
                 self._renderers[key] = HeatmapRenderer(result, fontsize=c.fontsize)
-            return self._renderers[key].render(*view, scale=c.scale, matrix=matrix, title=title), ""
+            return self._renderers[key].render(*view, scale=c.scale, matrix=matrix, title=title), "", ""
         draw = ALL_VIEWS[c.view].draw
         options: dict[str, Any] = dict(
             matrix=matrix, title=title, scale=c.scale, fontsize=c.fontsize, syntax=syntax
@@ -402,14 +407,14 @@ class Session:
             figure: Any = draw(result, *view, **options).figure
             try:
                 figure.canvas.draw()
-                return encode_png(figure), ""
+                return encode_png(figure), "", ""
             finally:
                 plt.close(figure)
         if key not in self._renderers:
             size = GRAPH_SIZE if c.view == "graph" else grid.figure_size(result.n_layers, result.n_heads)
             # «Modo clase»: the classroom box, which each view fills in its own way.
             self._renderers[key] = FigureRenderer(CLASSROOM_BOX if c.classroom else size)
-        return self._renderers[key].render(lambda ax: draw(result, *view, ax, **options)), ""
+        return self._renderers[key].render(lambda ax: draw(result, *view, ax, **options)), "", ""
 
     def _arc_renderer(
         self, result: AttentionResult, c: Controls, syntax: SyntaxAnnotation | None
@@ -420,7 +425,13 @@ class Session:
             # The previous sentence's figure is taken over when it was made the same way.
             previous = self._spare_arcs.pop((c.classroom, result.level, result.measure), None)
             self._renderers[key] = ArcRenderer(
-                result, fontsize=c.fontsize, syntax=syntax, title=False, previous=previous, **c.arc_figure
+                result,
+                fontsize=c.fontsize,
+                syntax=syntax,
+                title=False,
+                notes=False,
+                previous=previous,
+                **c.arc_figure,
             )
         return self._renderers[key]
 
@@ -484,7 +495,7 @@ class Session:
         self._matrices: dict[tuple[str, str, str, int], np.ndarray] = {}
         self._metrics: dict[tuple[Any, ...], str] = {}
         #: By controls: the level is ``controls.words``, and the caches are per sentence.
-        self._pictures: dict[Controls, tuple[bytes, str]] = {}
+        self._pictures: dict[Controls, tuple[bytes, str, str]] = {}
 
 
 def _metrics_html(result: AttentionResult, attention: np.ndarray, who: str) -> str:

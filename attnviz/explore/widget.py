@@ -425,10 +425,19 @@ class Explorer(widgets.VBox):
         self.image.value = frame.picture
         self.table.value = frame.table
         self.metrics.value = frame.metrics
-        # The title is text beside the picture: as large as the picture's own text in classroom mode.
-        size = "1.6em" if self.classroom else "1.2em"
-        self.title.value = f"<div style='font-size:{size};font-weight:bold'>{html.escape(frame.title)}</div>"
-        self.title.layout.display = "block" if frame.title else "none"
+        # The title and the grey notes are text beside the picture: as large as the picture's own text
+        # in classroom mode (notes >= 14 CSS px, as the numbers in the picture).
+        size, notes_size = ("1.6em", "1.2em") if self.classroom else ("1.2em", "0.95em")
+        lines = []
+        if frame.title:
+            lines.append(f"<div style='font-size:{size};font-weight:bold'>{html.escape(frame.title)}</div>")
+        if frame.notes:
+            notes = html.escape(frame.notes)
+            lines.append(
+                f"<div class='attnviz-notes' style='font-size:{notes_size};color:#595959'>{notes}</div>"
+            )
+        self.title.value = "".join(lines)
+        self.title.layout.display = "block" if lines else "none"
 
     def _show_model(self) -> None:
         """The model in use in its selector and banner (an error about another model is stale)."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.errors import InvalidInputTypeError
 from ..core.result import AttentionResult
-from .labels import join_lines, label_text, text_width
+from .labels import font_coverage, join_lines, label_text, text_width
 from .style import CLASSROOM_WIDTH, SCALES, Scale, classroom_mode, colorbar_label, font_sizes
 
 # Re-exported: the explorer's tests read the arcs' colour scale here (the rule is style's).
@@ -116,7 +116,8 @@ def fit_text(text: str, size: float, width: float) -> str:
 @functools.lru_cache(maxsize=8)
 def _labels_of(tokens: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
     """Each token's label and its width in ems (cached: a sentence is laid out several times)."""
-    labels = tuple(label_text(t) for t in tokens)
+    covered = font_coverage()
+    labels = tuple(label_text(t, covered=covered) for t in tokens)
     widths = np.array([text_width(label, 1.0) for label in labels], dtype=np.float64)
     widths.setflags(write=False)
     return labels, widths
@@ -158,7 +159,7 @@ class ArcLayout:
     label_depth: float
     left_overhang: float
     right_overhang: float
-    #: Width of the Axes in points, and the most lines the notes above it may take.
+    #: Width of the Axes in points, and the most lines the notes above it may take (0: none drawn).
     axes_width: float
     _linear: np.ndarray = field(repr=False, compare=False)
     notes_lines: int = 1
@@ -338,6 +339,7 @@ def figure_layout(
     colorbar: bool | ColorbarPlace = True,
     syntax: SyntaxAnnotation | None = None,
     hides_links: bool = True,
+    notes: bool = True,
 ) -> FigureLayout:
     """Lay out a new arc figure without drawing: its size and the rectangles of its Axes.
 
@@ -356,6 +358,8 @@ def figure_layout(
         Leave room for a title, a colour bar and dependency arcs, as :func:`attnviz.plot_arcs` draws them.
     hides_links : bool
         Whether a view may hide weak links (``top_k`` or ``threshold``): room in the notes to count them.
+    notes : bool
+        Leave room for the grey notes above the arcs; ``False`` for a front end that shows them as text.
 
     Returns
     -------
@@ -367,7 +371,7 @@ def figure_layout(
     (8.0, 3.3)
     """
     sizes = font_sizes(fontsize)
-    notes = sizes["notes"]
+    notes_size = sizes["notes"]
     place = colorbar_place(colorbar)
     for_tokens = WIDTH_PER_TOKEN_IN * sizes["labels"] * result.n_tokens + 2.5
     if width is None:
@@ -383,9 +387,10 @@ def figure_layout(
         left, right = 8.0, 0.0
         if place == "right":
             # Bar, its tick labels ("0.0025"), and its label written sideways on as many lines as it needs.
-            labels = (colorbar_lines(scale, notes, 0.95 * arcs, result.measure) for scale in SCALES)
+            labels = (colorbar_lines(scale, notes_size, 0.95 * arcs, result.measure) for scale in SCALES)
             lines = 1 + max(label.count("\n") for label in labels)
-            right = 10.0 + 12.0 + 4.0 + text_width("0.0025", notes) + 6.0 + lines * LINE_EM * notes + 6.0
+            bar = 10.0 + 12.0 + 4.0  # the gap, the bar and its ticks
+            right = bar + text_width("0.0025", notes_size) + 6.0 + lines * LINE_EM * notes_size + 6.0
         elif place == "top":
             right = 8.0  # only what reaches past the last slot
         layout = ArcLayout.build(result.tokens, fontsize, total - left - right)
@@ -396,7 +401,8 @@ def figure_layout(
         legend = top_bar_height(layout.sizes) if place == "top" else 0.0
         # Room for the longest notes of any view: every part, with the widest counts.
         longest = arc_notes(result, layout, 999 if hides_links else 0, 999, 99)
-        layout = dataclasses.replace(layout, notes_lines=longest.count("\n") + 1, legend=legend)
+        lines = longest.count("\n") + 1 if notes else 0
+        layout = dataclasses.replace(layout, notes_lines=lines, legend=legend)
         below = dependency_height(layout, syntax) if syntax is not None else 0.0
         top = notes_height(layout) + ((LINE_EM * sizes["title"] + 8.0) if title else 0.0)
         bottom = layout.label_pad + layout.label_depth + 6.0 + below
@@ -462,14 +468,24 @@ def top_bar_box(layout: ArcLayout) -> tuple[float, float, float, float]:
 
 def notes_height(layout: ArcLayout, lines: int | None = None) -> float:
     """Points above the Axes for the notes line(s) and the colour bar's line: also the title's pad."""
-    return layout.legend + 6.0 + (lines or layout.notes_lines) * LINE_EM * layout.sizes["notes"] + 4.0
+    lines = layout.notes_lines if lines is None else lines
+    return layout.legend + 6.0 + lines * LINE_EM * layout.sizes["notes"] + 4.0
 
 
 def arc_notes(
-    result: AttentionResult, layout: ArcLayout, hidden: int, unlabelled: int, without_room: int
+    result: AttentionResult,
+    layout: ArcLayout,
+    hidden: int,
+    unlabelled: int,
+    without_room: int,
+    *,
+    mathtext: bool = True,
 ) -> str:
-    """The grey notes above the arcs (model, what is hidden, causal mask) on lines that fit the Axes."""
-    notes = f"Índices desde 0 · {label_text(result.model_name, 60)}"
+    """The grey notes above the arcs (model, what is hidden, causal mask) on lines that fit the Axes.
+
+    ``mathtext=False`` for a front end's plain text, where ``$`` needs no escaping.
+    """
+    notes = f"Índices desde 0 · {label_text(result.model_name, 60, mathtext=mathtext)}"
     if hidden > 0:
         notes += f" · {_count(hidden, 'enlace débil oculto', 'enlaces débiles ocultos')}"
     if layout.focus:

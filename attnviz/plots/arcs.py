@@ -93,6 +93,8 @@ class ArcPlot:
         As in :func:`plot_arcs`; ``scale`` is the default of :meth:`show`.
     title : bool
         Draw a title; the default one is fitted to ``title_width`` points when given.
+    notes : bool
+        Draw the grey notes above the arcs (:attr:`notes_text` holds them either way).
 
     Examples
     --------
@@ -110,6 +112,7 @@ class ArcPlot:
         scale: Scale = "head",
         title: bool = True,
         title_width: float | None = None,
+        notes: bool = True,
     ) -> None:
         self.result = result
         self.layout = layout
@@ -119,6 +122,7 @@ class ArcPlot:
         self.default_scale = scale
         self.with_title = title
         self.title_width = title_width
+        self.with_notes = notes
         self.artists: ArcArtists | None = None
         self._tick_labels = False
         #: Number labels made so far; the first ``len(self.values)`` show this view's.
@@ -184,7 +188,10 @@ class ArcPlot:
         n = result.n_tokens
         hidden = n - 1 - len(self.targets) - (n - 1 - self.source if result.causal else 0)
         unlabelled = n - int(self.shown.sum())
-        self.notes_text = arc_notes(result, layout, hidden, unlabelled, self.values_without_room)
+        counts = (hidden, unlabelled, self.values_without_room)
+        self.notes_text = arc_notes(result, layout, *counts)
+        #: The same notes on one line of plain text, for a front end that writes them beside the picture.
+        self.notes_line = arc_notes(result, layout, *counts, mathtext=False).replace("\n", " · ")
         if self.artists is not None:
             self._update()
         return self
@@ -261,7 +268,7 @@ class ArcPlot:
         ax.set_ylim(0.0, layout.top)
         ax.set_yticks([])
         ax.spines[:].set_visible(False)
-        lines = max(layout.notes_lines, self.notes_text.count("\n") + 1)
+        lines = max(layout.notes_lines, self.notes_text.count("\n") + 1) if self.with_notes else 0
         ax.set_title(self.title, fontsize=sizes["title"], pad=notes_height(layout, lines))
         # Between the title and the arcs (and above the colour bar's line), where no arc reaches.
         notes = ax.text(
@@ -274,6 +281,7 @@ class ArcPlot:
             va="bottom",
             ha="left",
             gid="notes",
+            visible=self.with_notes,
         )
         bar = None
         ends: list[Text] = []
@@ -298,21 +306,24 @@ class ArcPlot:
         return self.artists
 
     def adopt(self, previous: ArcPlot) -> None:
-        """Take over the artists ``previous`` drew (another sentence on the same figure) and show this view.
+        """Take over the artists ``previous`` drew (another sentence on the same figure).
 
         ``previous`` was drawn with ``tick_labels=False`` and the same text sizes; it draws nothing after.
+        The next :meth:`show` makes the artists show this plot's view.
 
         Examples
         --------
-        >>> ArcPlot(new_result, layout).show(0, 0, 1).adopt(old_plot)  # old_plot's artists show new_result
+        >>> plot = ArcPlot(new_result, layout)
+        >>> plot.adopt(old_plot)
+        >>> plot.show(0, 0, 1)  # old_plot's artists show new_result
         """
         assert previous.artists is not None and not previous._tick_labels
         self.artists, previous.artists = previous.artists, None
         self.ax = previous.ax
         self._value_pool = previous._value_pool
         self.base_colors = token_colors(self.result, None)
+        # The artists still show the old sentence: the next show() (the new one's first view) updates them.
         self._bar_key = ("", -1.0)
-        self._update()
 
     def _update(self) -> None:
         """Set every drawn artist to show the current view (nothing is drawn here)."""
@@ -578,6 +589,7 @@ def plot_arcs(
     syntax: SyntaxAnnotation | bool | None = None,
     figsize: tuple[float | None, float | None] | None = None,
     measure: str | None = None,
+    notes: bool = True,
 ) -> Axes:
     """Draw the attention from token ``source`` in one layer and head as arcs.
 
@@ -621,6 +633,9 @@ def plot_arcs(
     measure : {"peso", "contribucion"}, optional
         The weights, or each arc's contribution (:func:`attnviz.with_measure`); None: what
         ``result`` holds.  The title and the colour bar say which.
+    notes : bool
+        The grey line above the arcs: indices from 0, the model, what is hidden.  ``False`` leaves it
+        out (and its room), as the explorer does, which writes it as text beside the picture.
 
     Returns
     -------
@@ -650,6 +665,7 @@ def plot_arcs(
             colorbar=place or False,
             syntax=annotation,
             hides_links=threshold > 0 or resolve_top_k(top_k, result.n_tokens) is not None,
+            notes=notes,
         )
         made = place_axes(plt.figure(figsize=plan.size), plan)
         ax, layout, dependencies = made.ax, made.layout, made.dependencies
@@ -658,6 +674,8 @@ def plot_arcs(
         layout = ArcLayout.build(result.tokens, fontsize, side_points(ax, "x"))
         if place == "top":
             layout = dataclasses.replace(layout, legend=top_bar_height(layout.sizes))
+        if not notes:
+            layout = dataclasses.replace(layout, notes_lines=0)
     plot = ArcPlot(
         result,
         layout,
@@ -667,6 +685,7 @@ def plot_arcs(
         scale=scale,
         title=title is not False,
         title_width=ax.figure.bbox.width * 72.0 / ax.figure.dpi - 16,
+        notes=notes,
     )
     plot.show(layer, head, source, matrix, title=title if isinstance(title, str) else None)
     plot.draw(ax, colorbar=colorbar_target, syntax=annotation, dependencies=dependencies)

@@ -53,13 +53,15 @@ def font_coverage() -> frozenset[int]:
     return _coverage(tuple(str(p) for p in paths))
 
 
-def drawable(text: str) -> str:
+def drawable(text: str, covered: frozenset[int] | None = None) -> str:
     """``text`` with every run of characters the font lacks replaced by :data:`PLACEHOLDER`.
 
     Parameters
     ----------
     text : str
         Any text.
+    covered : frozenset of int, optional
+        :func:`font_coverage`, fetched once by a caller with many texts.
 
     Returns
     -------
@@ -71,7 +73,7 @@ def drawable(text: str) -> str:
     >>> drawable("hola 🦄🦄!")
     'hola □!'
     """
-    covered = font_coverage()
+    covered = font_coverage() if covered is None else covered
     out: list[str] = []
     missing_run = False
     for ch in text:
@@ -100,7 +102,13 @@ def shorten(text: str, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[: max_chars - 1] + ELLIPSIS
 
 
-def label_text(token: str, max_chars: int = MAX_LABEL_CHARS, *, mathtext: bool = True) -> str:
+def label_text(
+    token: str,
+    max_chars: int = MAX_LABEL_CHARS,
+    *,
+    mathtext: bool = True,
+    covered: frozenset[int] | None = None,
+) -> str:
     """A token's text ready for a matplotlib label.
 
     White space becomes one space (a token of only white space, :data:`BLANK`);
@@ -115,6 +123,8 @@ def label_text(token: str, max_chars: int = MAX_LABEL_CHARS, *, mathtext: bool =
         Longest text shown, ellipsis included, before escaping.
     mathtext : bool
         Escape ``$`` (for a Text with matplotlib's default ``parse_math=True``).
+    covered : frozenset of int, optional
+        :func:`font_coverage`, fetched once by a caller with many tokens.
 
     Returns
     -------
@@ -127,7 +137,7 @@ def label_text(token: str, max_chars: int = MAX_LABEL_CHARS, *, mathtext: bool =
     'xxxx…'
     """
     text = _SPACES.sub(" ", token).strip() or BLANK
-    text = shorten(drawable(text), max_chars)
+    text = shorten(drawable(text, covered), max_chars)
     return text.replace("$", r"\$") if mathtext else text
 
 

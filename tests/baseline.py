@@ -6,7 +6,8 @@ import io
 from typing import Any
 
 from attnviz.core.result import AttentionResult
-from attnviz.plots.arcs import plot_arcs, root_figure
+from attnviz.plots.arcs import plot_arcs
+from attnviz.plots.style import root_figure
 
 
 def naive_render(result: AttentionResult, layer: int, head: int, source: int, **kwargs: Any) -> bytes:

@@ -22,6 +22,7 @@ from attnviz.plots.style import CLASSROOM_FONTSIZE, SCALE_LABELS, colorbar_label
 from .conftest import SEED
 from .helpers import make_result, random_attention, synthetic_result
 from .test_render import assert_same_picture, canvas_after, reference_pixels
+from .view_checks import canvas_rgba
 
 SIZES = [None, CLASSROOM_FONTSIZE]
 
@@ -429,7 +430,8 @@ def test_a_move_at_fourteen_tokens_is_a_small_faithful_palette_png(beto_result):
         # No more pixels than a notebook shows.
         assert image.size[0] <= 1280
         difference = np.abs(
-            np.asarray(image.convert("RGB")).astype(np.int16) - renderer.rgba()[..., :3].astype(np.int16)
+            np.asarray(image.convert("RGB")).astype(np.int16)
+            - canvas_rgba(renderer)[..., :3].astype(np.int16)
         )
         assert difference.mean() < 0.5
         assert np.percentile(difference.max(axis=-1), 99.9) <= 16

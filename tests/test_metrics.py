@@ -11,7 +11,6 @@ from attnviz.core.metrics import (
     METRIC_NAMES,
     HeadMetrics,
     head_metrics,
-    head_summary,
     is_punctuation,
     layer_profile,
     mean_metrics,
@@ -172,13 +171,6 @@ def test_metrics_table_has_one_row_per_head(beto_result):
     assert (row["layer"], row["head"]) == (3, 5)
     assert row["entropy"] == pytest.approx(float(m.entropy[3, 5]))
     assert row["self"] == pytest.approx(float(m.itself[3, 5]))
-
-
-def test_head_summary_is_spanish_and_has_numbers(beto_result):
-    m = head_metrics(beto_result)
-    line = head_summary(m, 3, 5)
-    assert line.startswith("Capa 3, cabeza 5: entropía ")
-    assert f"{m.entropy[3, 5]:.2f}" in line
 
 
 def test_mean_metrics_weights_by_sentences():

@@ -9,11 +9,12 @@ import pytest
 from PIL import Image
 
 from attnviz.explore.canvas import ArcRenderer, FigureRenderer, new_figure
-from attnviz.explore.png import encode_png, is_palette_png, png_bytes
+from attnviz.explore.png import encode_png, png_bytes
 from attnviz.plots import arc_layout, arcs
 
 from .baseline import naive_render
 from .helpers import make_result, random_attention, synthetic_result
+from .view_checks import canvas_rgba, is_palette_png
 
 
 def decode(png: bytes) -> np.ndarray:
@@ -22,7 +23,7 @@ def decode(png: bytes) -> np.ndarray:
 
 def canvas_after(renderer: ArcRenderer, png: bytes) -> np.ndarray:
     """The canvas the PNG was made from, after checking the PNG holds that canvas."""
-    canvas = renderer.rgba().astype(np.int16)
+    canvas = canvas_rgba(renderer).astype(np.int16)
     decoded = decode(png)
     assert decoded.shape == canvas.shape
     if Image.open(io.BytesIO(png)).mode == "RGB":  # lossless; "P" (palette) only above the budget
@@ -276,7 +277,7 @@ def test_palette_pictures_are_faithful_and_a_third_of_the_bytes():
     assert Image.open(io.BytesIO(png)).mode == "P"
     lossless = encode_png(renderer.figure, max_bytes=None)
     assert Image.open(io.BytesIO(lossless)).mode == "RGB" and len(png) < len(lossless) / 2
-    difference = np.abs(decode(png) - renderer.rgba().astype(np.int16))
+    difference = np.abs(decode(png) - canvas_rgba(renderer).astype(np.int16))
     assert difference.max() <= 40 and difference.mean() < 1
     # Over the byte budget, a plain encode also falls back to a palette.
     fallback = encode_png(renderer.figure, max_bytes=len(lossless) - 1)

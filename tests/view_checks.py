@@ -12,6 +12,17 @@ from attnviz.core.result import AttentionResult
 
 from .helpers import synthetic_result
 
+
+def canvas_rgba(renderer) -> np.ndarray:
+    """An explorer renderer's canvas as it stands, ``[height, width, 4]`` uint8."""
+    return np.asarray(renderer.canvas.agg.buffer_rgba()).copy()
+
+
+def is_palette_png(data: bytes) -> bool:
+    """True for an 8-bit palette PNG (IHDR colour type 3)."""
+    return len(data) > 25 and data[25] == 3
+
+
 #: Spanish words and pieces of the lengths a tokenizer gives, for long hand-made results.
 WORDS = (
     "El", "perro", "que", "persig", "##uió", "al", "gato", "cruzó", "la", "calle", ".", "La", "niña",

@@ -220,17 +220,6 @@ def metrics_table(metrics: HeadMetrics) -> list[dict[str, float | int]]:
     ]
 
 
-def head_summary(metrics: HeadMetrics, layer: int, head: int) -> str:
-    """One line in Spanish describing head ``(layer, head)`` of ``metrics``."""
-    v = {name: float(metrics.get(name)[layer, head]) for name in METRIC_NAMES}
-    return (
-        f"Capa {layer}, cabeza {head}: entropía {v['entropy']:.2f} nats · "
-        f"[CLS] {v['cls']:.0%} · [SEP] {v['sep']:.0%} · puntuación {v['punct']:.0%} · "
-        f"sí mismo {v['self']:.0%} · anterior {v['prev']:.0%} · siguiente {v['next']:.0%} · "
-        f"distancia {v['distance']:.1f}"
-    )
-
-
 #: What the head with the largest share of each kind does, as a title says it.
 STRONGEST: dict[str, str] = {
     "next": "la que más mira al siguiente",

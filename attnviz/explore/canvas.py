@@ -278,14 +278,8 @@ class ArcRenderer:
         )
         self.plot.show(0, 0, min(1, result.n_tokens - 1))
         #: Figures that can be taken over share these; the layout decides if they must be laid out again.
-        self.family = (
-            self.title,
-            notes,
-            place,
-            dpi,
-            tuple(sorted(layout.sizes.items())),
-            self.syntax is None,
-        )
+        sizes = tuple(sorted(layout.sizes.items()))
+        self.family = (self.title, notes, place, dpi, sizes, self.syntax is None)
         self._shape = (plan.size, plan.main, plan.colorbar, layout.shape())
         # A figure with dependency arcs draws this sentence's syntax into its background: its own.
         if previous is None or self.syntax is not None or previous.family != self.family:
@@ -415,10 +409,7 @@ class ArcRenderer:
         arcs.style_token_label(text, i, source, max_target, self.result.causal, self.plot.base_colors[i])
 
     def _background_of_view(self) -> Any:
-        """The background to restore: the sentence's, or (focused) the current source's.
-
-        ``None`` when it was just drawn: the canvas holds it already.
-        """
+        """The background to restore: the sentence's, the current source's (focused), or None: just drawn."""
         if not self.layout.focus:
             return self._background
         picture = self._source_backgrounds.get(self.plot.source)
@@ -556,10 +547,6 @@ class ArcRenderer:
         assert self.plot.artists is not None
         values = boxes(list(self.plot.artists.values))
         return PictureText(width, height, float(self.figure.dpi), boxes(labels), values)
-
-    def rgba(self) -> np.ndarray:
-        """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
-        return np.asarray(self.canvas.agg.buffer_rgba()).copy()
 
 
 def _label_key(label: Text) -> tuple[Hashable, Hashable]:

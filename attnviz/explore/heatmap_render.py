@@ -232,7 +232,3 @@ class HeatmapRenderer:
             canvas.paste_or_draw(("colorbar", *self._colorbar_key), [self.cax], self._colorbar_box)
             ax.draw(canvas.renderer())
         return canvas.png()
-
-    def rgba(self) -> np.ndarray:
-        """The canvas as it stands, ``[height, width, 4]`` uint8 (for tests)."""
-        return np.asarray(self.canvas.agg.buffer_rgba()).copy()

@@ -44,11 +44,6 @@ def encode_png(figure: Figure, max_bytes: int | None = PNG_BUDGET) -> bytes:
     return data
 
 
-def is_palette_png(data: bytes) -> bool:
-    """True for an 8-bit palette PNG (IHDR colour type 3)."""
-    return len(data) > 25 and data[25] == 3
-
-
 def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """Encode an ``[h, w, 3]`` uint8 array as a PNG file (8-bit RGB, filter "none")."""
     height, width, _ = rgb.shape

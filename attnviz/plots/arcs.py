@@ -40,7 +40,7 @@ from .arc_layout import (
     word_x,
 )
 from .labels import MAX_TITLE_CHARS, label_text, side_points, text_width
-from .style import CMAP, NOTES_COLOR, SCALE_LABELS, Scale, check_scale, colorbar_label, scale_top
+from .style import CMAP, NOTES_COLOR, SCALE_LABELS, Scale, check_scale, colorbar_label, root_figure, scale_top
 
 # Re-exported: the explorer's renderer draws labels in these colours too.
 from .style import readable_color as readable_color
@@ -460,12 +460,6 @@ def _set_top_bar(texts: list[Text], scale: Scale, vmax: float, layout: ArcLayout
     label.set_text(fit_text(words, size, room))
     low.set_text("0")
     high.set_text(f"{vmax:g}")
-
-
-def root_figure(ax: Axes) -> Figure:
-    """The figure ``ax`` is drawn in (the root one when it sits in a subfigure)."""
-    figure = ax.figure
-    return figure.figure if figure.figure is not None else figure  # type: ignore[return-value]
 
 
 def token_colors(result: AttentionResult, syntax: SyntaxAnnotation | None) -> list[str]:

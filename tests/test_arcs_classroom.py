@@ -22,7 +22,7 @@ from attnviz.plots.style import CLASSROOM_FONTSIZE, SCALE_LABELS, colorbar_label
 from .conftest import SEED
 from .helpers import make_result, random_attention, synthetic_result
 from .test_render import assert_same_picture, canvas_after, reference_pixels
-from .view_checks import canvas_rgba
+from .view_checks import canvas_rgba, picture_text
 
 SIZES = [None, CLASSROOM_FONTSIZE]
 
@@ -439,7 +439,7 @@ def test_a_move_at_fourteen_tokens_is_a_small_faithful_palette_png(beto_result):
 
 # --------------------------------------------------------------------------- projector: wide and short
 
-#: The explorer's classroom figure (attnviz.explore.session.Controls.arc_figure): 8 x 3.3 inches, colour bar
+#: The explorer's classroom figure (attnviz.explore.session.Controls.arc_figure): 8 x 3.1 inches, colour bar
 #: on its own line above the arcs.
 PROJECTOR = Controls(classroom=True).arc_figure
 PROJECTOR_SIZE = (PROJECTOR["width"], PROJECTOR["height"])
@@ -482,7 +482,7 @@ def test_the_projector_figure_labels_every_token_of_the_seed_and_keeps_its_size(
     result = request.getfixturevalue(fixture)
     width, height = PROJECTOR_SIZE
     plan = arc_layout.figure_layout(
-        result, CLASSROOM_FONTSIZE, width=width, height=height, title=False, colorbar="top"
+        result, CLASSROOM_FONTSIZE, width=width, height=height, title=False, colorbar="top", notes=False
     )
     assert plan.size == PROJECTOR_SIZE
     assert not plan.layout.focus and plan.layout.rotation in (45, 90)
@@ -491,8 +491,8 @@ def test_the_projector_figure_labels_every_token_of_the_seed_and_keeps_its_size(
     assert plan.main[3] * PROJECTOR_SIZE[1] * 72 >= arc_layout.MIN_ARC_AREA_EM * CLASSROOM_FONTSIZE
     renderer = _projector_renderer(result)
     png = renderer.render(0, 0, 1)
-    assert Image.open(io.BytesIO(png)).size == (1280, 528)  # as many pixels as a notebook shows
-    text = renderer.picture_text()
+    assert Image.open(io.BytesIO(png)).size == (1280, 496)  # as many pixels as a notebook shows
+    text = picture_text(renderer)
     assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(result.n_tokens)]
     drawn = renderer.canvas.renderer()
     _outlines_apart(renderer._all_labels, drawn, "token labels")
@@ -525,7 +525,7 @@ def test_a_long_sentence_on_the_projector_focuses_and_still_fits_under_the_slide
             reference_pixels(renderer, *view, colorbar="top", figsize=PROJECTOR_SIZE),
         )
         drawn = renderer.canvas.renderer()
-        shown = renderer.picture_text()
+        shown = picture_text(renderer)
         assert len(shown.labels) >= 7 and {t.fontsize for t in shown.labels} == {CLASSROOM_FONTSIZE}
         _assert_apart(_extents(renderer.plot.artists.values, drawn), "numbers")
         _inside_figure(_drawn_texts(renderer.figure), drawn, renderer.figure)

@@ -7,6 +7,7 @@ Servers listen on 127.0.0.1 on a free port with no token and are stopped by thei
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 from pathlib import Path
@@ -27,6 +28,7 @@ from .jupyter_browser import (  # noqa: F401
     stop,
     wait_for_port,
 )
+from .view_checks import arc_text_boxes, picture_text
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demo-atencion.ipynb"
@@ -224,12 +226,13 @@ print(_view != (0, 0, 1))
 """
 
 # The text of the picture on screen, through the session's public API: font sizes, boxes in the
-# PNG's pixels, the PNG's size and dpi (attnviz.explore.canvas.PictureText).
-PICTURE_TEXT_PROBE = """
-import dataclasses, json
+# PNG's pixels, the PNG's size and dpi (tests/view_checks.py's PictureText, rebuilt by picture_text).
+PICTURE_TEXT_PROBE = f"""
+import json
 
-_text = explorer.session.picture_text(explorer.controls)
-print(json.dumps({"picture": dataclasses.asdict(_text), "tokens": explorer.view_result.n_tokens}))
+{inspect.getsource(arc_text_boxes)}
+_text = arc_text_boxes(explorer.session.arc_renderer(explorer.controls))
+print(json.dumps({{"picture": _text, "tokens": explorer.view_result.n_tokens}}))
 """
 
 # Scrolls the explorer's layer slider to the top of the notebook's scrolling area, then returns
@@ -266,16 +269,6 @@ def overlapping(boxes) -> list[tuple[str, str]]:
             if ax0 < bx1 and bx0 < ax1 and ay0 < by1 and by0 < ay1:
                 pairs.append((f"{a.gid} {a.text}", f"{b.gid} {b.text}"))
     return pairs
-
-
-def picture_text(data: dict):
-    """The kernel's PictureText, rebuilt from its JSON."""
-    from attnviz.explore.canvas import PictureText, TextBox
-
-    def boxes(key: str) -> tuple:
-        return tuple(TextBox(**{**box, "box": tuple(box["box"])}) for box in data[key])
-
-    return PictureText(**{**data, "labels": boxes("labels"), "values": boxes("values")})
 
 
 def projector_measure(

@@ -23,8 +23,8 @@ import pytest
 from attnviz.plots import style
 
 from .jupyter_browser import SERVER_START_SECONDS, chromium, jupyter_server, kernel_print, run_all_cells
-from .test_browser import PICTURE_CHANGE_SECONDS, PICTURE_TEXT_PROBE, picture_text, require_browser
-from .view_checks import box_overlaps, figure_texts
+from .test_browser import PICTURE_CHANGE_SECONDS, PICTURE_TEXT_PROBE, require_browser
+from .view_checks import box_overlaps, figure_texts, picture_text
 
 SCREEN = (1280, 720)
 ZOOM = 1.5

@@ -20,6 +20,7 @@ from attnviz.explore.session import EXPLORER_VIEWS, Session, weights_table
 from attnviz.explore.widget import Explorer
 
 from .conftest import SEED
+from .view_checks import picture_text
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -412,7 +413,7 @@ def test_classroom_mode_puts_slider_and_picture_first_at_full_width(minilm):
     assert ex.image.layout.width == "100%"
     classroom_picture = bytes(ex.image.value)
     # What the picture was drawn with: projector-sized text on a wide, short figure, every token labelled.
-    text = ex.session.picture_text(ex.controls)
+    text = picture_text(ex.session.arc_renderer(ex.controls))
     assert {t.fontsize for t in text.labels} == {attnviz.plots.style.CLASSROOM_FONTSIZE}
     assert len(text.labels) == ex.result.n_tokens
     width, height = attnviz.explore.session.CLASSROOM_ARC_WIDTH, attnviz.explore.session.CLASSROOM_ARC_HEIGHT
@@ -445,15 +446,17 @@ def test_the_title_is_text_beside_the_picture_when_the_renderer_leaves_it_out(ex
         "Rollout de las capas 0 a 3 (Abnar y Zuidema, 2020; aproximación) · "
         f"atención desde «{result.tokens[2]}» (token 2)"
     )
-    explorer.view_selector.value = "heatmap"  # a picture with its own title: no second one
-    assert explorer.title.layout.display == "none"
+    explorer.view_selector.value = "heatmap"  # a picture with its own title and notes: no second ones
+    assert explorer.title.layout.display == "none" and explorer.notes.layout.display == "none"
 
 
 def _title_and_notes(explorer) -> tuple[str, str]:
-    """The title's and the grey notes' text above the picture."""
-    blocks = re.findall(r"<div[^>]*>(.*?)</div>", explorer.title.value)
-    assert len(blocks) == 2 and "attnviz-notes" in explorer.title.value
-    return plain(blocks[0]), plain(blocks[1])
+    """The title's text above the picture and the grey notes' under it."""
+    children = list(explorer.children)
+    assert children.index(explorer.title) + 1 == children.index(explorer.image)
+    assert children.index(explorer.image) + 1 == children.index(explorer.notes)
+    assert "attnviz-notes" in explorer.notes.value and explorer.notes.layout.display == "block"
+    return plain(explorer.title.value), plain(explorer.notes.value)
 
 
 def test_the_notes_are_text_above_the_picture_not_in_it(minilm):
@@ -468,10 +471,10 @@ def test_the_notes_are_text_above_the_picture_not_in_it(minilm):
     assert notes == renderer.plot.notes_line
     assert f"{result.n_tokens - 1 - 24} enlaces débiles ocultos" in notes  # the 24 strongest shown
     assert "texto largo:" in notes and "sin etiqueta (marcas grises)" in notes
-    assert "<b>" not in ex.title.value and "&lt;b&gt;" not in notes  # no token text in the notes
-    assert "font-size:1.2em" in ex.title.value  # 1.2 × JupyterLab's 13 px: 15.6 px, as the numbers
+    assert "&lt;b&gt;" not in notes  # no token text in the notes
+    assert "font-size:1.2em" in ex.notes.value  # 1.2 × JupyterLab's 13 px: 15.6 px, as the numbers
     assert not renderer.plot.artists.notes.get_visible()
-    assert all("Índices" not in t.text for t in renderer.picture_text().labels)
+    assert all("Índices" not in t.text for t in picture_text(renderer).labels)
     # A model name is text from outside: escaped in the HTML, and its "$" is not mathtext there.
     named = dataclasses.replace(result, model_name="<i>mío</i> & $x$")
     plot = ArcRenderer(named, title=False, notes=False).plot.show(2, 4, 3)
@@ -479,7 +482,7 @@ def test_the_notes_are_text_above_the_picture_not_in_it(minilm):
     assert r"\$x\$" in plot.notes_text  # in a picture, "$" is escaped for matplotlib
     frame = ex.session.frame(ex.controls)
     ex._show_frame(dataclasses.replace(frame, notes=plot.notes_line))
-    assert "&lt;i&gt;mío&lt;/i&gt; &amp; $x$" in ex.title.value and "<i>" not in ex.title.value
+    assert "&lt;i&gt;mío&lt;/i&gt; &amp; $x$" in ex.notes.value and "<i>" not in ex.notes.value
 
 
 def test_unknown_mode_is_one_spanish_sentence(minilm):

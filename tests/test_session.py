@@ -15,6 +15,7 @@ from attnviz.core.aggregate import AGGREGATES
 from attnviz.explore.session import AGGREGATE_CHOICES, EXPLORER_VIEWS, VIEWS, Controls, Session
 
 from .conftest import SEED
+from .view_checks import picture_text
 
 
 @pytest.fixture
@@ -163,7 +164,6 @@ def test_messages_name_the_control_of_each_front_end():
 
 
 def test_picture_text_describes_the_arc_picture_the_controls_show(session):
-    from attnviz.explore.canvas import PictureText
     from attnviz.plots.style import CLASSROOM_FONTSIZE, font_sizes
 
     from .test_render import decode
@@ -173,9 +173,8 @@ def test_picture_text_describes_the_arc_picture_the_controls_show(session):
     picture = session.frame(shown).picture
     # Another view in between: the renderer now holds that one, and the text must not describe it.
     session.frame(dataclasses.replace(shown, layer=4, head=7, source=9))
-    text = session.picture_text(shown)
-    assert isinstance(text, PictureText)
-    assert decode(picture).shape[:2] == (text.height, text.width) == (528, 1280)
+    text = picture_text(session.arc_renderer(shown))
+    assert decode(picture).shape[:2] == (text.height, text.width) == (496, 1280)
     assert text.dpi == 160.0
     assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(result.n_tokens)]
     assert {t.fontsize for t in text.labels} == {CLASSROOM_FONTSIZE}
@@ -199,7 +198,7 @@ def test_picture_text_describes_the_arc_picture_the_controls_show(session):
 
 
 def test_picture_text_in_normal_mode_and_at_word_level(session):
-    text = session.picture_text(Controls(layer=2, head=3, source=2, words=True))
+    text = picture_text(session.arc_renderer(Controls(layer=2, head=3, source=2, words=True)))
     words = session.view_result(True)
     assert [t.gid for t in text.labels] == [f"token-{i}" for i in range(words.n_tokens)]
     assert [t.text for t in text.labels] == list(words.tokens)
@@ -208,9 +207,9 @@ def test_picture_text_in_normal_mode_and_at_word_level(session):
 
 def test_picture_text_is_only_for_the_arc_view(session):
     with pytest.raises(attnviz.AttnvizError, match="Solo la vista de arcos"):
-        session.picture_text(Controls(view="heatmap"))
+        session.arc_renderer(Controls(view="heatmap"))
     with pytest.raises(attnviz.AttnvizError):
-        session.picture_text(Controls(layer=99))
+        session.arc_renderer(Controls(layer=99))
 
 
 def test_the_measure_switch_redraws_every_view_from_the_same_pass(session):

@@ -13,6 +13,75 @@ from attnviz.core.result import AttentionResult
 from .helpers import synthetic_result
 
 
+@dataclasses.dataclass(frozen=True)
+class TextBox:
+    """One text of a picture as drawn."""
+
+    #: ``"token-<i>"`` or ``"value-<j>"`` (the token it belongs to).
+    gid: str
+    text: str
+    #: Font size in points.
+    fontsize: float
+    #: (left, top, right, bottom) of the text's box (not a highlight's), in the PNG's pixels from top-left.
+    box: tuple[float, float, float, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class PictureText:
+    """The token labels and numbers of an arc picture, as drawn: how large, and where (in pixels)."""
+
+    #: The PNG's size in pixels, and the figure's dots per inch.
+    width: int
+    height: int
+    dpi: float
+    labels: tuple[TextBox, ...]
+    values: tuple[TextBox, ...]
+
+    def on_screen(self, fontsize: float, shown_width: float) -> float:
+        """The size of text ``fontsize`` points tall when the picture is shown ``shown_width`` wide."""
+        return fontsize * self.dpi / 72.0 * shown_width / self.width
+
+
+def arc_text_boxes(renderer) -> dict:
+    """The labels and numbers of an ArcRenderer's last picture as JSON-ready data (see PictureText).
+
+    Self-contained: the browser tests run this function's source in the notebook's kernel.
+    """
+    drawn = renderer.canvas.renderer()
+    width, height = renderer.canvas.agg.get_width_height()
+
+    def boxes(texts) -> list[dict]:
+        # A focused window's label drawn again highlighted is one label.
+        found = {}
+        for text in texts:
+            if not (text.get_visible() and text.get_text()):
+                continue
+            x0, y0, x1, y1 = text.get_window_extent(drawn).extents
+            box = [float(x0), float(height - y1), float(x1), float(height - y0)]
+            gid = str(text.get_gid())
+            found[gid] = {
+                "gid": gid,
+                "text": text.get_text(),
+                "fontsize": float(text.get_fontsize()),
+                "box": box,
+            }
+        return list(found.values())
+
+    labels, numbers = renderer.drawn_texts()
+    size = {"width": width, "height": height, "dpi": float(renderer.figure.dpi)}
+    return {**size, "labels": boxes(labels), "values": boxes(numbers)}
+
+
+def picture_text(picture) -> PictureText:
+    """The text of an ArcRenderer's last picture, or of :func:`arc_text_boxes`'s data from a kernel."""
+    data = picture if isinstance(picture, dict) else arc_text_boxes(picture)
+
+    def boxes(key: str) -> tuple[TextBox, ...]:
+        return tuple(TextBox(**{**box, "box": tuple(box["box"])}) for box in data[key])
+
+    return PictureText(**{**data, "labels": boxes("labels"), "values": boxes("values")})
+
+
 def canvas_rgba(renderer) -> np.ndarray:
     """An explorer renderer's canvas as it stands, ``[height, width, 4]`` uint8."""
     return np.asarray(renderer.canvas.agg.buffer_rgba()).copy()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -120,53 +119,6 @@ class BlitCanvas:
         if self.encoder is None:
             return encode_png(self.figure, max_bytes=None)
         return self.encoder.encode(self.figure)
-
-
-@dataclass(frozen=True)
-class TextBox:
-    """One text of a picture as drawn."""
-
-    #: ``"token-<i>"`` or ``"value-<j>"`` (the token it belongs to).
-    gid: str
-    text: str
-    #: Font size in points.
-    fontsize: float
-    #: (left, top, right, bottom) of the text's box (not a highlight's), in the PNG's pixels from top-left.
-    box: tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class PictureText:
-    """The token labels and numbers of an arc picture, as drawn: how large, and where (in pixels)."""
-
-    #: The PNG's size in pixels, and the figure's dots per inch.
-    width: int
-    height: int
-    dpi: float
-    #: The token labels in the picture, and the numbers (weights) printed under the tokens.
-    labels: tuple[TextBox, ...]
-    values: tuple[TextBox, ...]
-
-    def on_screen(self, fontsize: float, shown_width: float) -> float:
-        """The size of text ``fontsize`` points tall when the picture is shown ``shown_width`` wide.
-
-        Parameters
-        ----------
-        fontsize : float
-            A size in points, e.g. ``min(t.fontsize for t in text.labels)``.
-        shown_width : float
-            The picture's width on screen (CSS px, say).
-
-        Returns
-        -------
-        float
-            The text's size in the same unit as ``shown_width``.
-
-        Examples
-        --------
-        >>> renderer.picture_text().on_screen(16, shown_width=673)  # 16 pt on 673 CSS px: 18.69 px
-        """
-        return fontsize * self.dpi / 72.0 * shown_width / self.width
 
 
 @functools.lru_cache(maxsize=1)
@@ -515,38 +467,20 @@ class ArcRenderer:
             self.draw()
         return self.canvas.png()
 
-    def picture_text(self) -> PictureText:
-        """The token labels and numbers of the last picture :meth:`render` made, as drawn.
+    def drawn_texts(self) -> tuple[list[Text], list[Text]]:
+        """The token labels and the numbers of the last picture :meth:`render` made, as artists.
 
-        Returns
-        -------
-        PictureText
-            Font sizes and boxes in the PNG's pixels, and the PNG's size and dpi.
+        For a caller that measures the picture's text; a hidden artist (``get_visible()``) is not in it.
 
         Examples
         --------
-        >>> min(t.fontsize for t in renderer.picture_text().labels)  # 16.0 after a render at fontsize=16
+        >>> labels, numbers = renderer.drawn_texts()
+        >>> min(t.get_fontsize() for t in labels if t.get_visible())  # 16.0 after a render at fontsize=16
         """
-        renderer = self.canvas.renderer()
-        width, height = self.canvas.agg.get_width_height()
         # Unfocused, every label is in the picture (in the background, or drawn again when highlighted).
         labels = self._window_labels + self._shown_labels if self.layout.focus else self._all_labels
-
-        def boxes(texts: list[Text]) -> tuple[TextBox, ...]:
-            # A focused window's label drawn again highlighted is one label.
-            found: dict[str, TextBox] = {}
-            for text in texts:
-                if not (text.get_visible() and text.get_text()):
-                    continue
-                x0, y0, x1, y1 = text.get_window_extent(renderer).extents
-                corners = (float(x0), float(height - y1), float(x1), float(height - y0))
-                gid = str(text.get_gid())
-                found[gid] = TextBox(gid, text.get_text(), float(text.get_fontsize()), corners)
-            return tuple(found.values())
-
         assert self.plot.artists is not None
-        values = boxes(list(self.plot.artists.values))
-        return PictureText(width, height, float(self.figure.dpi), boxes(labels), values)
+        return labels, list(self.plot.artists.values)
 
 
 def _label_key(label: Text) -> tuple[Hashable, Hashable]:

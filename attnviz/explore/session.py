@@ -43,7 +43,7 @@ from ..plots.style import (
 from ..plots.views import EXPLORER_VIEWS
 from ..plots.views import VIEWS as ALL_VIEWS
 from ..syntax.parsing import PARSER_MODEL, SyntaxAnnotation, load_parser, parse
-from .canvas import MAX_WIDTH_PX, ArcRenderer, FigureRenderer, PictureText
+from .canvas import MAX_WIDTH_PX, ArcRenderer, FigureRenderer
 from .heatmap_render import HeatmapRenderer
 from .png import encode_png
 
@@ -85,9 +85,10 @@ PICTURE_CACHE = 64
 #: Longest token text in a selector option, the weights table or a title shown as text.
 MAX_TEXT_CHARS = 40
 #: Arc figure size in classroom mode, in inches: on a 1280x720 projector at 150 % zoom the
-#: picture is 673 CSS px wide and may be 295 px tall under the sliders (tests/test_arcs_classroom.py).
+#: picture is 673 CSS px wide and may be 295 px tall under the sliders (tests/test_arcs_classroom.py);
+#: the arcs are as tall as when the notes' line was inside a 3.3-inch picture.
 CLASSROOM_ARC_WIDTH = CLASSROOM_WIDTH
-CLASSROOM_ARC_HEIGHT = 3.3
+CLASSROOM_ARC_HEIGHT = 3.1
 
 
 @dataclass(frozen=True)
@@ -435,22 +436,14 @@ class Session:
             )
         return self._renderers[key]
 
-    def picture_text(self, controls: Controls) -> PictureText:
-        """The token labels and numbers of the arc picture ``controls`` show, drawn again from the cache.
+    def arc_renderer(self, controls: Controls) -> ArcRenderer:
+        """The renderer of the arc picture ``controls`` show, having drawn it again (not from the cache).
 
-        Parameters
-        ----------
-        controls : Controls
-            An arc view (``view="arcs"``).
-
-        Returns
-        -------
-        PictureText
-            Font sizes (points), boxes in the PNG's pixels, and the PNG's size and dpi.
+        For a caller that measures the picture (:meth:`ArcRenderer.drawn_texts`).
 
         Examples
         --------
-        >>> session.picture_text(Controls(source=1, classroom=True)).on_screen(16, shown_width=673)  # 18.69
+        >>> labels, numbers = session.arc_renderer(Controls(source=1, classroom=True)).drawn_texts()
         """
         if controls.view != "arcs":
             raise InvalidInputTypeError(
@@ -462,7 +455,7 @@ class Session:
         self.frame(controls)  # also checks the controls, as for the picture on screen
         result = self.view_result(controls.words, controls.measure)
         assert result is not None
-        return self._arc_renderer(result, controls, self._syntax(controls)).picture_text()
+        return self._arc_renderer(result, controls, self._syntax(controls))
 
     def _syntax(self, c: Controls) -> SyntaxAnnotation | None:
         """The annotation the view of ``c`` draws, or None."""

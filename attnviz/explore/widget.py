@@ -66,9 +66,10 @@ class Explorer(widgets.VBox):
     Widgets: ``text`` (+ ``analyze_button``), ``model_selector``, ``mode_toggle``, ``layer_slider``,
     ``head_slider``, ``token_selector``, ``view_selector``, ``aggregate_selector``, ``scale_selector``,
     ``words_toggle``, ``syntax_toggle`` (only with spaCy and its Spanish model), ``note`` (why the
-    first view was chosen), ``title``, ``image``, ``metrics``, ``table`` and ``banner``.  ``session``
-    holds the model and the caches; ``result`` is its token-level result, ``view_result`` what the
-    picture shows, ``forward_count`` how many forward passes ran.
+    first view was chosen), ``title``, ``image``, ``notes`` (the grey notes under it), ``metrics``,
+    ``table`` and ``banner``.  ``session`` holds the model and the caches; ``result`` is its
+    token-level result, ``view_result`` what the picture shows, ``forward_count`` how many forward
+    passes ran.
     """
 
     def __init__(
@@ -148,6 +149,7 @@ class Explorer(widgets.VBox):
         self.banner = widgets.HTML(layout=widgets.Layout(display="none"))
         self.note = widgets.HTML(layout=widgets.Layout(display="none"))
         self.title = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.notes = widgets.HTML(layout=widgets.Layout(display="none"))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.metrics = widgets.HTML()
         self.table = widgets.HTML()
@@ -425,19 +427,14 @@ class Explorer(widgets.VBox):
         self.image.value = frame.picture
         self.table.value = frame.table
         self.metrics.value = frame.metrics
-        # The title and the grey notes are text beside the picture: as large as the picture's own text
-        # in classroom mode (notes >= 14 CSS px, as the numbers in the picture).
+        # The title above the picture and the grey notes under it are text: as large as the picture's own
+        # text in classroom mode (notes >= 14 CSS px, as its numbers).
         size, notes_size = ("1.6em", "1.2em") if self.classroom else ("1.2em", "0.95em")
-        lines = []
-        if frame.title:
-            lines.append(f"<div style='font-size:{size};font-weight:bold'>{html.escape(frame.title)}</div>")
-        if frame.notes:
-            notes = html.escape(frame.notes)
-            lines.append(
-                f"<div class='attnviz-notes' style='font-size:{notes_size};color:#595959'>{notes}</div>"
-            )
-        self.title.value = "".join(lines)
-        self.title.layout.display = "block" if lines else "none"
+        self.title.value = f"<div style='font-size:{size};font-weight:bold'>{html.escape(frame.title)}</div>"
+        self.title.layout.display = "block" if frame.title else "none"
+        notes = f"<div class='attnviz-notes' style='font-size:{notes_size};color:#595959'>"
+        self.notes.value = f"{notes}{html.escape(frame.notes)}</div>"
+        self.notes.layout.display = "block" if frame.notes else "none"
 
     def _show_model(self) -> None:
         """The model in use in its selector and banner (an error about another model is stale)."""
@@ -567,6 +564,7 @@ class Explorer(widgets.VBox):
                 sliders,
                 self.title,
                 self.image,
+                self.notes,
                 views,
                 row(self.model_selector, self.words_toggle, self.syntax_toggle),
                 self.note,
@@ -581,6 +579,7 @@ class Explorer(widgets.VBox):
                 self.note,
                 self.title,
                 self.image,
+                self.notes,
             ]
         self.mask_text.layout.width = "16em" if classroom else "30%"
         self.heads_text.layout.width = "16em" if classroom else "30%"

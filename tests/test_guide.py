@@ -29,6 +29,7 @@ def section(text: str, heading: str) -> str:
     return text[start : end if end > 0 else None]
 
 
+@pytest.mark.slow  # recomputes every exercise's answer (7 s): `make test` runs it, the developer loop not
 def test_the_guide_s_answers_are_the_solutions_on_the_offline_model(minilm) -> None:
     """The block the tool writes, recomputed now, is the block the guide holds (to the character)."""
     tool = guide_answers()

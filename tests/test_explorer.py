@@ -459,8 +459,8 @@ def _title_and_notes(explorer) -> tuple[str, str]:
     return plain(explorer.title.value), plain(explorer.notes.value)
 
 
-def test_the_notes_are_text_above_the_picture_not_in_it(minilm):
-    """The arcs' grey notes (indices from 0, the model, what is hidden) are escaped text beside the
+def test_the_notes_are_a_caption_under_the_picture_not_in_it(minilm):
+    """The arcs' grey notes (indices from 0, the model, what is hidden) are escaped text under the
     picture, as large as the picture's numbers in classroom mode; the picture leaves them out."""
     long_text = " ".join(["El perro que persiguió al gato <b>cruzó</b> la calle."] * 8)
     ex = attnviz.explorer(minilm, long_text, modo="clase")

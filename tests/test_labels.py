@@ -93,3 +93,21 @@ def test_colorbar_labels_name_the_scale():
     with pytest.raises(AttnvizError) as info:
         style.check_scale("row", ("head", "absolute"))
     assert info.value.message_es.startswith("La escala 'row' no existe: elige «head»")
+
+
+def test_the_font_coverage_fallback_finds_the_same_code_points(monkeypatch):
+    """font_coverage reads matplotlib's private list of fallback fonts (FontManager._find_fonts_by_props);
+    without it, as a later matplotlib might be, the public findfont gives the same coverage for the
+    default fonts, and a label is the same."""
+    from matplotlib import font_manager
+
+    from attnviz.plots import labels
+
+    private = labels.font_coverage()
+    emoji_label = labels.label_text("hola 🦄 señor")
+    monkeypatch.delattr(font_manager.FontManager, "_find_fonts_by_props")
+    assert getattr(font_manager.fontManager, "_find_fonts_by_props", None) is None
+    public = labels.font_coverage()
+    assert public == private
+    assert {ord("ñ"), ord("á"), ord("·")} <= public and ord("🦄") not in public
+    assert labels.label_text("hola 🦄 señor") == emoji_label == "hola □ señor"

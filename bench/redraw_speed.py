@@ -291,7 +291,7 @@ def palette_fidelity(
     worst, means, high, rgb_bytes = 0, [], [], []
     for move in moves:
         png = renderer.render(*move)
-        canvas = renderer.rgba()[..., :3].astype(np.int16)
+        canvas = np.asarray(renderer.canvas.agg.buffer_rgba())[..., :3].astype(np.int16)
         decoded = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
         difference = np.abs(decoded - canvas)
         worst = max(worst, int(difference.max()))

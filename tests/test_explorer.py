@@ -491,6 +491,7 @@ def test_unknown_mode_is_one_spanish_sentence(minilm):
     assert ex.image.value[:4] == b"\x89PNG" and not ex.classroom
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_scale_selector_offers_the_shared_scales_where_a_view_uses_them(explorer):
     from attnviz.plots.style import DEFAULT_SCALE, SCALE_LABELS, SCALES
 

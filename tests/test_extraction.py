@@ -174,6 +174,7 @@ def test_a_result_makes_the_array_it_is_given_read_only(beto_result):
 LONG_TEXT = "El perro que persiguió al gato cruzó la calle. " * 30
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_a_long_text_equals_the_recomputation(minilm):
     model, tokenizer = minilm
     result = attnviz.extract(model, tokenizer, LONG_TEXT)

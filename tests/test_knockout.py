@@ -432,6 +432,7 @@ def test_top_k_must_be_a_positive_whole_number(beto_mlm):
             predict_masked(model, tokenizer, SEED, "gato", top_k=bad)
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_head_importance_is_the_drop_of_each_knockout(beto_mlm):
     model, tokenizer = beto_mlm
     seen = []

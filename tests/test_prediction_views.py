@@ -260,6 +260,7 @@ def test_compare_heads_names_where_the_grids_agree_and_disagree():
         compare_heads(importance, np.ones((3, 2)))
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_importance_and_attention_side_by_side_name_the_heads(beto_result):
     rng = np.random.default_rng(3)
     importance = _importance(rng.normal(size=(12, 12)))

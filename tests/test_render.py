@@ -398,6 +398,7 @@ def test_a_long_inputs_lone_labels_are_pasted_back_exactly(monkeypatch):
     assert counts[4] == counts[5] == []
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_a_long_sentence_of_another_length_keeps_the_layout_and_its_pictures():
     # Focused, the token count only moves tokens within a view: the figure is not laid out again.
     renderer = ArcRenderer(synthetic_result(100, seed=3))

@@ -33,6 +33,7 @@ def test_the_session_needs_no_widgets():
     assert done.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_every_view_and_aggregate_gives_a_frame_without_running_the_model(session):
     result = session.result
     pictures = set()
@@ -212,6 +213,7 @@ def test_picture_text_is_only_for_the_arc_view(session):
         session.arc_renderer(Controls(layer=99))
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_the_measure_switch_redraws_every_view_from_the_same_pass(session):
     carried = attnviz.with_measure(session.result, "contribucion")
     for view in EXPLORER_VIEWS:

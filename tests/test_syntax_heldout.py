@@ -221,6 +221,7 @@ def gold_72_heads():
     return relation_instances(treebank_pairs(load_gold(), layers=6, heads=12))
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 @pytest.mark.parametrize("which", ["gold_72_heads", "gsd_random"])
 def test_null_model_rate_is_the_exact_probability(which, request):
     instances = request.getfixturevalue(which)
@@ -319,6 +320,7 @@ def test_multiword_tokens_meet_the_models_single_word(gsd):
     assert len(edges) == sum(1 for h in sentence.heads if h >= 0) - 1
 
 
+@pytest.mark.slow  # 2-3 s: `make test` runs it, the developer loop does not
 def test_gsd_results_on_the_offline_model(minilm):
     model, tokenizer = minilm
     pairs = syntax.gsd_results(model, tokenizer)

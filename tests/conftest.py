@@ -228,3 +228,14 @@ def beto_mlm(tmp_path_factory):
     torch.manual_seed(0)
     model = BertForMaskedLM(BertConfig(**config)).eval()
     return model, BertTokenizerFast.from_pretrained(str(folder))
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium (Playwright); skipped without it unless CI demands one."""
+    from .jupyter_browser import chromium
+    from .test_browser import require_browser
+
+    require_browser()
+    with chromium() as instance:
+        yield instance

@@ -143,13 +143,6 @@ def assert_picture_changed(before: bytes, after: bytes) -> None:
     assert changed, "the picture did not change after moving the layer slider"
 
 
-@pytest.fixture
-def browser():
-    require_browser()
-    with chromium() as instance:
-        yield instance
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 def test_jupyterlab_runs_the_notebook_and_the_slider_redraws(browser, tmp_path: Path) -> None:

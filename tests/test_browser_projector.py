@@ -22,8 +22,8 @@ import pytest
 
 from attnviz.plots import style
 
-from .jupyter_browser import SERVER_START_SECONDS, chromium, jupyter_server, kernel_print, run_all_cells
-from .test_browser import PICTURE_CHANGE_SECONDS, PICTURE_TEXT_PROBE, require_browser
+from .jupyter_browser import SERVER_START_SECONDS, jupyter_server, kernel_print, run_all_cells
+from .test_browser import PICTURE_CHANGE_SECONDS, PICTURE_TEXT_PROBE
 from .view_checks import box_overlaps, figure_texts, picture_text
 
 SCREEN = (1280, 720)
@@ -306,13 +306,6 @@ def report(found: dict[str, dict]) -> str:
             f"{shown['scale']:.3f}"
         )
     return "\n".join(lines)
-
-
-@pytest.fixture
-def browser():
-    require_browser()
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.mark.browser
